@@ -1,0 +1,187 @@
+"""Fixtures shared by every app's tests.
+
+Profiles: the suite runs once per profile (``./run test``). Tests marked
+``scaleout`` need REDIS_URL and PostgreSQL and are skipped in the embedded
+pass; tests marked ``embedded`` are skipped in the scale-out pass. A test that
+needs a server which is unreachable skips with the reason — or fails under
+CI=true (``sublarr.testing.require_service``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from sublarr import testing
+
+_scaleout_passed: list[str] = []
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [
+        f"sublarr profile: {settings.PROFILE} (database: {engine}, "
+        f"redis: {'yes' if settings.REDIS_URL else 'no'}, data dir: {settings.DATA_DIR})"
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    for item in items:
+        if "scaleout" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(
+                pytest.mark.skip(reason="scale-out profile only: runs in ./run test's second pass")
+            )
+        if "embedded" in item.keywords and settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="embedded profile only"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "scaleout" in report.keywords:
+        _scaleout_passed.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        terminalreporter.write_line(f"scale-out tests passed: {len(_scaleout_passed)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from django.conf import settings
+
+    if settings.REDIS_URL and testing.service_available(*_redis_host_port(settings.REDIS_URL)):
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(match=f"*{settings.REDIS_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    if os.environ.get("SUBLARR_TEST_OWNS_DATA_DIR") == "1":
+        shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
+
+
+def _redis_host_port(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+# --- Services ------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url(settings) -> str:
+    """The Redis server of the scale-out profile (skip/fail when unreachable)."""
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is unset (embedded profile)")
+    testing.require_service("Redis", *_redis_host_port(settings.REDIS_URL))
+    return settings.REDIS_URL
+
+
+# --- API clients -----------------------------------------------------------
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="staff", password="staff-pass-1", is_staff=True)
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user(username="plain", password="plain-pass-1")
+
+
+def _token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    """An API client authenticated with a staff user's token."""
+    return _token_client(staff_user)
+
+
+@pytest.fixture
+def user_client(plain_user):
+    """An API client authenticated as a non-staff user."""
+    return _token_client(plain_user)
+
+
+@pytest.fixture
+def anon_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+# --- Real processes --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _channels_db(django_db_setup, django_db_blocker) -> None:
+    """Create the embedded channel layer's SQLite tables for subprocess servers."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        return
+    with django_db_blocker.unblock():
+        env = testing.subprocess_env()
+    result = testing.manage("migrate", "--database", "channels", "--no-input", "-v0", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def proc_env(transactional_db, _channels_db) -> dict[str, str]:
+    """Environment for subprocesses sharing this test's (committed) database."""
+    return testing.subprocess_env()
+
+
+@pytest.fixture
+def start_server(proc_env, tmp_path) -> Iterator[Callable[..., testing.Server]]:
+    """Start daphne subprocesses serving this project; all stopped at teardown."""
+    started: list[testing.Process] = []
+
+    def start(**env: str) -> testing.Server:
+        server = testing.Server({**proc_env, **env}, tmp_path)
+        started.append(server)
+        return server
+
+    yield start
+    testing.stop_all(started)
+
+
+@pytest.fixture
+def start_worker(proc_env, tmp_path) -> Iterator[Callable[..., testing.QueueWorker]]:
+    """Start django-q2 clusters in subprocesses; all stopped at teardown."""
+    started: list[testing.Process] = []
+
+    def start(name: str = "worker", **env: str) -> testing.QueueWorker:
+        worker = testing.QueueWorker({**proc_env, **env}, tmp_path, name=f"{name}-{len(started)}")
+        started.append(worker)
+        return worker
+
+    yield start
+    testing.stop_all(started)
+
+
+@pytest.fixture
+def hooks_dir(settings) -> Path:
+    """An empty SUBLARR_HOOKS_DIR for this test."""
+    path: Path = settings.HOOKS_DIR
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path

@@ -1,0 +1,102 @@
+"""emit_event(): validate an event, build its envelope, send its signal on commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from .catalog import CATALOG_VERSION, EVENT_CATALOG
+
+logger = logging.getLogger(__name__)
+
+
+class EventError(ValueError):
+    """An event that cannot be emitted: unknown name or a bad payload.
+
+    ``field`` names the offending payload key, when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _validate(name: str, data: Any) -> dict[str, Any]:
+    spec = EVENT_CATALOG.get(name)
+    if spec is None:
+        raise EventError(f"Unknown event {name!r}. Valid events: {', '.join(EVENT_CATALOG)}.")
+    if not isinstance(data, dict):
+        raise EventError(f"Event data must be a JSON object, not {type(data).__name__}.")
+    undeclared = [key for key in data if key not in spec.payload_keys]
+    if undeclared:
+        raise EventError(
+            f"Undeclared payload key(s) for {name}: {', '.join(map(str, undeclared))}. "
+            f"Allowed: {', '.join(spec.payload_keys)}.",
+            field=str(undeclared[0]),
+        )
+    try:
+        # A round trip both checks and freezes the payload: receivers get
+        # their own copy, whatever the producer does with its dict later.
+        return json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError):
+        for key, value in data.items():
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                raise EventError(
+                    f"Payload key {key!r} of {name} is not JSON-serializable "
+                    f"({type(value).__name__}); use strings, numbers, booleans, lists or objects.",
+                    field=key,
+                ) from None
+        raise
+
+
+def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` for event ``name`` and return the envelope, without sending it."""
+    return {
+        "id": str(uuid.uuid4()),
+        "event_name": name,
+        "version": CATALOG_VERSION,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": _validate(name, data),
+    }
+
+
+def send_envelope(envelope: dict[str, Any]) -> None:
+    """Send an envelope's signal now; a failing receiver is logged, never raised."""
+    spec = EVENT_CATALOG[envelope["event_name"]]
+    for receiver, result in spec.signal.send_robust(sender=spec.name, envelope=envelope):
+        if isinstance(result, Exception):
+            logger.error(
+                "Receiver %s failed for event %s (%s): %s",
+                getattr(receiver, "__qualname__", receiver),
+                spec.name,
+                envelope["id"],
+                result,
+                exc_info=result,
+            )
+
+
+def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> dict[str, Any]:
+    """Emit catalog event ``name`` with payload ``data``; return its envelope.
+
+    Raises ``EventError`` (nothing sent) for an unknown event, an undeclared
+    key or a value that is not JSON. The signal goes out when the current
+    transaction on ``using`` commits — at once outside a transaction — so a
+    rolled-back change emits nothing. Synchronous: from async code, use
+    ``aemit_event``.
+    """
+    envelope = build_envelope(name, {} if data is None else data)
+    transaction.on_commit(lambda: send_envelope(envelope), using=using)
+    return envelope
+
+
+aemit_event = sync_to_async(emit_event)
+aemit_event.__doc__ = "Async variant of emit_event (runs it in Django's sync thread)."

@@ -1,0 +1,194 @@
+"""Users' script hooks and outgoing webhooks, their pending deliveries, and the run log."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class HookType(models.TextChoices):
+    SCRIPT = "script", "Script"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class HookConfig(models.Model):
+    """A script in SUBLARR_HOOKS_DIR run on one event."""
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failed"
+        TIMEOUT = "timeout", "Timed out"
+
+    name = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=64, db_index=True)
+    enabled = models.BooleanField(default=True, db_index=True)
+    script_path = models.CharField(
+        max_length=1024, help_text="Path of an executable file inside SUBLARR_HOOKS_DIR."
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
+    )
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    trigger_count = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "script hook"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookConfig(models.Model):
+    """An HTTP endpoint that receives one event (or every event, ``*``) as signed JSON."""
+
+    ALL_EVENTS = "*"
+
+    name = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=64, db_index=True)
+    url = models.CharField(max_length=2048)
+    # Write-only through every interface: never shown, never logged.
+    secret = models.CharField(max_length=255, blank=True)
+    enabled = models.BooleanField(default=True, db_index=True)
+    retry_count = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    trigger_count = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "webhook"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)
+
+
+class Delivery(models.Model):
+    """One event owed to one hook or webhook: the durable unit of work.
+
+    Workers claim a row with a conditional UPDATE (status and lease), so two
+    workers never run the same attempt; a lease that expires (worker killed)
+    makes the row claimable again. Every attempt is logged as a HookLog row.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (webhook disabled)"
+
+    event_id = models.UUIDField()
+    event_name = models.CharField(max_length=64)
+    envelope = models.JSONField()
+    hook_type = models.CharField(max_length=8, choices=HookType.choices)
+    hook = models.ForeignKey(
+        HookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    webhook = models.ForeignKey(
+        WebhookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="hooks_delivery_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="hooks_delivery_lease"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "webhook"],
+                condition=Q(webhook__isnull=False),
+                name="hooks_delivery_one_per_webhook",
+            ),
+            models.UniqueConstraint(
+                fields=["event_id", "hook"],
+                condition=Q(hook__isnull=False),
+                name="hooks_delivery_one_per_hook",
+            ),
+            models.CheckConstraint(
+                condition=Q(hook__isnull=True, webhook__isnull=False)
+                | Q(hook__isnull=False, webhook__isnull=True),
+                name="hooks_delivery_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id} → {self.hook or self.webhook}"
+
+
+class HookLog(models.Model):
+    """One script run or webhook attempt, with its outcome. Outlives its hook or webhook."""
+
+    hook = models.ForeignKey(
+        HookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
+    )
+    webhook = models.ForeignKey(
+        WebhookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
+    )
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
+    )
+    # The config's name at the time, kept when the config is deleted.
+    hook_name = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=64)
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    hook_type = models.CharField(max_length=8, choices=HookType.choices)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    is_test = models.BooleanField(default=False)
+    success = models.BooleanField()
+    # Set when this attempt failed and another one is scheduled.
+    will_retry = models.BooleanField(default=False)
+    skipped = models.BooleanField(default=False)
+    exit_code = models.IntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    # Webhooks: headers sent (secrets and signatures redacted), capped response body.
+    request_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    triggered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-triggered_at", "-id"]
+        indexes = [
+            models.Index(fields=["-triggered_at"], name="hooks_log_recent"),
+            models.Index(fields=["event_name", "-triggered_at"], name="hooks_log_event"),
+            models.Index(fields=["success", "-triggered_at"], name="hooks_log_success"),
+            models.Index(fields=["hook_type", "-triggered_at"], name="hooks_log_type"),
+        ]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.success else "failed"
+        return f"{self.hook_name} on {self.event_name}: {outcome}"

@@ -1,0 +1,353 @@
+"""Sublarr settings, read from the environment (see README "Settings").
+
+Two profiles, chosen by ``REDIS_URL``:
+
+* embedded (unset): SQLite in ``SUBLARR_DATA_DIR``, django-q2's ORM broker, a
+  file cache and a SQLite channel layer that every process on the machine
+  shares;
+* scale-out (set): channels_redis, Django's RedisCache and django-q2's Redis
+  broker, normally with a PostgreSQL ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """Return the key kept in ``path``, creating it once (race-free across processes)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if not key:
+            raise ImproperlyConfigured(f"{path} is empty; delete it to generate a new key.") from None
+        return key
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+# --- Paths -----------------------------------------------------------------
+
+DATA_DIR = Path(env_str("SUBLARR_DATA_DIR") or BASE_DIR / "data").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+HOOKS_DIR = Path(env_str("SUBLARR_HOOKS_DIR") or DATA_DIR / "hooks").resolve()
+LOG_DIR = DATA_DIR / "logs"
+LOG_DIR.mkdir(exist_ok=True)
+
+# --- Core ------------------------------------------------------------------
+
+SECRET_KEY = env_str("SECRET_KEY") or load_or_create_secret_key(DATA_DIR / "secret_key")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Behind HTTPS (directly or through a proxy that sets X-Forwarded-Proto):
+# secure cookies, HSTS and a redirect. Off by default because most self-hosted
+# installs are reached over plain HTTP on the LAN.
+if env_bool("SUBLARR_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SUBLARR_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "sublarr",
+    "events",
+    "hooks",
+    "scoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sublarr.urls"
+WSGI_APPLICATION = "sublarr.wsgi.application"
+ASGI_APPLICATION = "sublarr.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------
+
+# SQLite serves a server and several queue workers at once only with WAL (readers
+# never block the writer), IMMEDIATE transactions (a writer takes the lock at
+# BEGIN instead of failing on upgrade mid-transaction, which busy_timeout cannot
+# retry) and a generous busy timeout. Measured in bench/queue_throughput.py.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    # Persistent connections: django-q2's ORM broker otherwise reconnects for
+    # every enqueue (~12 ms per async_task on PostgreSQL here, ~0.5 ms kept).
+    _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
+else:
+    _default_db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "sublarr.sqlite3"),
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
+    }
+if _default_db["ENGINE"] == "django.db.backends.sqlite3":
+    _default_db.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+    # A file (not :memory:) so that servers and workers started by tests share it.
+    _default_db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_sublarr.sqlite3")
+DATABASES = {"default": _default_db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis / profiles ------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+# Every Redis key this install writes starts with this prefix, so several
+# installs (or test runs) can share one Redis server.
+REDIS_PREFIX = env_str("SUBLARR_REDIS_PREFIX") or "sublarr"
+PROFILE = "scale-out" if REDIS_URL else "embedded"
+
+# Capacity of each channel-layer channel (one per WebSocket client). Large
+# enough for bursts; a client that falls this far behind loses messages, which
+# the layer logs (see events.bridge).
+CHANNEL_CAPACITY = env_int("SUBLARR_CHANNEL_CAPACITY", 5000, minimum=10)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # socket_timeout=None: redis-py's default 5 s socket timeout
+                # equals the layer's 5 s blocking read, so every idle consumer
+                # was dropped after ~5 s (channels_redis #422).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": f"{REDIS_PREFIX}:asgi",
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 60,
+                "group_expiry": 86400,
+            },
+        }
+    }
+    Q_BROKER = {"redis": REDIS_URL}
+else:
+    CACHES = {
+        "default": {
+            # Shared by every process of the machine (not per-process LocMem):
+            # what one process invalidates, the others stop using at once.
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+    # The channel layer lives in its own SQLite file so its polling and
+    # writes never contend with the main database's lock.
+    DATABASES["channels"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "channels.sqlite3"),
+        "OPTIONS": dict(SQLITE_OPTIONS),
+        "TEST": {"NAME": str(DATA_DIR / "test_channels.sqlite3")},
+    }
+    DATABASE_ROUTERS = ["sublarr.db_router.EmbeddedChannelsRouter"]
+    INSTALLED_APPS.append("channels_lite")
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_lite.layers.core.SQLiteChannelLayer",
+            "CONFIG": {
+                "database": "channels",
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 60,
+                "polling_interval": 0.02,
+            },
+        }
+    }
+    Q_BROKER = {"orm": "default"}
+
+# --- Queue (django-q2) -----------------------------------------------------
+
+Q_CLUSTER = {
+    "name": f"{REDIS_PREFIX}-q",
+    "workers": env_int("SUBLARR_QUEUE_WORKERS", 2, minimum=1),
+    # A task running longer than this is killed; an unacknowledged task is
+    # handed out again after `retry` seconds (must exceed the timeout).
+    "timeout": 300,
+    "retry": 360,
+    "max_attempts": 3,
+    # Successful results are not kept (-1): nothing here relies on django-q2's
+    # result rows (hooks keep their own log), and its pruning of old results
+    # failed with "database is locked" on SQLite while the task was already
+    # acknowledged — a silently lost result. Failures are still saved.
+    "save_limit": -1,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Task queue",
+    **Q_BROKER,
+}
+
+# --- Auth, API -------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sublarr API",
+    "DESCRIPTION": "Events, script hooks, outgoing webhooks and subtitle scoring.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Sublarr ---------------------------------------------------------------
+
+SUBLARR_VERSION = "1.0.0"
+SUBLARR_WEBHOOK_ALLOW_LOOPBACK = env_bool("SUBLARR_WEBHOOK_ALLOW_LOOPBACK", False)
+SUBLARR_WEBHOOK_BLOCK_PRIVATE = env_bool("SUBLARR_WEBHOOK_BLOCK_PRIVATE", False)
+SUBLARR_EVENT_MAX_BODY_BYTES = env_int("SUBLARR_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+SUBLARR_HOOK_LOG_RETENTION_DAYS = env_int("SUBLARR_HOOK_LOG_RETENTION_DAYS", 30, minimum=1)
+SUBLARR_SCRIPT_OUTPUT_CAP = env_int("SUBLARR_SCRIPT_OUTPUT_CAP", 4096, minimum=0)
+
+# --- I18N, static ----------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Logging ---------------------------------------------------------------
+
+LOG_LEVEL = env_str("SUBLARR_LOG_LEVEL") or "INFO"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "file": {
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(LOG_DIR / "sublarr.log"),
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": "WARNING"},
+    "loggers": {
+        "events": {"level": LOG_LEVEL},
+        "hooks": {"level": LOG_LEVEL},
+        "scoring": {"level": LOG_LEVEL},
+        "django-q": {"level": LOG_LEVEL},
+    },
+}

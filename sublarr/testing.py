@@ -1,0 +1,199 @@
+"""Test helpers: real servers and queue workers in subprocesses, service checks.
+
+Used by the apps' tests through the fixtures in the root ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def service_available(host: str, port: int, timeout: float = 2.0) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip the calling test when a server is unreachable — fail instead under CI=true."""
+    if service_available(host, port):
+        return
+    message = f"{name} is unreachable at {host}:{port} (see shared/SERVICES.md to start it)"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(alias: str = "default") -> str:
+    """The URL of the database this test process is using (the test database)."""
+    params = connections[alias].settings_dict
+    engine = params["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        return f"sqlite:///{params['NAME']}"
+    if engine == "django.db.backends.postgresql":
+        user = params.get("USER") or "postgres"
+        password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+        host = params.get("HOST") or "127.0.0.1"
+        port = params.get("PORT") or 5432
+        return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+    raise RuntimeError(f"no URL for database engine {engine}")
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a server, worker or command that shares this test run's state."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "sublarr.settings",
+            "SUBLARR_DATA_DIR": str(settings.DATA_DIR),
+            "SUBLARR_HOOKS_DIR": str(settings.HOOKS_DIR),
+            "DATABASE_URL": database_url(),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "SUBLARR_WEBHOOK_ALLOW_LOOPBACK": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+        env["SUBLARR_REDIS_PREFIX"] = settings.REDIS_PREFIX
+    env.update(extra)
+    return env
+
+
+def manage(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    check: bool = False,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py`` in a subprocess and return the completed process."""
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=env or subprocess_env(),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+        input=input,
+    )
+
+
+class Process:
+    """A long-running subprocess in its own process group, stopped with the whole group."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            argv, env=env, cwd=BASE_DIR, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the whole process group (a crash when SIGKILL)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            # The leader only: django-q2's cluster deadlocks when its children
+            # get SIGTERM together with the leader.
+            self.popen.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=timeout)
+        # Whatever the leader left behind (django-q2's worker processes).
+        self.kill(signal.SIGKILL)
+        if self.popen.poll() is None:
+            self.popen.wait(timeout=5)
+        self._log.close()
+
+
+class Server(Process):
+    """daphne serving sublarr.asgi on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        daphne = str(Path(sys.executable).with_name("daphne"))
+        super().__init__(
+            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "sublarr.asgi:application"],
+            env,
+            log_dir / f"daphne-{self.port}.log",
+        )
+        self.wait_ready()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"daphne exited early:\n{self.log()}")
+            if service_available("127.0.0.1", self.port, timeout=0.2):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"daphne did not listen on {self.port} within {timeout}s:\n{self.log()}")
+
+
+class QueueWorker(Process):
+    """A django-q2 cluster (``manage.py qcluster``)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "worker") -> None:
+        super().__init__(
+            [sys.executable, str(BASE_DIR / "manage.py"), "qcluster"], env, log_dir / f"qcluster-{name}.log"
+        )
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def stop_all(processes: Iterable[Process]) -> None:
+    for process in processes:
+        process.stop()

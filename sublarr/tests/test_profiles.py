@@ -1,0 +1,116 @@
+"""Settings resolve to the right backends for each profile."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from sublarr import testing
+
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps({
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_config": settings.CHANNEL_LAYERS["default"]["CONFIG"],
+    "q": {k: v for k, v in settings.Q_CLUSTER.items() if k in ("orm", "redis")},
+    "db": settings.DATABASES["default"]["ENGINE"],
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "secret_key": settings.SECRET_KEY,
+}, default=str))
+"""
+
+
+def probe(tmp_path, **env: str) -> dict:
+    base = {
+        "DJANGO_SETTINGS_MODULE": "sublarr.settings",
+        "SUBLARR_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**base, **env},
+        cwd=testing.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_embedded_profile_shares_state_between_processes(tmp_path):
+    resolved = probe(tmp_path)
+
+    assert resolved["cache"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert resolved["layer"] == "channels_lite.layers.core.SQLiteChannelLayer"
+    assert resolved["layer_config"]["database"] == "channels"
+    assert resolved["q"] == {"orm": "default"}
+    assert resolved["db"] == "django.db.backends.sqlite3"
+    assert resolved["db_options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in resolved["db_options"]["init_command"]
+    assert resolved["db_options"]["timeout"] >= 20
+    assert resolved["conn_max_age"] > 0
+
+
+def test_scale_out_profile_uses_redis_everywhere(tmp_path):
+    resolved = probe(
+        tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", DATABASE_URL="postgres://postgres@127.0.0.1:5432/x"
+    )
+
+    assert resolved["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert resolved["layer"] == "channels_redis.core.RedisChannelLayer"
+    # The idle-drop trap (channels_redis #422): no client socket timeout.
+    assert resolved["layer_config"]["hosts"] == [
+        {"address": "redis://127.0.0.1:6379/3", "socket_timeout": None}
+    ]
+    assert resolved["q"] == {"redis": "redis://127.0.0.1:6379/3"}
+    assert resolved["db"] == "django.db.backends.postgresql"
+    assert resolved["conn_max_age"] == 600
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = probe(tmp_path)["secret_key"]
+    second = probe(tmp_path)["secret_key"]
+
+    assert len(first) >= 50
+    assert first == second
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert probe(tmp_path / "other")["secret_key"] != first
+
+
+def test_secret_key_from_environment_wins(tmp_path):
+    assert probe(tmp_path, SECRET_KEY="k" * 60)["secret_key"] == "k" * 60
+
+
+def test_bad_setting_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        env={"SUBLARR_DATA_DIR": str(tmp_path), "DEBUG": "maybe", "PATH": "/usr/bin:/bin"},
+        cwd=testing.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'maybe'." in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_values(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={
+            "SUBLARR_DATA_DIR": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "subs.example.com",
+            "SUBLARR_HTTPS": "true",
+        },
+        cwd=testing.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
