@@ -37,9 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     for item in items:
         if "scaleout" in item.keywords and not settings.REDIS_URL:
-            item.add_marker(
-                pytest.mark.skip(reason="scale-out profile only: runs in ./run test's second pass")
-            )
+            item.add_marker(pytest.mark.skip(reason="scale-out profile only: runs in ./run test's second pass"))
         if "embedded" in item.keywords and settings.REDIS_URL:
             item.add_marker(pytest.mark.skip(reason="embedded profile only"))
 

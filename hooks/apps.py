@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class HooksConfig(AppConfig):
     name = "hooks"
     verbose_name = "Hooks and webhooks"
+
+    def ready(self) -> None:
+        from . import checks, receivers
+
+        receivers.connect()
+        checks.register()

@@ -24,9 +24,7 @@ class HookConfig(models.Model):
     name = models.CharField(max_length=100)
     event_name = models.CharField(max_length=64, db_index=True)
     enabled = models.BooleanField(default=True, db_index=True)
-    script_path = models.CharField(
-        max_length=1024, help_text="Path of an executable file inside SUBLARR_HOOKS_DIR."
-    )
+    script_path = models.CharField(max_length=1024, help_text="Path of an executable file inside SUBLARR_HOOKS_DIR.")
     timeout_seconds = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
     )
@@ -56,9 +54,7 @@ class WebhookConfig(models.Model):
     # Write-only through every interface: never shown, never logged.
     secret = models.CharField(max_length=255, blank=True)
     enabled = models.BooleanField(default=True, db_index=True)
-    retry_count = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(0), MaxValueValidator(10)]
-    )
+    retry_count = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(0), MaxValueValidator(10)])
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
@@ -103,9 +99,7 @@ class Delivery(models.Model):
     event_name = models.CharField(max_length=64)
     envelope = models.JSONField()
     hook_type = models.CharField(max_length=8, choices=HookType.choices)
-    hook = models.ForeignKey(
-        HookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
-    )
+    hook = models.ForeignKey(HookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     webhook = models.ForeignKey(
         WebhookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -136,8 +130,7 @@ class Delivery(models.Model):
                 name="hooks_delivery_one_per_hook",
             ),
             models.CheckConstraint(
-                condition=Q(hook__isnull=True, webhook__isnull=False)
-                | Q(hook__isnull=False, webhook__isnull=True),
+                condition=Q(hook__isnull=True, webhook__isnull=False) | Q(hook__isnull=False, webhook__isnull=True),
                 name="hooks_delivery_one_target",
             ),
         ]
@@ -149,15 +142,9 @@ class Delivery(models.Model):
 class HookLog(models.Model):
     """One script run or webhook attempt, with its outcome. Outlives its hook or webhook."""
 
-    hook = models.ForeignKey(
-        HookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
-    )
-    webhook = models.ForeignKey(
-        WebhookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
-    )
-    delivery = models.ForeignKey(
-        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
-    )
+    hook = models.ForeignKey(HookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
+    webhook = models.ForeignKey(WebhookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     # The config's name at the time, kept when the config is deleted.
     hook_name = models.CharField(max_length=100)
     event_name = models.CharField(max_length=64)

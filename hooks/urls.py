@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
+
+from .api import urlpatterns as config_urlpatterns
+from .api_delivery import urlpatterns as delivery_urlpatterns
 
 app_name = "hooks"
-urlpatterns: list = []
+urlpatterns = [*config_urlpatterns, *delivery_urlpatterns]

@@ -64,9 +64,7 @@ def test_scale_out_profile_uses_redis_everywhere(tmp_path):
     assert resolved["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert resolved["layer"] == "channels_redis.core.RedisChannelLayer"
     # The idle-drop trap (channels_redis #422): no client socket timeout.
-    assert resolved["layer_config"]["hosts"] == [
-        {"address": "redis://127.0.0.1:6379/3", "socket_timeout": None}
-    ]
+    assert resolved["layer_config"]["hosts"] == [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": None}]
     assert resolved["q"] == {"redis": "redis://127.0.0.1:6379/3"}
     assert resolved["db"] == "django.db.backends.postgresql"
     assert resolved["conn_max_age"] == 600

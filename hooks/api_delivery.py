@@ -1,0 +1,5 @@
+"""REST API for redelivery."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
