@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""WebSocket routes of the events app (composed in sublarr/asgi.py)."""
 
-websocket_urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+
+from .consumers import EventStreamConsumer
+
+websocket_urlpatterns = [
+    path("ws/events/", EventStreamConsumer.as_asgi()),
+]

@@ -1,0 +1,121 @@
+"""REST API: the event catalog, and emitting an event (staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .catalog import EVENT_CATALOG, catalog_listing
+from .samples import sample_payload
+from .services import EventError, emit_event
+
+
+class EventSpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    payload_keys = serializers.ListField(child=serializers.CharField())
+    meta = serializers.BooleanField(help_text="Meta-events reach WebSocket clients but never trigger hooks.")
+    version = serializers.IntegerField(help_text="CATALOG_VERSION")
+
+
+class EnvelopeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="One per emitted event; the same in every copy (deduplicate on it).")
+    event_name = serializers.CharField()
+    version = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    data = serializers.DictField()
+
+
+_detail = inline_serializer("EventErrorDetail", fields={"detail": serializers.CharField()})
+
+
+class EventCatalogView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="events_catalog",
+        summary="List the event catalog",
+        responses={200: EventSpecSerializer(many=True)},
+        tags=["events"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(catalog_listing())
+
+
+class EventEmitView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        operation_id="events_emit",
+        summary="Emit an event with the posted payload (staff only)",
+        description=(
+            "The body is the event's payload: a JSON object with only the event's declared payload keys. "
+            "The event goes to WebSocket clients, hooks and webhooks; the response is its envelope. "
+            "Bodies above SUBLARR_EVENT_MAX_BODY_BYTES (64 KiB by default) are refused with 413."
+        ),
+        request=OpenApiTypes.OBJECT,
+        responses={
+            202: EnvelopeSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Malformed JSON ({detail}) or a bad payload ({<key or non_field_errors>: [message]}).",
+            ),
+            403: _detail,
+            404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),
+            413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
+        },
+        examples=[
+            OpenApiExample("subtitle_downloaded", value=sample_payload("subtitle_downloaded"), request_only=True)
+        ],
+        tags=["events"],
+    )
+    def post(self, request: Request, name: str) -> Response:
+        if name not in EVENT_CATALOG:
+            raise NotFound(f"Unknown event {name!r}. Valid events: {', '.join(EVENT_CATALOG)}.")
+        too_large = _body_too_large(request)
+        if too_large:
+            return Response({"detail": too_large}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        data = _payload(request)
+        try:
+            envelope = emit_event(name, data)
+        except EventError as exc:
+            raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from None
+        return Response(envelope, status=status.HTTP_202_ACCEPTED)
+
+
+def _body_too_large(request: Request) -> str | None:
+    """The 413 message for a body above SUBLARR_EVENT_MAX_BODY_BYTES, else None."""
+    limit: int = settings.SUBLARR_EVENT_MAX_BODY_BYTES
+    message = f"Request body too large: the limit is {limit} bytes (SUBLARR_EVENT_MAX_BODY_BYTES)."
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # Refused before reading when the client says so; checked again on what
+    # was read, for a body sent without a length.
+    if declared > limit or len(request.body) > limit:
+        return message
+    return None
+
+
+def _payload(request: Request) -> dict[str, Any]:
+    if not request.body.strip():
+        return {}
+    try:
+        data = request.data
+    except ParseError as exc:
+        raise ParseError(f"Malformed JSON: {exc.detail}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(
+            {"non_field_errors": [f"The body must be a JSON object of payload keys, not {type(data).__name__}."]}
+        )
+    return data

@@ -1,0 +1,254 @@
+"""The bridge: every catalog event goes to the channel-layer group ``events``.
+
+The producer's path stays cheap: the receiver only appends the envelope to a
+bounded in-memory buffer. One daemon thread per process runs one long-lived
+event loop that drains the buffer into ``group_send`` — so channels_redis
+keeps one connection pool instead of opening a connection per event (what
+``async_to_sync(group_send)`` per call does, ~2 ms each).
+
+Nothing here ever raises into the producer. A full buffer or a failing layer
+is logged and counted (``stats()``); a short-lived process (``manage.py
+emit_event``, a shell) drains the buffer on exit, bounded by a timeout.
+
+Every group message carries this process's ``origin`` id and a ``seq`` number
+that increases by one per event, so a consumer can tell when the layer dropped
+messages on the way (a full channel) — see ``events.consumers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import itertools
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+from .catalog import EVENT_CATALOG
+
+logger = logging.getLogger(__name__)
+
+GROUP = "events"
+# The consumer's handler method (events.consumers.EventStreamConsumer.event_message).
+MESSAGE_TYPE = "event_message"
+# Events buffered in this process while the layer is slow or down; past this
+# the newest event is dropped (counted and logged) instead of growing memory.
+MAX_PENDING = 10_000
+EXIT_FLUSH_TIMEOUT = 5.0
+# At most one log line per kind of failure per this many seconds.
+LOG_INTERVAL = 10.0
+
+
+class _Bridge:
+    """One process's hand-over buffer and the thread that drains it."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.origin = uuid.uuid4().hex
+        self._seq = itertools.count(1)
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._wake_scheduled = False
+        self._started = threading.Event()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._last_log: dict[str, float] = {}
+        # "sent" and "failed" change only on the bridge thread; drops under a lock.
+        self.counters = {"sent": 0, "dropped_full": 0, "failed": 0}
+
+    # --- producer side (any thread) ---------------------------------------
+
+    def submit(self, envelope: dict[str, Any]) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            with self._lock:
+                self.counters["dropped_full"] += 1
+            self._log_rate_limited(
+                "full",
+                "Event bridge buffer full (%d pending): dropped event %s (%s); %d dropped so far",
+                MAX_PENDING,
+                envelope["event_name"],
+                envelope["id"],
+                self.counters["dropped_full"],
+            )
+            return
+        self._pending.append(
+            {
+                "type": MESSAGE_TYPE,
+                "event_name": envelope["event_name"],
+                "origin": self.origin,
+                "seq": next(self._seq),
+                "envelope": envelope,
+            }
+        )
+        if self._loop is None:
+            self._start()
+        # Wake the loop only when it is not already due to drain: during a
+        # burst only the first event pays for call_soon_threadsafe.
+        if not self._wake_scheduled:
+            self._wake_scheduled = True
+            self._loop.call_soon_threadsafe(self._wake.set)  # type: ignore[union-attr]
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                return
+            thread = threading.Thread(target=self._run, name="events-bridge", daemon=True)
+            thread.start()
+            self._started.wait()
+
+    # --- the bridge thread --------------------------------------------------
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._wake = asyncio.Event()
+        self._loop = loop
+        self._started.set()
+        loop.run_until_complete(self._drain_forever())
+
+    async def _drain_forever(self) -> None:
+        from channels.layers import get_channel_layer
+
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._wake_scheduled = False
+            while self._pending:
+                # Counted in flight before it leaves the buffer, so flush() never
+                # sees "nothing pending" while a message is on its way.
+                self._in_flight = 1
+                message = self._pending.popleft()
+                try:
+                    layer = get_channel_layer()
+                    if layer is None:
+                        raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
+                    await layer.group_send(GROUP, message)
+                except Exception as exc:
+                    self.counters["failed"] += 1
+                    # The exception's type and text only: no envelope data, no URLs.
+                    self._log_rate_limited(
+                        "failed",
+                        "Event bridge could not send event %s (%s) to the channel layer: %s: %s; %d failed so far",
+                        message["event_name"],
+                        message["envelope"]["id"],
+                        type(exc).__name__,
+                        _redact(str(exc)),
+                        self.counters["failed"],
+                    )
+                else:
+                    self.counters["sent"] += 1
+                finally:
+                    self._in_flight = 0
+            with self._idle:
+                self._idle.notify_all()
+
+    # --- flushing -------------------------------------------------------------
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted has been handed to the layer; False on timeout."""
+        if self._loop is None:
+            return True
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+        return True
+
+    def _log_rate_limited(self, kind: str, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(kind, -LOG_INTERVAL) >= LOG_INTERVAL:
+            self._last_log[kind] = now
+            logger.error(message, *args)
+
+
+def _redact(text: str) -> str:
+    """Cut credentials out of an error text (a Redis URL with a password, say)."""
+    return re.sub(r"(\w+://)[^@/\s]*@", r"\1***@", text)[:300]
+
+
+_bridge: _Bridge | None = None
+_bridge_lock = threading.Lock()
+
+
+def _get_bridge() -> _Bridge:
+    global _bridge
+    current = _bridge
+    # A forked child (django-q2 workers) inherits the object but not the thread.
+    if current is None or current.pid != os.getpid():
+        with _bridge_lock:
+            current = _bridge
+            if current is None or current.pid != os.getpid():
+                current = _bridge = _Bridge()
+    return current
+
+
+def forward_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
+    """Signal receiver: hand the envelope to this process's bridge (never blocks, never raises)."""
+    try:
+        _get_bridge().submit(envelope)
+    except Exception:  # pragma: no cover - defensive: the producer must never break
+        logger.exception("Event bridge failed to accept event %s", envelope.get("id"))
+
+
+def flush(timeout: float = EXIT_FLUSH_TIMEOUT) -> bool:
+    """Block until this process's pending events reached the channel layer (or ``timeout``)."""
+    current = _bridge
+    if current is None or current.pid != os.getpid():
+        return True
+    return current.flush(timeout)
+
+
+def stats() -> dict[str, Any]:
+    """This process's bridge counters: submitted, sent, failed, dropped_full, pending.
+
+    ``submitted`` = ``sent`` + ``failed`` + ``pending``: events accepted from
+    producers; ``dropped_full`` were refused because the buffer was full.
+    """
+    current = _bridge
+    if current is None or current.pid != os.getpid():
+        return {"submitted": 0, "sent": 0, "failed": 0, "dropped_full": 0, "pending": 0}
+    counters = dict(current.counters)
+    pending = len(current._pending) + current._in_flight
+    return {
+        "submitted": counters["sent"] + counters["failed"] + pending,
+        "sent": counters["sent"],
+        "failed": counters["failed"],
+        "dropped_full": counters["dropped_full"],
+        "pending": pending,
+    }
+
+
+def encode(envelope: dict[str, Any]) -> str:
+    """The envelope as the JSON text a WebSocket client receives."""
+    return json.dumps(envelope, separators=(",", ":"))
+
+
+def _flush_at_exit() -> None:
+    current = _bridge
+    if current is None or current.pid != os.getpid():
+        return
+    if not current.flush(EXIT_FLUSH_TIMEOUT):
+        logger.error(
+            "Event bridge: %d event(s) not sent to the channel layer before exit (waited %.0f s)",
+            len(current._pending) + current._in_flight,
+            EXIT_FLUSH_TIMEOUT,
+        )
+
+
+def connect() -> None:
+    """Connect the bridge to every catalog signal (called from EventsConfig.ready)."""
+    for spec in EVENT_CATALOG.values():
+        spec.signal.connect(forward_event, dispatch_uid=f"events.bridge.{spec.name}")
+    atexit.register(_flush_at_exit)
