@@ -311,6 +311,32 @@ SUBLARR_WEBHOOK_BLOCK_PRIVATE = env_bool("SUBLARR_WEBHOOK_BLOCK_PRIVATE", False)
 SUBLARR_EVENT_MAX_BODY_BYTES = env_int("SUBLARR_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 SUBLARR_HOOK_LOG_RETENTION_DAYS = env_int("SUBLARR_HOOK_LOG_RETENTION_DAYS", 30, minimum=1)
 SUBLARR_SCRIPT_OUTPUT_CAP = env_int("SUBLARR_SCRIPT_OUTPUT_CAP", 4096, minimum=0)
+# Webhook delivery (hooks/delivery.py, docs/HOOKS.md): seconds before retry 1, 2, …
+# (the last value repeats; each gets ±20 % jitter), the Retry-After ceiling, the
+# response bytes kept in the log, failed deliveries in a row before a webhook
+# is disabled (0 = never), deliveries run at once per worker process (and per
+# webhook), lease slack past the timeout, the idle re-scan interval, and how
+# stale a process's "is anything subscribed?" snapshot may get.
+SUBLARR_WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env_list("SUBLARR_WEBHOOK_RETRY_SCHEDULE", [])] or [
+    5.0,
+    30.0,
+    120.0,
+    600.0,
+    1800.0,
+    3600.0,
+]
+SUBLARR_WEBHOOK_RETRY_AFTER_MAX = env_int("SUBLARR_WEBHOOK_RETRY_AFTER_MAX", 3600, minimum=1)
+SUBLARR_WEBHOOK_RESPONSE_CAP = env_int("SUBLARR_WEBHOOK_RESPONSE_CAP", 2048, minimum=0)
+SUBLARR_WEBHOOK_DISABLE_AFTER = env_int("SUBLARR_WEBHOOK_DISABLE_AFTER", 10, minimum=0)
+SUBLARR_DELIVERY_CONCURRENCY = env_int("SUBLARR_DELIVERY_CONCURRENCY", 16, minimum=1)
+SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY = env_int("SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY", 4, minimum=1)
+SUBLARR_DELIVERY_LEASE_GRACE_SECONDS = env_int("SUBLARR_DELIVERY_LEASE_GRACE_SECONDS", 60, minimum=1)
+SUBLARR_DELIVERY_SWEEP_SECONDS = env_int("SUBLARR_DELIVERY_SWEEP_SECONDS", 10, minimum=1)
+SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = env_int("SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS", 1000, minimum=0)
+# Script hooks running at once on this machine (all processes together), and
+# how long a run waits for a free slot before failing (docs/HOOKS.md).
+SUBLARR_SCRIPT_CONCURRENCY = env_int("SUBLARR_SCRIPT_CONCURRENCY", 4, minimum=1)
+SUBLARR_SCRIPT_SLOT_WAIT_SECONDS = env_int("SUBLARR_SCRIPT_SLOT_WAIT_SECONDS", 60, minimum=0)
 
 # --- I18N, static ----------------------------------------------------------
 

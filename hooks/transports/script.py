@@ -1,0 +1,466 @@
+"""Run a user's script hook: checked path, clean environment, bounded time, output and concurrency.
+
+The contract (docs/HOOKS.md, DESIGN.md §5):
+
+* the path is resolved again right before the run (``resolve_script_path``),
+  and the real path found is what gets executed — argv list, no shell;
+* cwd is a fresh temporary directory, removed afterwards;
+* the environment holds only PATH, HOME and LANG from the server plus the
+  SUBLARR_* variables built here; the envelope is also written to stdin and to
+  ``event.json`` in the cwd (``SUBLARR_EVENT_DATA_FILE``);
+* the script runs in its own session / process group; at the timeout the whole
+  group gets SIGTERM, then SIGKILL a second later; when the script exits,
+  whatever it left running in its group is killed;
+* stdout and stderr are read in chunks as they come: the first
+  ``SUBLARR_SCRIPT_OUTPUT_CAP`` bytes of each are kept, the rest is counted
+  and dropped, so memory stays bounded whatever the script prints;
+* at most ``SUBLARR_SCRIPT_CONCURRENCY`` scripts run at once per machine
+  (lock files in the data dir, shared by every server and worker process).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from hooks.scriptpath import ScriptPathError, resolve_script_path
+
+from . import HookError, Result
+
+if TYPE_CHECKING:
+    from hooks.models import HookConfig
+
+logger = logging.getLogger(__name__)
+
+# Linux refuses any single "NAME=value" environment string longer than
+# MAX_ARG_STRLEN (32 pages = 128 KiB, NUL included) with E2BIG.
+MAX_ENV_STRING_BYTES = 32 * 4096
+# Budget for the whole environment, well under ARG_MAX (usually 2 MiB, a
+# quarter of the stack limit), which argv and envp share.
+MAX_ENV_TOTAL_BYTES = 1024 * 1024
+PASSED_THROUGH = ("PATH", "HOME", "LANG")
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+EVENT_FILE_NAME = "event.json"
+RESERVED = frozenset(
+    {"SUBLARR_EVENT", "SUBLARR_EVENT_ID", "SUBLARR_EVENT_DATA", "SUBLARR_EVENT_DATA_FILE", "SUBLARR_ENV_OMITTED"}
+)
+# Characters str.splitlines() breaks on, plus NUL: removed from SUBLARR_<KEY> values.
+_CLEAN = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00"))
+CHUNK = 64 * 1024
+TERM_GRACE_SECONDS = 1.0
+DRAIN_SECONDS = 1.0
+
+
+# --- Environment -----------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    """``value`` with lone surrogates replaced, so it can be encoded as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def envelope_bytes(envelope: dict[str, Any]) -> bytes:
+    """The envelope as the script reads it: compact UTF-8 JSON (no raw newline in it)."""
+    try:
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(envelope, separators=(",", ":")).encode("ascii")
+
+
+def payload_variable(key: str) -> str:
+    """``SUBLARR_<KEY>``: the key upper-cased, anything but letters, digits and ``_`` as ``_``."""
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in str(key))
+    return f"SUBLARR_{cleaned.upper()}"
+
+
+def payload_value(value: Any) -> str:
+    """A payload value as an environment string; line breaks and NUL removed.
+
+    Strings as-is, null as the empty string (``[ -n "$SUBLARR_X" ]`` tests for
+    a value), anything else as compact JSON (``5``, ``true``, ``[1,2]``).
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _text(text).translate(_CLEAN)
+
+
+def _env_size(name: str, value: str) -> int:
+    return len(name.encode()) + 1 + len(value.encode("utf-8")) + 1
+
+
+def script_environment(envelope: dict[str, Any], *, data: bytes, data_file: Path) -> dict[str, str]:
+    """Return the script's whole environment (nothing else from the server leaks in).
+
+    A variable whose ``NAME=value`` would exceed the kernel's 128 KiB limit for
+    one string — or that would push the environment past 1 MiB, the biggest
+    first — is left out (never cut) and named in ``SUBLARR_ENV_OMITTED``; the
+    full envelope is always in the file ``SUBLARR_EVENT_DATA_FILE`` and on stdin.
+    """
+    env: dict[str, str] = {}
+    for name in PASSED_THROUGH:
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.setdefault("PATH", DEFAULT_PATH)
+    env["SUBLARR_EVENT"] = str(envelope.get("event_name", ""))
+    env["SUBLARR_EVENT_ID"] = str(envelope.get("id", ""))
+    env["SUBLARR_EVENT_DATA_FILE"] = str(data_file)
+
+    optional: dict[str, str] = {"SUBLARR_EVENT_DATA": data.decode("utf-8")}
+    payload = envelope.get("data") or {}
+    for key, value in payload.items():
+        name = payload_variable(key)
+        if name in RESERVED or name in optional:
+            continue
+        optional[name] = payload_value(value)
+
+    omitted = [name for name, value in optional.items() if _env_size(name, value) > MAX_ENV_STRING_BYTES]
+    kept = {name: value for name, value in optional.items() if name not in omitted}
+    # Room for SUBLARR_ENV_OMITTED itself, whatever it ends up listing.
+    budget = MAX_ENV_TOTAL_BYTES - sum(_env_size(n, v) for n, v in env.items()) - 64 * 1024
+    total = sum(_env_size(n, v) for n, v in kept.items())
+    for name in sorted(kept, key=lambda n: _env_size(n, kept[n]), reverse=True):
+        if total <= budget:
+            break
+        total -= _env_size(name, kept[name])
+        omitted.append(name)
+    env.update((name, value) for name, value in optional.items() if name not in omitted)
+    if omitted:
+        env["SUBLARR_ENV_OMITTED"] = ",".join(sorted(omitted))
+    return env
+
+
+# --- Concurrency -----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def script_slot() -> Iterator[int]:
+    """Hold one of SUBLARR_SCRIPT_CONCURRENCY slots for this machine while a script runs.
+
+    Slots are ``flock``-ed files under ``<data dir>/script-slots``: shared by
+    every process (server, queue workers, CLI) and released by the kernel if a
+    process dies. Waits up to SUBLARR_SCRIPT_SLOT_WAIT_SECONDS for a free slot.
+    """
+    slots = int(settings.SUBLARR_SCRIPT_CONCURRENCY)
+    wait = float(settings.SUBLARR_SCRIPT_SLOT_WAIT_SECONDS)
+    directory = Path(settings.DATA_DIR) / "script-slots"
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    delay = 0.01
+    while True:
+        for index in range(slots):
+            fd = os.open(directory / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield index
+            finally:
+                os.close(fd)  # releases the lock
+            return
+        if time.monotonic() >= deadline:
+            raise HookError(
+                f"All {slots} script slots stayed busy for {wait:g} s (SUBLARR_SCRIPT_CONCURRENCY); not run.",
+                permanent=False,
+                result=Result(success=False),
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+# --- Running ---------------------------------------------------------------
+
+
+@dataclass
+class _Capture:
+    """The first ``cap`` bytes of a stream; the rest only counted."""
+
+    cap: int
+    kept: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.kept)
+
+    def text(self) -> str:
+        # Drop a multi-byte character cut at the cap rather than show U+FFFD;
+        # NUL cannot be stored in a PostgreSQL text column.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = decoder.decode(bytes(self.kept), final=not self.truncated)
+        return text.replace("\x00", "")
+
+
+@dataclass
+class Run:
+    """What one script process did."""
+
+    exit_code: int | None
+    stdout: _Capture
+    stderr: _Capture
+    timed_out: bool
+    duration_ms: int
+    stdin_written: int
+
+
+def _leader_exited(pid: int) -> bool:
+    """Whether the script process exited, without reaping it (its pid keeps the group's id reserved)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove the run's cwd, even where the script took away its own permissions."""
+
+    def make_writable(function, failed_path, _exc_info) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed_path), stat.S_IRWXU)
+            if os.path.isdir(failed_path) and not os.path.islink(failed_path):
+                os.chmod(failed_path, stat.S_IRWXU)
+            function(failed_path)
+
+    # onerror: Python 3.11 has no onexc yet.
+    shutil.rmtree(path, onerror=make_writable)
+    if os.path.lexists(path):
+        logger.warning("Could not remove a script hook's temporary directory %s", path)
+
+
+def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeout: float, output_cap: int) -> Run:
+    """Run ``path`` with ``data`` on stdin; kill its process group at ``timeout``; keep capped output.
+
+    Raises ``OSError`` when the file cannot be executed at all (bad ``#!`` line).
+    """
+    stdout, stderr = _Capture(output_cap), _Capture(output_cap)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(path)],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+        bufsize=0,
+    )
+    pid = process.pid
+    pidfd: int | None = None
+    with contextlib.suppress(AttributeError, OSError):
+        pidfd = os.pidfd_open(pid)
+
+    selector = selectors.DefaultSelector()
+    readers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
+    for fd in readers:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    stdin_fd: int | None = process.stdin.fileno()
+    os.set_blocking(stdin_fd, False)
+    view = memoryview(data)
+    written = 0
+    if data:
+        selector.register(stdin_fd, selectors.EVENT_WRITE)
+    else:
+        process.stdin.close()
+        stdin_fd = None
+    if pidfd is not None:
+        selector.register(pidfd, selectors.EVENT_READ)
+
+    def close_stdin() -> None:
+        nonlocal stdin_fd
+        if stdin_fd is not None:
+            with contextlib.suppress(KeyError):
+                selector.unregister(stdin_fd)
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            stdin_fd = None
+
+    deadline = started + timeout
+    exited = False
+    timed_out = False
+    kill_at: float | None = None
+    stop_reading_at: float | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            if not exited and _leader_exited(pid):
+                exited = True
+                close_stdin()
+                if pidfd is not None:
+                    selector.unregister(pidfd)
+                # Whatever the script left running in its group goes with it.
+                _kill_group(pid, signal.SIGKILL)
+                kill_at = None
+                stop_reading_at = now + DRAIN_SECONDS
+            if not exited and not timed_out and now >= deadline:
+                timed_out = True
+                close_stdin()
+                _kill_group(pid, signal.SIGTERM)
+                kill_at = now + TERM_GRACE_SECONDS
+            if kill_at is not None and now >= kill_at:
+                _kill_group(pid, signal.SIGKILL)
+                kill_at = None
+            if exited and not readers:
+                break
+            if stop_reading_at is not None and now >= stop_reading_at:
+                # A process that left the group (setsid) still holds a pipe: stop waiting for it.
+                break
+
+            wakeups = [t for t in (deadline if not timed_out else None, kill_at, stop_reading_at) if t is not None]
+            wait = max(0.0, min(wakeups) - now) if wakeups else 0.05
+            if pidfd is None and not exited:
+                wait = min(wait, 0.05)
+            if not selector.get_map():
+                time.sleep(min(wait, 0.05))
+                continue
+            for key, _events in selector.select(timeout=wait):
+                fd = key.fd
+                if fd == pidfd:
+                    continue  # handled by _leader_exited at the top of the loop
+                if fd == stdin_fd:
+                    try:
+                        written += os.write(fd, view[written : written + CHUNK])
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:  # EPIPE: the script closed stdin or never reads it
+                        if exc.errno not in (errno.EPIPE, errno.EINVAL):
+                            raise
+                        close_stdin()
+                        continue
+                    if written >= len(view):
+                        close_stdin()
+                    continue
+                try:
+                    chunk = os.read(fd, CHUNK)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    readers[fd].feed(chunk)
+                else:
+                    selector.unregister(fd)
+                    del readers[fd]
+    finally:
+        # Never leave anything behind, whatever happened above.
+        _kill_group(pid, signal.SIGKILL)
+        close_stdin()
+        selector.close()
+        for stream in (process.stdout, process.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+        if pidfd is not None:
+            os.close(pidfd)
+        process.wait()
+    return Run(
+        exit_code=process.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        stdin_written=written,
+    )
+
+
+def deliver(hook: HookConfig, envelope: dict[str, Any], *, attempt: int = 1) -> Result:
+    """Run ``hook``'s script for ``envelope``; return its Result or raise ``HookError``.
+
+    Refused paths and scripts that cannot start are permanent failures; a
+    non-zero exit, a death by signal or a timeout are plain failures.
+    """
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        script = resolve_script_path(hook.script_path)
+    except ScriptPathError as exc:
+        message = f"Script refused: {exc.message}"
+        raise HookError(message, permanent=True, result=Result(success=False, duration_ms=elapsed())) from None
+
+    data = envelope_bytes(envelope)
+    cap = int(settings.SUBLARR_SCRIPT_OUTPUT_CAP)
+    timeout = float(hook.timeout_seconds)
+    with script_slot():
+        cwd = tempfile.mkdtemp(prefix="sublarr-hook-")
+        try:
+            data_file = Path(cwd) / EVENT_FILE_NAME
+            data_file.write_bytes(data + b"\n")
+            env = script_environment(envelope, data=data, data_file=data_file)
+            try:
+                run = run_script(script, data=data + b"\n", env=env, cwd=cwd, timeout=timeout, output_cap=cap)
+            except OSError as exc:
+                hint = " (check its #! line)" if exc.errno in (errno.ENOENT, errno.ENOEXEC) else ""
+                message = f"Script could not be started: {exc.strerror or exc}{hint}."
+                raise HookError(message, permanent=True, result=Result(success=False, duration_ms=elapsed())) from None
+        finally:
+            _remove_tree(cwd)
+
+    result = Result(
+        success=run.exit_code == 0 and not run.timed_out,
+        duration_ms=run.duration_ms,
+        exit_code=run.exit_code,
+        stdout=run.stdout.text(),
+        stderr=run.stderr.text(),
+        extra={
+            "timed_out": run.timed_out,
+            "stdout_bytes": run.stdout.total,
+            "stderr_bytes": run.stderr.total,
+            "stdout_truncated": run.stdout.truncated,
+            "stderr_truncated": run.stderr.truncated,
+            "script": str(script),
+            "attempt": attempt,
+        },
+    )
+    if run.timed_out:
+        raise HookError(
+            f"Timed out after {hook.timeout_seconds} s; the script's process group was killed.", result=result
+        )
+    if run.exit_code is not None and run.exit_code < 0:
+        name = _signal_name(-run.exit_code)
+        raise HookError(f"Script killed by signal {name}.", result=result)
+    if run.exit_code != 0:
+        raise HookError(f"Script exited with code {run.exit_code}.", result=result)
+    return result
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
