@@ -1,0 +1,58 @@
+"""Stored scoring overrides: sparse weights per score type and per-provider modifiers.
+
+Only what a user changed is stored; the defaults live in ``scoring.scores``.
+Write through ``scoring.services`` (validation, cache invalidation, events).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .scores import MODIFIER_MAX, MODIFIER_MIN, WEIGHT_MAX, WEIGHT_MIN
+
+
+class ScoreType(models.TextChoices):
+    EPISODE = "episode", "Episode"
+    MOVIE = "movie", "Movie"
+
+
+class ScoringWeight(models.Model):
+    """A user's value for one weight of one score type, replacing the default."""
+
+    score_type = models.CharField(max_length=16, choices=ScoreType.choices)
+    weight_key = models.CharField(max_length=64)
+    weight_value = models.IntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["score_type", "weight_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["score_type", "weight_key"], name="scoring_weight_type_key_unique"),
+            models.CheckConstraint(
+                condition=models.Q(weight_value__gte=WEIGHT_MIN, weight_value__lte=WEIGHT_MAX),
+                name="scoring_weight_value_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score_type}.{self.weight_key} = {self.weight_value}"
+
+
+class ProviderScoreModifier(models.Model):
+    """Points added to (or taken from) every score of one provider's results."""
+
+    provider_name = models.CharField(max_length=64, unique=True)
+    modifier = models.IntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(modifier__gte=MODIFIER_MIN, modifier__lte=MODIFIER_MAX),
+                name="scoring_modifier_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name}: {self.modifier:+d}"

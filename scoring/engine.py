@@ -1,0 +1,111 @@
+"""Score and rank subtitle results: the sum of matched weights, the format bonus, the provider's modifier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from operator import attrgetter
+
+from .scores import BONUS_FORMATS, EPISODE, FORMAT_BONUS_KEY, MOVIE, PROVIDER_MODIFIER_KEY
+from .selectors import get_scoring_config
+
+
+@dataclass(slots=True)
+class VideoQuery:
+    """What is being searched for: an episode when season and episode are set, else a movie."""
+
+    series_title: str | None = None
+    season: int | None = None
+    episode: int | None = None
+    title: str | None = None
+    year: int | None = None
+    release_group: str | None = None
+    source: str | None = None
+    resolution: str | None = None
+    audio_codec: str | None = None
+
+    @property
+    def score_type(self) -> str:
+        return EPISODE if self.season is not None and self.episode is not None else MOVIE
+
+
+@dataclass(slots=True)
+class SubtitleResult:
+    """One candidate subtitle from a provider; ``score`` and ``score_breakdown`` are set by scoring.
+
+    ``matches`` names what the subtitle matches of the query (``"hash"``,
+    ``"series"``, ``"year"``…); names without a weight for the query's type
+    score nothing. ``format`` is one of ass, ssa, srt, vtt, unknown.
+    """
+
+    provider_name: str
+    subtitle_id: str
+    language: str
+    format: str = "unknown"
+    release_info: str = ""
+    hearing_impaired: bool = False
+    forced: bool = False
+    matches: set[str] = field(default_factory=set)
+    score: int = 0
+    score_breakdown: dict[str, int] = field(default_factory=dict)
+
+
+_by_score = attrgetter("score")
+
+
+def rank_with(
+    results: Iterable[SubtitleResult],
+    weights: Mapping[str, int],
+    modifiers: Mapping[str, int],
+    *,
+    min_score: int | None = None,
+) -> list[SubtitleResult]:
+    """Score every result with the given effective weights and modifiers; return them best first.
+
+    The loop is what rank() costs per result, so everything that does not
+    depend on the result is looked up once, before it.
+    """
+    match_weight = {key: value for key, value in weights.items() if key != FORMAT_BONUS_KEY}.get
+    format_bonus = weights.get(FORMAT_BONUS_KEY, 0)
+    bonus_formats = BONUS_FORMATS
+    modifier_of = modifiers.get
+    scored = list(results)
+    for result in scored:
+        breakdown = {}
+        score = 0
+        for name in result.matches:
+            value = match_weight(name)
+            if value is not None:
+                breakdown[name] = value
+                score += value
+        if result.format in bonus_formats:
+            breakdown[FORMAT_BONUS_KEY] = format_bonus
+            score += format_bonus
+        modifier = modifier_of(result.provider_name)
+        if modifier:
+            breakdown[PROVIDER_MODIFIER_KEY] = modifier
+            score += modifier
+        result.score = score
+        result.score_breakdown = breakdown
+    if min_score is not None:
+        scored = [result for result in scored if result.score >= min_score]
+    # Stable: equal scores keep the order the results came in.
+    scored.sort(key=_by_score, reverse=True)
+    return scored
+
+
+def compute_score(result: SubtitleResult, query: VideoQuery) -> int:
+    """Score one result against ``query`` with the effective weights; set its score and breakdown."""
+    weights, modifiers = get_scoring_config(query.score_type)
+    rank_with((result,), weights, modifiers)
+    return result.score
+
+
+def rank(results: Iterable[SubtitleResult], query: VideoQuery, *, min_score: int | None = None) -> list[SubtitleResult]:
+    """Score ``results`` against ``query`` and return those scoring at least ``min_score``, best first.
+
+    Weights and modifiers are read once per call (one cache round trip),
+    not once per result. Ties keep their input order.
+    """
+    weights, modifiers = get_scoring_config(query.score_type)
+    return rank_with(results, weights, modifiers, min_score=min_score)

@@ -1,0 +1,151 @@
+"""Read the effective scoring configuration: defaults ⊕ stored overrides, through Django's cache.
+
+Cache layout (the configured ``CACHES["default"]``: a file cache shared by
+every process of the machine in the embedded profile, Redis in scale-out):
+
+* ``scoring:generation`` — a random token, replaced by every committed write
+  (``invalidate_cache``); it never expires.
+* ``scoring:weights:<type>`` — one entry per score type, and
+  ``scoring:modifiers`` — one entry holding every provider's modifier; each a
+  ``(generation, value)`` pair, expiring after ``CACHE_TIMEOUT`` seconds as a
+  safety net only.
+
+An entry counts only while its generation is the current one. That closes
+the race of a plain delete-on-write: a reader that loaded the database just
+before a write committed stores the old value under the old generation,
+which no reader uses any more. One ``get_many`` fetches all three, so
+``rank()`` costs one cache round trip per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+
+from .models import ProviderScoreModifier, ScoringWeight
+from .scores import DEFAULT_SCORES, SCORE_TYPES
+
+logger = logging.getLogger(__name__)
+
+CACHE_TIMEOUT = 60
+GENERATION_KEY = "scoring:generation"
+MODIFIERS_KEY = "scoring:modifiers"
+
+
+def weights_key(score_type: str) -> str:
+    return f"scoring:weights:{score_type}"
+
+
+def _check_type(score_type: str) -> None:
+    if score_type not in DEFAULT_SCORES:
+        raise ValueError(f"Unknown score type {score_type!r}. Valid: {', '.join(SCORE_TYPES)}.")
+
+
+# --- Database reads (authoritative, uncached) --------------------------------
+
+
+def weight_overrides(score_type: str) -> dict[str, int]:
+    """The stored overrides of ``score_type`` (sparse), straight from the database.
+
+    A database error is logged and raised: scoring with the defaults while the
+    user's weights cannot be read would rank wrongly without anyone noticing.
+    """
+    _check_type(score_type)
+    try:
+        return dict(ScoringWeight.objects.filter(score_type=score_type).values_list("weight_key", "weight_value"))
+    except DatabaseError:
+        logger.exception("Cannot read the %s scoring weights from the database; not scoring with defaults", score_type)
+        raise
+
+
+def effective_weights(score_type: str, overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """Defaults of ``score_type`` with ``overrides`` (default: the stored ones) on top."""
+    stored = weight_overrides(score_type) if overrides is None else overrides
+    defaults = DEFAULT_SCORES[score_type]
+    # Keys no longer in the defaults (an old row) are ignored, not scored.
+    return {key: stored.get(key, value) for key, value in defaults.items()}
+
+
+def provider_modifiers() -> dict[str, int]:
+    """Every stored provider modifier, straight from the database (errors logged and raised)."""
+    try:
+        return dict(ProviderScoreModifier.objects.values_list("provider_name", "modifier"))
+    except DatabaseError:
+        logger.exception("Cannot read the provider score modifiers from the database; not scoring without them")
+        raise
+
+
+# --- Cached reads ---------------------------------------------------------------
+
+
+def _uncommitted_write() -> bool:
+    """Whether this connection's open transaction changed scoring rows (its invalidation is pending).
+
+    Reads then skip the cache, neither using nor filling it: the writer sees
+    its own change, and no uncommitted value is ever cached for others.
+    Django drops the pending callback on rollback (of the transaction or of
+    the savepoint that registered it), so this is exact.
+    """
+    return connection.in_atomic_block and any(entry[1] is invalidate_cache for entry in connection.run_on_commit)
+
+
+def _current(entry: Any, generation: str | None) -> Any:
+    if generation is not None and type(entry) is tuple and len(entry) == 2 and entry[0] == generation:
+        return entry[1]
+    return None
+
+
+def get_scoring_config(score_type: str) -> tuple[dict[str, int], dict[str, int]]:
+    """The effective weights of ``score_type`` and all provider modifiers, in one cache round trip."""
+    _check_type(score_type)
+    if _uncommitted_write():
+        return effective_weights(score_type), provider_modifiers()
+    key = weights_key(score_type)
+    found = cache.get_many([GENERATION_KEY, key, MODIFIERS_KEY])
+    generation = found.get(GENERATION_KEY)
+    weights = _current(found.get(key), generation)
+    modifiers = _current(found.get(MODIFIERS_KEY), generation)
+    if weights is not None and modifiers is not None:
+        return weights, modifiers
+    if generation is None:
+        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        generation = cache.get(GENERATION_KEY)
+    fill = {}
+    if weights is None:
+        weights = effective_weights(score_type)
+        fill[key] = (generation, weights)
+    if modifiers is None:
+        modifiers = provider_modifiers()
+        fill[MODIFIERS_KEY] = (generation, modifiers)
+    if generation is not None:
+        cache.set_many(fill, timeout=CACHE_TIMEOUT)
+    return weights, modifiers
+
+
+def get_weights(score_type: str) -> dict[str, int]:
+    """The effective weights of ``score_type``: the defaults with the stored overrides on top (cached)."""
+    return get_scoring_config(score_type)[0]
+
+
+def get_provider_modifiers() -> dict[str, int]:
+    """Every provider's score modifier (cached together, one entry for all)."""
+    return get_scoring_config(SCORE_TYPES[0])[1]
+
+
+def invalidate_cache() -> None:
+    """Make every process drop its cached scoring configuration now (called on commit by the services)."""
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    cache.delete_many([*(weights_key(score_type) for score_type in SCORE_TYPES), MODIFIERS_KEY])
+
+
+def scoring_config_export() -> dict[str, Any]:
+    """All stored overrides and modifiers, as ``manage.py scoring export`` writes them."""
+    return {
+        "version": 1,
+        "weights": {score_type: weight_overrides(score_type) for score_type in SCORE_TYPES},
+        "modifiers": provider_modifiers(),
+    }

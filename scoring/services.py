@@ -1,0 +1,215 @@
+"""Change scoring weights and provider modifiers: validated, atomic, cache invalidated on commit.
+
+Every change that alters something emits ``config_updated`` with the changed
+keys (``scoring.weights.<type>.<key>``, ``scoring.modifiers.<provider>``) and
+the caller's ``source`` ("api", "admin", "cli"..). A write that changes
+nothing emits nothing. Overrides stay sparse: a weight set to its default, or
+a modifier set to 0, removes the stored row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from events import emit_event
+
+from . import selectors
+from .models import ProviderScoreModifier, ScoringWeight
+from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .validators import (
+    ScoringValidationError,
+    check_score_type,
+    check_weight_key,
+    clean_modifier,
+    clean_modifiers,
+    clean_weights,
+    provider_name_error,
+)
+
+
+def weight_change_key(score_type: str, weight_key: str) -> str:
+    return f"scoring.weights.{score_type}.{weight_key}"
+
+
+def modifier_change_key(provider_name: str) -> str:
+    return f"scoring.modifiers.{provider_name}"
+
+
+def _changed(changed_keys: list[str], source: str) -> None:
+    """After a write in the current transaction: invalidate the cache and emit the event, on commit."""
+    if not changed_keys:
+        return
+    # Registered before the event, so that receivers of config_updated
+    # already read the new weights. robust: a cache outage is logged and
+    # the event still goes out (entries then expire within CACHE_TIMEOUT).
+    transaction.on_commit(selectors.invalidate_cache, robust=True)
+    emit_event("config_updated", {"changed_keys": changed_keys, "source": source})
+
+
+def _apply_weights(score_type: str, overrides: Mapping[str, int]) -> list[str]:
+    """Make the stored overrides of ``score_type`` exactly ``overrides`` (minus defaults); return changed keys.
+
+    Call inside a transaction with validated values.
+    """
+    defaults = DEFAULT_SCORES[score_type]
+    rows = {row.weight_key: row for row in ScoringWeight.objects.select_for_update().filter(score_type=score_type)}
+    target = {key: value for key, value in overrides.items() if value != defaults[key]}
+    stale = [key for key in rows if key not in target]
+    if stale:
+        ScoringWeight.objects.filter(score_type=score_type, weight_key__in=stale).delete()
+    for key, value in target.items():
+        row = rows.get(key)
+        if row is None:
+            ScoringWeight.objects.create(score_type=score_type, weight_key=key, weight_value=value)
+        elif row.weight_value != value:
+            row.weight_value = value
+            row.save(update_fields=["weight_value", "updated_at"])
+    before = {key: rows[key].weight_value if key in rows else default for key, default in defaults.items()}
+    after = {key: target.get(key, default) for key, default in defaults.items()}
+    return [weight_change_key(score_type, key) for key in defaults if before[key] != after[key]]
+
+
+def _apply_modifiers(modifiers: Mapping[str, int]) -> list[str]:
+    """Make the stored modifiers exactly ``modifiers`` (minus zeros); return changed keys."""
+    rows = {row.provider_name: row for row in ProviderScoreModifier.objects.select_for_update()}
+    target = {name: value for name, value in modifiers.items() if value != 0}
+    stale = [name for name in rows if name not in target]
+    if stale:
+        ProviderScoreModifier.objects.filter(provider_name__in=stale).delete()
+    for name, value in target.items():
+        row = rows.get(name)
+        if row is None:
+            ProviderScoreModifier.objects.create(provider_name=name, modifier=value)
+        elif row.modifier != value:
+            row.modifier = value
+            row.save(update_fields=["modifier", "updated_at"])
+    names = sorted(set(rows) | set(target))
+    return [
+        modifier_change_key(name)
+        for name in names
+        if (rows[name].modifier if name in rows else 0) != target.get(name, 0)
+    ]
+
+
+@transaction.atomic
+def scoring_weights_update(
+    *, score_type: str, weights: Mapping[str, Any], replace: bool = False, source: str = "api"
+) -> dict[str, int]:
+    """Set weights of ``score_type`` (all or nothing); with ``replace``, reset every key not given.
+
+    Returns the effective weights. Raises ``ScoringValidationError`` (nothing
+    saved) for an unknown type or key, or a value that is not an integer
+    0-10,000.
+    """
+    cleaned = clean_weights(score_type, dict(weights) if isinstance(weights, Mapping) else weights)
+    current = {} if replace else selectors.weight_overrides(score_type)
+    changed = _apply_weights(score_type, {**current, **cleaned})
+    _changed(changed, source)
+    return selectors.effective_weights(score_type)
+
+
+@transaction.atomic
+def scoring_weight_reset(*, score_type: str, weight_key: str, source: str = "api") -> dict[str, int]:
+    """Reset one weight of ``score_type`` to its default; return the effective weights."""
+    check_weight_key(score_type, weight_key)
+    current = selectors.weight_overrides(score_type)
+    current.pop(weight_key, None)
+    _changed(_apply_weights(score_type, current), source)
+    return selectors.effective_weights(score_type)
+
+
+@transaction.atomic
+def scoring_weights_reset_type(*, score_type: str, source: str = "api") -> dict[str, int]:
+    """Reset every weight of ``score_type`` to its default; return the (default) effective weights."""
+    check_score_type(score_type)
+    _changed(_apply_weights(score_type, {}), source)
+    return selectors.effective_weights(score_type)
+
+
+@transaction.atomic
+def provider_modifier_set(*, provider_name: str, modifier: Any, source: str = "api") -> int:
+    """Set the score modifier of ``provider_name`` (0 removes it); return it."""
+    clean_modifier(provider_name, modifier)
+    current = selectors.provider_modifiers()
+    current[provider_name] = modifier
+    _changed(_apply_modifiers(current), source)
+    return modifier
+
+
+@transaction.atomic
+def provider_modifier_delete(*, provider_name: str, source: str = "api") -> bool:
+    """Remove the modifier of ``provider_name``; return whether there was one."""
+    if message := provider_name_error(provider_name):
+        raise ScoringValidationError({"provider_name": [message]})
+    current = selectors.provider_modifiers()
+    existed = current.pop(provider_name, None) is not None
+    _changed(_apply_modifiers(current), source)
+    return existed
+
+
+def clean_config(data: Any) -> dict[str, Any]:
+    """Check an exported configuration (``scoring_config_export``'s shape); all errors at once."""
+    if not isinstance(data, dict):
+        raise ScoringValidationError({"config": ["Must be a JSON object with 'weights' and 'modifiers'."]})
+    errors: dict[str, Any] = {}
+    unknown = sorted(set(data) - {"version", "weights", "modifiers"})
+    if unknown:
+        errors["config"] = [f"Unknown top-level key(s): {', '.join(map(str, unknown))}."]
+    if data.get("version", 1) != 1:
+        errors["version"] = [f"Unsupported version {data.get('version')!r}; this Sublarr reads version 1."]
+    weights = data.get("weights", {})
+    cleaned_weights: dict[str, dict[str, int]] = {score_type: {} for score_type in SCORE_TYPES}
+    if not isinstance(weights, dict):
+        errors["weights"] = ["Must be an object mapping score types to weights."]
+    else:
+        for score_type, values in weights.items():
+            try:
+                cleaned_weights[check_score_type(score_type)] = clean_weights(score_type, values, field=score_type)
+            except ScoringValidationError as exc:
+                errors.setdefault("weights", {}).update(exc.errors)
+    cleaned_modifiers: dict[str, int] = {}
+    try:
+        cleaned_modifiers = clean_modifiers(data.get("modifiers", {}))
+    except ScoringValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ScoringValidationError(errors)
+    return {"version": 1, "weights": cleaned_weights, "modifiers": cleaned_modifiers}
+
+
+def config_diff(config: dict[str, Any]) -> list[str]:
+    """Lines describing what importing the (cleaned) ``config`` would change."""
+    current = selectors.scoring_config_export()
+    lines = []
+    for score_type in SCORE_TYPES:
+        old, new = current["weights"][score_type], config["weights"][score_type]
+        for key, default in DEFAULT_SCORES[score_type].items():
+            before, after = old.get(key, default), new.get(key, default)
+            if before != after:
+                lines.append(
+                    f"weights.{score_type}.{key}: {_shown(old, key, before)} -> {_shown(new, key, after, default)}"
+                )
+    old_mods, new_mods = current["modifiers"], {k: v for k, v in config["modifiers"].items() if v != 0}
+    for name in sorted(set(old_mods) | set(new_mods)):
+        if old_mods.get(name) != new_mods.get(name):
+            before = f"{old_mods[name]:+d}" if name in old_mods else "(none)"
+            after = f"{new_mods[name]:+d}" if name in new_mods else "(none)"
+            lines.append(f"modifiers.{name}: {before} -> {after}")
+    return lines
+
+
+def _shown(overrides: dict[str, int], key: str, value: int, default: int | None = None) -> str:
+    return str(value) if key in overrides and value != default else f"{value} (default)"
+
+
+@transaction.atomic
+def scoring_config_import(*, data: Any, source: str = "cli") -> list[str]:
+    """Replace all overrides and modifiers with ``data`` (all or nothing); return the changed keys."""
+    config = clean_config(data)
+    changed = [key for score_type in SCORE_TYPES for key in _apply_weights(score_type, config["weights"][score_type])]
+    changed += _apply_modifiers(config["modifiers"])
+    _changed(changed, source)
+    return changed
