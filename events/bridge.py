@@ -251,4 +251,9 @@ def connect() -> None:
     """Connect the bridge to every catalog signal (called from EventsConfig.ready)."""
     for spec in EVENT_CATALOG.values():
         spec.signal.connect(forward_event, dispatch_uid=f"events.bridge.{spec.name}")
-    atexit.register(_flush_at_exit)
+    # Drain at exit before concurrent.futures shuts its thread pools down (its
+    # own threading-atexit hook): after that, asgiref's sync_to_async — which
+    # the SQLite layer's ORM calls need — refuses new work. Hooks registered
+    # here run in reverse order, so ours (registered later) runs first.
+    register = getattr(threading, "_register_atexit", atexit.register)
+    register(_flush_at_exit)
