@@ -56,7 +56,8 @@ def _apply_weights(score_type: str, overrides: Mapping[str, int]) -> list[str]:
     """
     defaults = DEFAULT_SCORES[score_type]
     rows = {row.weight_key: row for row in ScoringWeight.objects.select_for_update().filter(score_type=score_type)}
-    target = {key: value for key, value in overrides.items() if value != defaults[key]}
+    before = {key: rows[key].weight_value if key in rows else default for key, default in defaults.items()}
+    target = {key: value for key, value in overrides.items() if key in defaults and value != defaults[key]}
     stale = [key for key in rows if key not in target]
     if stale:
         ScoringWeight.objects.filter(score_type=score_type, weight_key__in=stale).delete()
@@ -67,7 +68,6 @@ def _apply_weights(score_type: str, overrides: Mapping[str, int]) -> list[str]:
         elif row.weight_value != value:
             row.weight_value = value
             row.save(update_fields=["weight_value", "updated_at"])
-    before = {key: rows[key].weight_value if key in rows else default for key, default in defaults.items()}
     after = {key: target.get(key, default) for key, default in defaults.items()}
     return [weight_change_key(score_type, key) for key in defaults if before[key] != after[key]]
 
@@ -75,6 +75,7 @@ def _apply_weights(score_type: str, overrides: Mapping[str, int]) -> list[str]:
 def _apply_modifiers(modifiers: Mapping[str, int]) -> list[str]:
     """Make the stored modifiers exactly ``modifiers`` (minus zeros); return changed keys."""
     rows = {row.provider_name: row for row in ProviderScoreModifier.objects.select_for_update()}
+    before = {name: row.modifier for name, row in rows.items()}
     target = {name: value for name, value in modifiers.items() if value != 0}
     stale = [name for name in rows if name not in target]
     if stale:
@@ -86,12 +87,8 @@ def _apply_modifiers(modifiers: Mapping[str, int]) -> list[str]:
         elif row.modifier != value:
             row.modifier = value
             row.save(update_fields=["modifier", "updated_at"])
-    names = sorted(set(rows) | set(target))
-    return [
-        modifier_change_key(name)
-        for name in names
-        if (rows[name].modifier if name in rows else 0) != target.get(name, 0)
-    ]
+    names = sorted(set(before) | set(target))
+    return [modifier_change_key(name) for name in names if before.get(name, 0) != target.get(name, 0)]
 
 
 @transaction.atomic
