@@ -1,5 +1,353 @@
-"""REST API for hook and webhook configuration and the hook log."""
+"""REST API for hook and webhook configuration and the hook log (staff only).
+
+``/api/hooks/``, ``/api/webhooks/`` — CRUD, ``test/``; webhooks also
+``enable/`` and ``rotate-secret/``. ``/api/hook-logs/`` — newest first,
+filtered, paginated; ``DELETE`` on the collection deletes what the same
+filters select and refuses to delete everything unless ``?all=true``.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+import importlib
+import importlib.util
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import services
+from .models import HookConfig, HookLog, WebhookConfig
+from .serializers import (
+    ConfigFilterSerializer,
+    DeletedSerializer,
+    HookConfigSerializer,
+    HookLogBulkDeleteSerializer,
+    HookLogFilterSerializer,
+    HookLogSerializer,
+    HooksErrorSerializer,
+    SecretSerializer,
+    WebhookConfigSerializer,
+)
+
+NOT_AVAILABLE_MESSAGE = "Test runs are not available yet: the {kind} runner is not installed in this build."
+BULK_DELETE_REFUSED = "Refusing to delete every log row: add filters, or ?all=true to delete them all."
+
+_FIELD_ERRORS = {
+    "type": "object",
+    "description": "Field name (or non_field_errors / detail) → messages.",
+    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+}
+_ERR_400 = OpenApiResponse(_FIELD_ERRORS, description="Invalid input: one message per offending field.")
+_ERR_401 = OpenApiResponse(HooksErrorSerializer, description="Not authenticated (send a token or a session cookie).")
+_ERR_403 = OpenApiResponse(HooksErrorSerializer, description="Authenticated, but not a staff user.")
+_ERR_404 = OpenApiResponse(HooksErrorSerializer, description="No such object (or page).")
+_ERR_501 = OpenApiResponse(HooksErrorSerializer, description="Test runs are not available in this build.")
+_AUTH_ERRORS = {401: _ERR_401, 403: _ERR_403}
+
+
+def _id(kind: str) -> list[OpenApiParameter]:
+    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    table = {400: _ERR_400, 404: _ERR_404, 501: _ERR_501}
+    return {**{code: table[code] for code in codes}, **_AUTH_ERRORS}
+
+
+def _delivery_function(name: str) -> Any:
+    """``hooks.delivery.<name>``, or None while the delivery module does not provide it."""
+    if importlib.util.find_spec("hooks.delivery") is None:
+        return None
+    return getattr(importlib.import_module("hooks.delivery"), name, None)
+
+
+def _run_test(target: HookConfig | WebhookConfig) -> Response:
+    """Run ``target`` once now with a sample payload, through the delivery module when it is installed."""
+    run_test = _delivery_function("run_test")
+    if run_test is None:
+        kind = "script" if isinstance(target, HookConfig) else "webhook"
+        return Response({"detail": NOT_AVAILABLE_MESSAGE.format(kind=kind)}, status=status.HTTP_501_NOT_IMPLEMENTED)
+    log = run_test(target)
+    return Response(HookLogSerializer(log).data)
+
+
+def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
+    params = ConfigFilterSerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    if "event_name" in params.validated_data:
+        queryset = queryset.filter(event_name=params.validated_data["event_name"])
+    if params.validated_data.get("enabled") is not None:
+        queryset = queryset.filter(enabled=params.validated_data["enabled"])
+    return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List script hooks",
+        parameters=[ConfigFilterSerializer],
+        responses={200: HookConfigSerializer(many=True), **_errors(400)},
+    ),
+    create=extend_schema(summary="Create a script hook", responses={201: HookConfigSerializer, **_errors(400)}),
+    retrieve=extend_schema(
+        summary="Get a script hook",
+        parameters=_id("script hook"),
+        responses={200: HookConfigSerializer, **_errors(404)},
+    ),
+    update=extend_schema(
+        summary="Replace a script hook",
+        parameters=_id("script hook"),
+        responses={200: HookConfigSerializer, **_errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a script hook",
+        parameters=_id("script hook"),
+        responses={200: HookConfigSerializer, **_errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a script hook (its log rows stay)",
+        parameters=_id("script hook"),
+        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+    ),
+)
+class HookViewSet(viewsets.ModelViewSet):
+    """Script hooks: executables in SUBLARR_HOOKS_DIR run on one catalog event."""
+
+    serializer_class = HookConfigSerializer
+    queryset = HookConfig.objects.all()
+
+    def get_queryset(self) -> QuerySet[HookConfig]:
+        queryset = HookConfig.objects.order_by("name", "id")
+        if self.action == "list":
+            queryset = _filter_configs(queryset, self.request)
+        return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hook = services.hook_create(**serializer.validated_data, source="api")
+        return Response(self.get_serializer(hook).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        hook = self.get_object()
+        serializer = self.get_serializer(hook, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        hook = services.hook_update(hook=hook, data=serializer.validated_data, source="api")
+        return Response(self.get_serializer(hook).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.hook_delete(hook=self.get_object(), source="api")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Run a script hook once now with a sample payload",
+        parameters=_id("script hook"),
+        description=(
+            "Runs the script synchronously with a realistic sample payload of its event, logs the run "
+            "(is_test=true) and returns the log row. A failed run is still 200: see success."
+        ),
+        request=None,
+        responses={200: HookLogSerializer, **_errors(404, 501)},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        return _run_test(self.get_object())
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List webhooks",
+        parameters=[ConfigFilterSerializer],
+        responses={200: WebhookConfigSerializer(many=True), **_errors(400)},
+    ),
+    create=extend_schema(summary="Create a webhook", responses={201: WebhookConfigSerializer, **_errors(400)}),
+    retrieve=extend_schema(
+        summary="Get a webhook", parameters=_id("webhook"), responses={200: WebhookConfigSerializer, **_errors(404)}
+    ),
+    update=extend_schema(
+        summary="Replace a webhook (an omitted secret is kept)",
+        parameters=_id("webhook"),
+        responses={200: WebhookConfigSerializer, **_errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a webhook",
+        parameters=_id("webhook"),
+        responses={200: WebhookConfigSerializer, **_errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a webhook (its log rows stay)",
+        parameters=_id("webhook"),
+        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+    ),
+)
+class WebhookViewSet(viewsets.ModelViewSet):
+    """Outgoing webhooks: signed JSON POSTs of one event, or of every event (``*``)."""
+
+    serializer_class = WebhookConfigSerializer
+    queryset = WebhookConfig.objects.all()
+
+    def get_queryset(self) -> QuerySet[WebhookConfig]:
+        queryset = WebhookConfig.objects.order_by("name", "id")
+        if self.action == "list":
+            queryset = _filter_configs(queryset, self.request)
+        return queryset
+
+    def _respond(self, webhook: WebhookConfig, *, generated: bool, status_code: int = status.HTTP_200_OK) -> Response:
+        context = {**self.get_serializer_context(), "generated_secret": webhook.secret if generated else None}
+        return Response(WebhookConfigSerializer(webhook, context=context).data, status=status_code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        webhook = services.webhook_create(**serializer.validated_data, source="api")
+        generated = serializer.validated_data.get("generate_secret", False)
+        return self._respond(webhook, generated=generated, status_code=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        webhook = self.get_object()
+        serializer = self.get_serializer(webhook, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        generate = data.pop("generate_secret", False)
+        webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
+        return self._respond(webhook, generated=generate)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.webhook_delete(webhook=self.get_object(), source="api")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Deliver a sample event to a webhook once now",
+        parameters=_id("webhook"),
+        description=(
+            "Posts a realistic sample payload of the webhook's event synchronously (no retries), logs the "
+            "attempt (is_test=true) and returns the log row. A failed delivery is still 200: see success."
+        ),
+        request=None,
+        responses={200: HookLogSerializer, **_errors(404, 501)},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        return _run_test(self.get_object())
+
+    @extend_schema(
+        summary="Re-enable a webhook",
+        parameters=_id("webhook"),
+        description="Enables the webhook, resets its consecutive failure count and clears the disable reason.",
+        request=None,
+        responses={200: WebhookConfigSerializer, **_errors(404)},
+    )
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str | None = None) -> Response:
+        webhook = services.webhook_enable(webhook=self.get_object(), source="api")
+        return self._respond(webhook, generated=False)
+
+    @extend_schema(
+        summary="Replace a webhook's secret with a generated one",
+        parameters=_id("webhook"),
+        description="Returns the new whsec_ secret once; it is never shown again.",
+        request=None,
+        responses={200: SecretSerializer, **_errors(404)},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        webhook = self.get_object()
+        secret = services.webhook_secret_rotate(webhook=webhook, source="api")
+        return Response({"secret": secret, "webhook": WebhookConfigSerializer(webhook).data})
+
+
+class HookLogPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
+    """The run log: one row per script run or webhook attempt, newest first."""
+
+    serializer_class = HookLogSerializer
+    pagination_class = HookLogPagination
+    queryset = HookLog.objects.all()
+
+    def _filtered(self) -> tuple[QuerySet[HookLog], bool]:
+        params = HookLogFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        lookups = {
+            "hook": "hook_id",
+            "webhook": "webhook_id",
+            "event_name": "event_name",
+            "hook_type": "hook_type",
+            "success": "success",
+            "is_test": "is_test",
+            "since": "triggered_at__gte",
+            "until": "triggered_at__lt",
+        }
+        filters = {
+            lookup: params.validated_data[name]
+            for name, lookup in lookups.items()
+            if params.validated_data.get(name) is not None
+        }
+        return HookLog.objects.filter(**filters).order_by("-triggered_at", "-id"), bool(filters)
+
+    def get_queryset(self) -> QuerySet[HookLog]:
+        if self.action == "list":
+            return self._filtered()[0]
+        return HookLog.objects.all()
+
+    @extend_schema(
+        summary="List log rows, newest first",
+        parameters=[HookLogFilterSerializer],
+        responses={200: HookLogSerializer(many=True), **_errors(400, 404)},
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Get a log row", parameters=_id("log row"), responses={200: HookLogSerializer, **_errors(404)}
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Delete the log rows the filters select",
+        description=(
+            "Takes the list's filters. Without any filter it refuses (400) unless all=true is given, "
+            "so a bare DELETE never empties the log by accident."
+        ),
+        parameters=[HookLogBulkDeleteSerializer],
+        request=None,
+        responses={200: DeletedSerializer, **_errors(400)},
+    )
+    def bulk_destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        logs, filtered = self._filtered()
+        params = HookLogBulkDeleteSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        if not filtered and not params.validated_data["all"]:
+            return Response({"detail": BULK_DELETE_REFUSED}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"deleted": services.hook_logs_delete(logs=logs)})
+
+
+_hooks = {"get": "list", "post": "create"}
+_detail = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+
+urlpatterns = [
+    path("hooks/", HookViewSet.as_view(_hooks), name="hook-list"),
+    path("hooks/<int:pk>/", HookViewSet.as_view(_detail), name="hook-detail"),
+    path("hooks/<int:pk>/test/", HookViewSet.as_view({"post": "test"}), name="hook-test"),
+    path("webhooks/", WebhookViewSet.as_view(_hooks), name="webhook-list"),
+    path("webhooks/<int:pk>/", WebhookViewSet.as_view(_detail), name="webhook-detail"),
+    path("webhooks/<int:pk>/test/", WebhookViewSet.as_view({"post": "test"}), name="webhook-test"),
+    path("webhooks/<int:pk>/enable/", WebhookViewSet.as_view({"post": "enable"}), name="webhook-enable"),
+    path(
+        "webhooks/<int:pk>/rotate-secret/",
+        WebhookViewSet.as_view({"post": "rotate_secret"}),
+        name="webhook-rotate-secret",
+    ),
+    path("hook-logs/", HookLogViewSet.as_view({"get": "list", "delete": "bulk_destroy"}), name="hooklog-list"),
+    path("hook-logs/<int:pk>/", HookLogViewSet.as_view({"get": "retrieve"}), name="hooklog-detail"),
+]

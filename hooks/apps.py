@@ -6,7 +6,8 @@ class HooksConfig(AppConfig):
     verbose_name = "Hooks and webhooks"
 
     def ready(self) -> None:
-        from . import checks, receivers
+        from . import checks, receivers, schedules
 
         receivers.connect()
         checks.register()
+        schedules.connect(self)

@@ -1,0 +1,401 @@
+"""Admin for script hooks, webhooks and the (read-only) run log.
+
+Forms validate with ``hooks.validators`` and save through ``hooks.services``
+(source ``admin``), like the API. A webhook's secret is never rendered: the
+form has a write-only "new secret" field (blank keeps the stored one), a
+"clear" and a "generate" checkbox; a generated secret is shown once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from events.catalog import HOOKABLE_EVENTS
+
+from . import services, validators
+from .models import HookConfig, HookLog, WebhookConfig
+from .serializers import redact_headers
+
+# "Test now" runs synchronously in the request: keep a selection small.
+MAX_TESTS_PER_ACTION = 10
+
+
+class _EventChoiceField(forms.ChoiceField):
+    """A dropdown of events whose value is checked by hooks.validators (same messages as the API)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+def _text(max_length: int, **kwargs: Any) -> forms.CharField:
+    # No max_length on the field itself: hooks.validators gives the message.
+    return forms.CharField(widget=forms.TextInput(attrs={"maxlength": max_length, "size": 60}), **kwargs)
+
+
+def _number(initial: int, message: str) -> forms.IntegerField:
+    # No bounds on the field itself: hooks.validators gives the message.
+    return forms.IntegerField(initial=initial, error_messages={"invalid": message})
+
+
+class HookConfigForm(forms.ModelForm):
+    name = _text(validators.NAME_MAX_LENGTH)
+    event_name = _EventChoiceField(choices=[(name, name) for name in HOOKABLE_EVENTS])
+    script_path = _text(
+        validators.SCRIPT_PATH_MAX_LENGTH, help_text=HookConfig._meta.get_field("script_path").help_text
+    )
+    timeout_seconds = _number(30, validators.HOOK_TIMEOUT_MESSAGE)
+
+    class Meta:
+        model = HookConfig
+        fields = ["name", "event_name", "script_path", "enabled", "timeout_seconds"]
+
+    def clean_name(self) -> str:
+        return validators.validate_name(self.cleaned_data.get("name", ""))
+
+    def clean_event_name(self) -> str:
+        return validators.validate_hook_event_name(self.cleaned_data.get("event_name", ""))
+
+    def clean_script_path(self) -> str:
+        return validators.validate_script_path(self.cleaned_data.get("script_path", ""))
+
+    def clean_timeout_seconds(self) -> int:
+        return validators.validate_hook_timeout(self.cleaned_data.get("timeout_seconds"))
+
+
+class WebhookConfigForm(forms.ModelForm):
+    name = _text(validators.NAME_MAX_LENGTH)
+    url = _text(validators.URL_MAX_LENGTH)
+    retry_count = _number(3, validators.RETRY_COUNT_MESSAGE)
+    timeout_seconds = _number(10, validators.WEBHOOK_TIMEOUT_MESSAGE)
+    event_name = _EventChoiceField(
+        choices=[(validators.ALL_EVENTS, "* (every event)"), *((name, name) for name in HOOKABLE_EVENTS)]
+    )
+    new_secret = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=validators.SECRET_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave blank to keep the stored secret. The stored secret is never shown.",
+    )
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret (deliveries go unsigned).")
+    generate_secret = forms.BooleanField(
+        required=False, help_text="Replace the secret with a new whsec_ one, shown once after saving."
+    )
+
+    class Meta:
+        model = WebhookConfig
+        fields = ["name", "event_name", "url", "enabled", "retry_count", "timeout_seconds"]
+
+    def clean_name(self) -> str:
+        return validators.validate_name(self.cleaned_data.get("name", ""))
+
+    def clean_event_name(self) -> str:
+        return validators.validate_webhook_event_name(self.cleaned_data.get("event_name", ""))
+
+    def clean_url(self) -> str:
+        return validators.validate_url(self.cleaned_data.get("url", ""))
+
+    def clean_retry_count(self) -> int:
+        return validators.validate_retry_count(self.cleaned_data.get("retry_count"))
+
+    def clean_timeout_seconds(self) -> int:
+        return validators.validate_webhook_timeout(self.cleaned_data.get("timeout_seconds"))
+
+    def clean_new_secret(self) -> str:
+        return validators.validate_secret(self.cleaned_data.get("new_secret", ""))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        chosen = [bool(cleaned.get("new_secret")), cleaned.get("clear_secret"), cleaned.get("generate_secret")]
+        if sum(bool(choice) for choice in chosen) > 1:
+            raise ValidationError("Choose only one of: a new secret, clear the secret, generate a secret.")
+        return cleaned
+
+    def secret_change(self) -> tuple[dict[str, str], bool]:
+        """What the form asks of the secret: ({} | {"secret": value}, generate)."""
+        if self.cleaned_data.get("new_secret"):
+            return {"secret": self.cleaned_data["new_secret"]}, False
+        if self.cleaned_data.get("clear_secret"):
+            return {"secret": ""}, False
+        return {}, bool(self.cleaned_data.get("generate_secret"))
+
+
+def _delivery_function(name: str) -> Callable[..., Any] | None:
+    if importlib.util.find_spec("hooks.delivery") is None:
+        return None
+    return getattr(importlib.import_module("hooks.delivery"), name, None)
+
+
+def _test_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    run_test = _delivery_function("run_test")
+    if run_test is None:
+        modeladmin.message_user(request, "Test runs are not available in this build yet.", messages.ERROR)
+        return
+    targets = list(queryset[: MAX_TESTS_PER_ACTION + 1])
+    if len(targets) > MAX_TESTS_PER_ACTION:
+        modeladmin.message_user(request, f"Select at most {MAX_TESTS_PER_ACTION} to test at once.", messages.ERROR)
+        return
+    for target in targets:
+        log = run_test(target)
+        if log.success:
+            modeladmin.message_user(request, f"{target.name}: test succeeded ({log.duration_ms} ms).", messages.SUCCESS)
+        else:
+            modeladmin.message_user(request, f"{target.name}: test failed: {log.error}", messages.ERROR)
+
+
+@admin.register(HookConfig)
+class HookConfigAdmin(admin.ModelAdmin):
+    form = HookConfigForm
+    list_display = [
+        "name",
+        "event_name",
+        "enabled",
+        "last_status",
+        "last_triggered_at",
+        "trigger_count",
+        "consecutive_failures",
+    ]
+    list_filter = ["enabled", "event_name", "last_status"]
+    search_fields = ["name", "script_path"]
+    readonly_fields = [
+        "last_triggered_at",
+        "last_status",
+        "trigger_count",
+        "consecutive_failures",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["enable", "disable", "reset_failures", "test_now"]
+
+    def save_model(self, request: HttpRequest, obj: HookConfig, form: HookConfigForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        if change:
+            current = HookConfig.objects.get(pk=obj.pk)
+            changed = {name: fields[name] for name in form.changed_data if name in fields}
+            services.hook_update(hook=current, data=changed, source="admin")
+        else:
+            obj.pk = services.hook_create(**fields, source="admin").pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: HookConfig) -> None:
+        services.hook_delete(hook=obj, source="admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
+        for hook in queryset:
+            services.hook_delete(hook=hook, source="admin")
+
+    @admin.action(description="Enable selected script hooks")
+    def enable(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
+        count = services.hooks_set_enabled(hooks=queryset, enabled=True, source="admin")
+        self.message_user(request, f"Enabled {count} script hook(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable selected script hooks")
+    def disable(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
+        count = services.hooks_set_enabled(hooks=queryset, enabled=False, source="admin")
+        self.message_user(request, f"Disabled {count} script hook(s).", messages.SUCCESS)
+
+    @admin.action(description="Reset consecutive failures")
+    def reset_failures(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
+        for hook in queryset:
+            services.hook_failures_reset(hook=hook, source="admin")
+        self.message_user(request, "Failure counts reset.", messages.SUCCESS)
+
+    @admin.action(description="Test now (sample payload)")
+    def test_now(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
+        _test_now(self, request, queryset)
+
+
+@admin.register(WebhookConfig)
+class WebhookConfigAdmin(admin.ModelAdmin):
+    form = WebhookConfigForm
+    list_display = [
+        "name",
+        "event_name",
+        "enabled",
+        "last_status_code",
+        "last_triggered_at",
+        "trigger_count",
+        "consecutive_failures",
+        "disabled_reason",
+        "secret_set",
+    ]
+    list_filter = ["enabled", "event_name", "last_status_code"]
+    search_fields = ["name", "url", "disabled_reason"]
+    readonly_fields = [
+        "secret_set",
+        "last_triggered_at",
+        "last_status_code",
+        "last_error",
+        "consecutive_failures",
+        "trigger_count",
+        "disabled_reason",
+        "disabled_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "event_name", "url", "enabled", "retry_count", "timeout_seconds"]}),
+        ("Signing secret", {"fields": ["secret_set", "new_secret", "clear_secret", "generate_secret"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "last_triggered_at",
+                    "last_status_code",
+                    "last_error",
+                    "consecutive_failures",
+                    "trigger_count",
+                    "disabled_reason",
+                    "disabled_at",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+    ]
+    actions = ["enable", "disable", "reset_failures", "test_now"]
+
+    @admin.display(boolean=True, description="Secret set")
+    def secret_set(self, obj: WebhookConfig) -> bool:
+        return obj.has_secret
+
+    def save_model(self, request: HttpRequest, obj: WebhookConfig, form: WebhookConfigForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        secret, generate = form.secret_change()
+        if change:
+            current = WebhookConfig.objects.get(pk=obj.pk)
+            changed = {name: fields[name] for name in form.changed_data if name in fields}
+            webhook = services.webhook_update(
+                webhook=current, data={**changed, **secret}, generate_secret=generate, source="admin"
+            )
+        else:
+            webhook = services.webhook_create(**fields, **secret, generate_secret=generate, source="admin")
+            obj.pk = webhook.pk
+        obj.refresh_from_db()
+        if generate:
+            self.message_user(
+                request,
+                format_html(
+                    "New signing secret for {}: <code>{}</code> — copy it now, it will not be shown again.",
+                    webhook.name,
+                    webhook.secret,
+                ),
+                messages.WARNING,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookConfig) -> None:
+        services.webhook_delete(webhook=obj, source="admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        for webhook in queryset:
+            services.webhook_delete(webhook=webhook, source="admin")
+
+    @admin.action(description="Enable selected webhooks (and reset their failures)")
+    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        for webhook in queryset:
+            services.webhook_enable(webhook=webhook, source="admin")
+        self.message_user(request, "Webhooks enabled.", messages.SUCCESS)
+
+    @admin.action(description="Disable selected webhooks")
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        for webhook in queryset:
+            services.webhook_disable(webhook=webhook, source="admin")
+        self.message_user(request, "Webhooks disabled.", messages.SUCCESS)
+
+    @admin.action(description="Reset consecutive failures")
+    def reset_failures(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        for webhook in queryset:
+            services.webhook_failures_reset(webhook=webhook, source="admin")
+        self.message_user(request, "Failure counts reset.", messages.SUCCESS)
+
+    @admin.action(description="Test now (sample payload)")
+    def test_now(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        _test_now(self, request, queryset)
+
+
+_LOG_FIELDS = [
+    "triggered_at",
+    "hook_name",
+    "hook_type",
+    "hook",
+    "webhook",
+    "delivery",
+    "event_name",
+    "event_id",
+    "attempt",
+    "is_test",
+    "success",
+    "will_retry",
+    "skipped",
+    "exit_code",
+    "status_code",
+    "duration_ms",
+    "error",
+    "stdout",
+    "stderr",
+    "sent_headers",
+    "response_body",
+]
+
+
+@admin.register(HookLog)
+class HookLogAdmin(admin.ModelAdmin):
+    """Read-only: log rows are written by the runner and delivery, deleted by retention or by hand."""
+
+    list_display = [
+        "triggered_at",
+        "hook_name",
+        "hook_type",
+        "event_name",
+        "success",
+        "attempt",
+        "is_test",
+        "status_code",
+        "exit_code",
+        "duration_ms",
+    ]
+    list_filter = ["hook_type", "success", "is_test", "event_name"]
+    search_fields = ["hook_name", "event_name", "error"]
+    date_hierarchy = "triggered_at"
+    fields = _LOG_FIELDS
+    readonly_fields = _LOG_FIELDS
+    list_select_related = False
+    actions = ["redeliver"]
+
+    @admin.display(description="Request headers")
+    def sent_headers(self, obj: HookLog) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(redact_headers(obj.request_headers), indent=2))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: HookLog | None = None) -> bool:
+        return False
+
+    @admin.action(description="Redeliver (webhooks: queue the event again)")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[HookLog]) -> None:
+        redeliver_log = _delivery_function("redeliver_log")
+        if redeliver_log is None:
+            self.message_user(request, "Redelivery is not available in this build yet.", messages.ERROR)
+            return
+        done = 0
+        for log in queryset:
+            try:
+                redeliver_log(log)
+            except ValueError as exc:
+                self.message_user(request, f"{log}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"Queued {done} redelivery(ies).", messages.SUCCESS)

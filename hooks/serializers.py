@@ -1,0 +1,353 @@
+"""DRF serializers for hook and webhook configuration and the hook log.
+
+Field checks delegate to ``hooks.validators`` (shared with the admin); writes
+go through ``hooks.services``. A webhook's secret is write-only: responses
+carry ``has_secret`` and, only in the response to the request that generated
+one, ``generated_secret``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from events.catalog import HOOKABLE_EVENTS
+
+from . import validators
+from .models import HookConfig, HookLog, HookType, WebhookConfig
+
+REDACTED = "[redacted]"
+_SENSITIVE_HEADER_PARTS = ("secret", "signature", "token", "authorization", "cookie", "api-key", "apikey", "password")
+
+
+def redact_headers(headers: Any) -> dict[str, str]:
+    """A copy of logged request headers with every secret or signature value replaced."""
+    if not isinstance(headers, dict):
+        return {}
+    redacted = {}
+    for key, value in headers.items():
+        lowered = str(key).lower()
+        sensitive = any(part in lowered for part in _SENSITIVE_HEADER_PARTS)
+        redacted[str(key)] = REDACTED if sensitive else str(value)
+    return redacted
+
+
+@extend_schema_field({"type": "string", "enum": list(HOOKABLE_EVENTS)})
+class HookEventField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "enum": [*HOOKABLE_EVENTS, validators.ALL_EVENTS]})
+class WebhookEventField(serializers.CharField):
+    pass
+
+
+def _name_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=validators.NAME_MAX_LENGTH,
+        min_length=1,
+        error_messages={
+            "blank": validators.NAME_MESSAGE,
+            "max_length": validators.NAME_MESSAGE,
+            "min_length": validators.NAME_MESSAGE,
+        },
+        help_text="A name to recognise it by, 1 to 100 characters.",
+    )
+
+
+def _bounded_int(bounds: tuple[int, int], default: int, message: str, help_text: str) -> serializers.IntegerField:
+    low, high = bounds
+    return serializers.IntegerField(
+        min_value=low,
+        max_value=high,
+        default=default,
+        error_messages={"min_value": message, "max_value": message, "invalid": message, "max_string_length": message},
+        help_text=help_text,
+    )
+
+
+class HookConfigSerializer(serializers.ModelSerializer):
+    """A script hook: an executable file in SUBLARR_HOOKS_DIR run on one event."""
+
+    name = _name_field()
+    event_name = HookEventField(
+        validators=[validators.validate_hook_event_name],
+        help_text="The catalog event that runs the script (hook_executed is refused: it would loop).",
+    )
+    script_path = serializers.CharField(
+        max_length=validators.SCRIPT_PATH_MAX_LENGTH,
+        validators=[validators.validate_script_path],
+        error_messages={"blank": validators.SCRIPT_PATH_REQUIRED_MESSAGE},
+        help_text="Path of an executable regular file inside SUBLARR_HOOKS_DIR, relative to it or absolute.",
+    )
+    enabled = serializers.BooleanField(default=True, help_text="Whether the hook runs on its event.")
+    timeout_seconds = _bounded_int(
+        validators.HOOK_TIMEOUT_BOUNDS,
+        30,
+        validators.HOOK_TIMEOUT_MESSAGE,
+        "Seconds before the script's whole process group is killed (1 to 300).",
+    )
+
+    class Meta:
+        model = HookConfig
+        fields = [
+            "id",
+            "name",
+            "event_name",
+            "enabled",
+            "script_path",
+            "timeout_seconds",
+            "last_triggered_at",
+            "last_status",
+            "trigger_count",
+            "consecutive_failures",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "last_triggered_at",
+            "last_status",
+            "trigger_count",
+            "consecutive_failures",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "id": {"help_text": "Identifier."},
+            "last_triggered_at": {"help_text": "When the script last ran (null: never)."},
+            "last_status": {"help_text": "Outcome of the last run: success, failed, timeout, or empty if never run."},
+            "trigger_count": {"help_text": "How many times the script has run."},
+            "consecutive_failures": {"help_text": "Failed runs since the last success."},
+            "created_at": {"help_text": "When the hook was created."},
+            "updated_at": {"help_text": "When the hook was last changed."},
+        }
+
+
+class WebhookConfigSerializer(serializers.ModelSerializer):
+    """An HTTP endpoint that receives one event (or every event, ``*``) as signed JSON."""
+
+    name = _name_field()
+    event_name = WebhookEventField(
+        validators=[validators.validate_webhook_event_name],
+        help_text="The catalog event to deliver, or * for every event (hook_executed is refused: it would loop).",
+    )
+    url = serializers.CharField(
+        max_length=validators.URL_MAX_LENGTH,
+        validators=[validators.validate_url],
+        error_messages={"blank": validators.URL_SCHEME_MESSAGE, "max_length": validators.URL_LENGTH_MESSAGE},
+        help_text="http:// or https:// URL (at most 2048 characters) that receives a POST per event.",
+    )
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=validators.SECRET_MAX_LENGTH,
+        validators=[validators.validate_secret],
+        error_messages={"max_length": validators.SECRET_LENGTH_MESSAGE},
+        help_text=(
+            "Write-only signing secret. Omit it to keep the stored one; send an empty string to clear it. "
+            "Never returned: see has_secret."
+        ),
+    )
+    generate_secret = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Set true to have the server generate a whsec_ secret, returned once in generated_secret.",
+    )
+    has_secret = serializers.BooleanField(read_only=True, help_text="Whether a signing secret is stored.")
+    generated_secret = serializers.SerializerMethodField(
+        help_text=(
+            "The secret the server generated in this very request (generate_secret or rotate-secret); "
+            "null otherwise. Store it now: it is never shown again."
+        )
+    )
+    enabled = serializers.BooleanField(default=True, help_text="Whether events are delivered to this URL.")
+    retry_count = _bounded_int(
+        validators.RETRY_COUNT_BOUNDS,
+        3,
+        validators.RETRY_COUNT_MESSAGE,
+        "Retries after a failed delivery (0 to 10), scheduled in the queue with backoff.",
+    )
+    timeout_seconds = _bounded_int(
+        validators.WEBHOOK_TIMEOUT_BOUNDS,
+        10,
+        validators.WEBHOOK_TIMEOUT_MESSAGE,
+        "Seconds to wait for the receiver's answer (1 to 60).",
+    )
+
+    class Meta:
+        model = WebhookConfig
+        fields = [
+            "id",
+            "name",
+            "event_name",
+            "url",
+            "secret",
+            "generate_secret",
+            "has_secret",
+            "generated_secret",
+            "enabled",
+            "retry_count",
+            "timeout_seconds",
+            "last_triggered_at",
+            "last_status_code",
+            "last_error",
+            "consecutive_failures",
+            "trigger_count",
+            "disabled_reason",
+            "disabled_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "last_triggered_at",
+            "last_status_code",
+            "last_error",
+            "consecutive_failures",
+            "trigger_count",
+            "disabled_reason",
+            "disabled_at",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "id": {"help_text": "Identifier."},
+            "last_triggered_at": {"help_text": "When a delivery was last attempted (null: never)."},
+            "last_status_code": {"help_text": "HTTP status of the last attempt (null: none or no answer)."},
+            "last_error": {"help_text": "Error of the last failed attempt, empty after a success."},
+            "consecutive_failures": {"help_text": "Failed deliveries since the last success."},
+            "trigger_count": {"help_text": "How many deliveries were attempted."},
+            "disabled_reason": {"help_text": "Why the webhook was disabled automatically (e.g. HTTP 410), or empty."},
+            "disabled_at": {"help_text": "When it was disabled automatically (null: not auto-disabled)."},
+            "created_at": {"help_text": "When the webhook was created."},
+            "updated_at": {"help_text": "When the webhook was last changed."},
+        }
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_generated_secret(self, obj: WebhookConfig) -> str | None:
+        return self.context.get("generated_secret")
+
+
+class SecretSerializer(serializers.Serializer):
+    """The response to a secret rotation: the only time the new secret is shown."""
+
+    secret = serializers.CharField(help_text="The new whsec_ secret. Store it now: it is never shown again.")
+    webhook = WebhookConfigSerializer(help_text="The webhook after the rotation.")
+
+
+class HookLogSerializer(serializers.ModelSerializer):
+    """One script run or webhook attempt and its outcome."""
+
+    request_headers = serializers.SerializerMethodField(
+        help_text="Webhooks: the request headers sent, with secrets and signatures redacted."
+    )
+
+    class Meta:
+        model = HookLog
+        fields = [
+            "id",
+            "hook",
+            "webhook",
+            "delivery",
+            "hook_name",
+            "event_name",
+            "event_id",
+            "hook_type",
+            "attempt",
+            "is_test",
+            "success",
+            "will_retry",
+            "skipped",
+            "exit_code",
+            "status_code",
+            "stdout",
+            "stderr",
+            "error",
+            "duration_ms",
+            "request_headers",
+            "response_body",
+            "triggered_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "Identifier."},
+            "hook": {"help_text": "The script hook run (null for webhooks, or once the hook is deleted)."},
+            "webhook": {"help_text": "The webhook called (null for scripts, or once the webhook is deleted)."},
+            "delivery": {"help_text": "The delivery this attempt belongs to (null for test runs)."},
+            "hook_name": {"help_text": "The hook's or webhook's name at the time (kept after deletion)."},
+            "event_name": {"help_text": "The event delivered."},
+            "event_id": {"help_text": "The event's envelope id (the same for every attempt of one event)."},
+            "hook_type": {"help_text": "script or webhook."},
+            "attempt": {"help_text": "Attempt number, from 1."},
+            "is_test": {"help_text": "Whether this was a test run with a sample payload."},
+            "success": {"help_text": "Whether the run or delivery succeeded."},
+            "will_retry": {"help_text": "Whether another attempt is scheduled after this failure."},
+            "skipped": {"help_text": "Whether the delivery was skipped (webhook disabled)."},
+            "exit_code": {"help_text": "Scripts: the exit code (null on timeout or for webhooks)."},
+            "status_code": {"help_text": "Webhooks: the HTTP response status (null without an answer)."},
+            "stdout": {"help_text": "Scripts: standard output, capped."},
+            "stderr": {"help_text": "Scripts: standard error, capped."},
+            "error": {"help_text": "What went wrong, empty on success."},
+            "duration_ms": {"help_text": "How long the run or request took, in milliseconds."},
+            "response_body": {"help_text": "Webhooks: a capped excerpt of the response body."},
+            "triggered_at": {"help_text": "When the attempt started."},
+        }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Webhooks: the request headers sent, with secrets and signatures redacted.",
+        }
+    )
+    def get_request_headers(self, obj: HookLog) -> dict[str, str]:
+        return redact_headers(obj.request_headers)
+
+
+# --- Query parameters --------------------------------------------------------
+
+
+class ConfigFilterSerializer(serializers.Serializer):
+    """Filters of the hook and webhook lists."""
+
+    event_name = serializers.CharField(required=False, help_text="Only those on this event (or * for webhooks).")
+    enabled = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
+
+
+class HookLogFilterSerializer(serializers.Serializer):
+    """Filters of the hook log (list and bulk delete)."""
+
+    hook = serializers.IntegerField(required=False, min_value=1, help_text="Only runs of this script hook (id).")
+    webhook = serializers.IntegerField(required=False, min_value=1, help_text="Only attempts of this webhook (id).")
+    event_name = serializers.CharField(required=False, help_text="Only this event.")
+    hook_type = serializers.ChoiceField(choices=HookType.choices, required=False, help_text="script or webhook.")
+    success = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
+    is_test = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
+    since = serializers.DateTimeField(required=False, help_text="Only attempts at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Only attempts before this time (ISO 8601).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since >= until:
+            raise serializers.ValidationError({"until": ["until must be later than since."]})
+        return attrs
+
+
+class HookLogBulkDeleteSerializer(HookLogFilterSerializer):
+    """The hook log's filters, plus the switch that allows deleting everything."""
+
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Required (true) to delete every log row when no filter is given."
+    )
+
+
+class DeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="How many log rows were deleted.")
+
+
+class HooksErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong.")
