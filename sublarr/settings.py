@@ -153,7 +153,7 @@ TEMPLATES = [
 # SQLite serves a server and several queue workers at once only with WAL (readers
 # never block the writer), IMMEDIATE transactions (a writer takes the lock at
 # BEGIN instead of failing on upgrade mid-transaction, which busy_timeout cannot
-# retry) and a generous busy timeout. Measured in bench/queue_throughput.py.
+# retry) and a generous busy timeout. Measured in bench/queue.py (docs/PERFORMANCE.md).
 SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     "transaction_mode": "IMMEDIATE",
