@@ -1,5 +1,119 @@
-"""REST API for redelivery."""
+"""REST API for redelivery (staff only).
+
+``POST /api/hook-logs/{id}/redeliver/`` — the delivery of one log entry, again.
+``POST /api/webhooks/{id}/redeliver/`` — every failed or skipped delivery of a
+webhook, optionally only those whose event arrived in ``[since, until]``.
+Both queue the work (202); the outcome shows up in the hook log.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import delivery
+from .models import HookLog, WebhookConfig
+
+
+class RedeliverRangeSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Only deliveries of events that arrived at or after this time."
+    )
+    until = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Only deliveries of events that arrived at or before this time."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"until": ["Must not be before 'since'."]})
+        return attrs
+
+
+class RedeliveredDeliverySerializer(serializers.Serializer):
+    delivery_id = serializers.IntegerField(help_text="The delivery queued again.")
+    event_id = serializers.UUIDField(help_text="The event's id: the webhook-id header, as in the first delivery.")
+    status = serializers.CharField(help_text="The delivery's status now (pending).")
+
+
+class RedeliveredCountSerializer(serializers.Serializer):
+    redelivered = serializers.IntegerField(help_text="How many deliveries were queued again.")
+
+
+_ERROR = inline_serializer("RedeliveryError", {"detail": serializers.CharField()})
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid input or not redeliverable; field → messages, or detail."),
+    401: OpenApiResponse(_ERROR, description="Not authenticated."),
+    403: OpenApiResponse(_ERROR, description="Not a staff user."),
+    404: OpenApiResponse(_ERROR, description="No such log entry or webhook."),
+}
+
+
+def _id(kind: str) -> list[OpenApiParameter]:
+    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
+
+
+class HookLogRedeliverView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["hook-logs"],
+        operation_id="hook_logs_redeliver",
+        summary="Redeliver one logged delivery",
+        description=(
+            "Queue the delivery this log entry belongs to again, with a fresh retry budget. The event and "
+            "its id (the webhook-id header) are the original ones. 400 for a test run, a deleted delivery, "
+            "a disabled target or a delivery being attempted right now."
+        ),
+        parameters=_id("log entry"),
+        request=None,
+        responses={202: RedeliveredDeliverySerializer, **_ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        log = get_object_or_404(HookLog, pk=pk)
+        try:
+            queued = delivery.redeliver_log(log)
+        except delivery.RedeliveryError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = {"delivery_id": queued.pk, "event_id": str(queued.event_id), "status": queued.status}
+        return Response(RedeliveredDeliverySerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookRedeliverView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["webhooks"],
+        operation_id="webhooks_redeliver",
+        summary="Redeliver a webhook's failed and skipped deliveries",
+        description=(
+            "Queue again every failed or skipped delivery of this webhook whose event arrived in "
+            "[since, until] (both optional, ISO 8601). 400 when the webhook is disabled: enable it first."
+        ),
+        parameters=_id("webhook"),
+        request=RedeliverRangeSerializer,
+        responses={202: RedeliveredCountSerializer, **_ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        webhook = get_object_or_404(WebhookConfig, pk=pk)
+        serializer = RedeliverRangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            count = delivery.redeliver_webhook(
+                webhook, since=serializer.validated_data.get("since"), until=serializer.validated_data.get("until")
+            )
+        except delivery.RedeliveryError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"redelivered": count}, status=status.HTTP_202_ACCEPTED)
+
+
+urlpatterns = [
+    path("hook-logs/<int:pk>/redeliver/", HookLogRedeliverView.as_view(), name="hooklog-redeliver"),
+    path("webhooks/<int:pk>/redeliver/", WebhookRedeliverView.as_view(), name="webhook-redeliver"),
+]

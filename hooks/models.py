@@ -105,6 +105,8 @@ class Delivery(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts allowed so far: retry_count + 1 when created, raised by a redelivery.
+    max_attempts = models.PositiveSmallIntegerField(default=1)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -1,7 +1,153 @@
-"""Event receivers: enqueue deliveries for the hooks and webhooks subscribed to an event."""
+"""Event receivers: one durable enqueue per event that something is subscribed to.
+
+The producer's path (a catalog signal, sent on commit by ``emit_event``) asks
+a per-process snapshot "is any hook or webhook subscribed to this event?"
+and, only if so, enqueues ``hooks.tasks.deliver_event`` once; the worker fans
+out. With nothing subscribed the answer costs a dict lookup: no query, no
+cache or broker round trip.
+
+Staleness of the snapshot, bounded:
+
+* the process that saves a HookConfig / WebhookConfig drops its snapshot on
+  commit and bumps a version stamp in Django's cache (shared by every process);
+* other processes read that stamp at most once every
+  ``SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS`` (1 s by default; 0 = on every
+  event) and reload from the database when it changed. So an event emitted in
+  *another* process less than that long after the first webhook for it was
+  created may not be delivered to it. Stale in the other direction (a webhook
+  just removed) costs only an enqueue: the worker's fan-out reads the database.
+
+If the cache or database cannot be read, every event is treated as
+subscribed (the worker decides), never silently dropped.
+"""
 
 from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+
+from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "hooks:subscriptions:version"
+DELIVER_TASK = "hooks.tasks.deliver_event"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    events: frozenset[str] = frozenset()
+    everything: bool = False
+    version: str | None = None
+    checked: float = float("-inf")
+    loaded: bool = False
+
+
+_snapshot = Snapshot()
+
+
+@dataclass
+class _Stats:
+    refreshes: int = 0
+    reloads: int = 0
+    enqueued: int = 0
+
+
+stats = _Stats()
+
+
+def _load(version: str | None, now: float) -> Snapshot:
+    from .models import HookConfig, WebhookConfig
+
+    # Automatically disabled webhooks stay subscribed: their events are logged as skipped.
+    names = set(
+        WebhookConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason="")).values_list("event_name", flat=True)
+    )
+    names |= set(HookConfig.objects.filter(enabled=True).values_list("event_name", flat=True))
+    everything = WebhookConfig.ALL_EVENTS in names
+    stats.reloads += 1
+    return Snapshot(frozenset(names), everything, version, now, True)
+
+
+def _refresh(now: float) -> Snapshot:
+    global _snapshot
+    stats.refreshes += 1
+    current = _snapshot
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            version = uuid.uuid4().hex
+            if not cache.add(VERSION_KEY, version, None):
+                version = cache.get(VERSION_KEY)
+        if current.loaded and version == current.version:
+            fresh = Snapshot(current.events, current.everything, version, now, True)
+        else:
+            fresh = _load(version, now)
+    except Exception:
+        logger.warning("Cannot read hook subscriptions; enqueueing every event until it works", exc_info=True)
+        fresh = Snapshot(frozenset(), True, None, now, False)
+    _snapshot = fresh
+    return fresh
+
+
+def has_subscribers(event_name: str) -> bool:
+    """Whether any hook or webhook may want ``event_name`` (see the module docstring for staleness)."""
+    snapshot = _snapshot
+    now = time.monotonic()
+    if now - snapshot.checked > settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS / 1000:
+        snapshot = _refresh(now)
+    return snapshot.everything or event_name in snapshot.events
+
+
+def subscriptions_changed() -> None:
+    """Invalidate every process's snapshot (call after changing hooks or webhooks outside ``save()``)."""
+    global _snapshot
+    _snapshot = Snapshot()
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:
+        logger.warning("Cannot bump the hook subscription version; other processes see it within their refresh")
+
+
+def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
+    """Enqueue the fan-out of ``envelope`` if anything is subscribed to its event."""
+    if not has_subscribers(envelope["event_name"]):
+        return
+    from sublarr.queue import enqueue
+
+    enqueue(DELIVER_TASK, envelope, task_name=f"hooks-{envelope['id']}")
+    stats.enqueued += 1
+
+
+def _config_saved(sender: Any, **kwargs: Any) -> None:
+    transaction.on_commit(subscriptions_changed)
+
+
+def _worker_spawned(sender: Any, **kwargs: Any) -> None:
+    """Start the delivery dispatcher of a new queue-worker process: it picks up due and orphaned work."""
+    from . import delivery
+
+    delivery.dispatcher()
 
 
 def connect() -> None:
     """Connect the receivers to every hookable catalog signal (see AppConfig.ready)."""
+    from django_q.signals import post_spawn
+
+    from .models import HookConfig, WebhookConfig
+
+    for name in HOOKABLE_EVENTS:
+        EVENT_CATALOG[name].signal.connect(on_event, dispatch_uid=f"hooks.receivers.on_event.{name}")
+    for model in (HookConfig, WebhookConfig):
+        post_save.connect(_config_saved, sender=model, dispatch_uid=f"hooks.receivers.saved.{model.__name__}")
+        post_delete.connect(_config_saved, sender=model, dispatch_uid=f"hooks.receivers.deleted.{model.__name__}")
+    post_spawn.connect(_worker_spawned, dispatch_uid="hooks.receivers.worker_spawned")

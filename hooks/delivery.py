@@ -1,0 +1,622 @@
+"""Durable delivery of events to script hooks and webhooks (DESIGN.md §2, §4).
+
+The unit of work is a ``Delivery`` row: one per (event, hook or webhook),
+created by the worker-side fan-out (``deliveries_create``). An attempt
+(``delivery_attempt``):
+
+1. claims the row with a conditional UPDATE — ``pending`` and due, or
+   ``running`` with an expired lease (its worker died) — and sets a lease
+   longer than the attempt can take, so two workers never run the same attempt;
+2. runs the transport (``hooks.transports.webhook`` or ``.script``);
+3. in one transaction: writes a HookLog row, moves the row to succeeded /
+   failed / pending-with-``next_attempt_at`` (the retry lives in the
+   database, not in a sleeping worker), updates the target's stats and
+   disables a webhook that answered 410 or failed too many deliveries in a row;
+4. on commit emits ``hook_executed`` for a final outcome.
+
+Each worker process runs a ``Dispatcher``: a bounded thread pool for the
+attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` per hook or
+webhook, so a hanging receiver cannot take every slot) and a sweeper thread
+that picks up due retries and expired leases. The sweeper sleeps until the
+next due time it knows of, at most ``SUBLARR_DELIVERY_SWEEP_SECONDS``, and
+starts with every worker process (django-q2's ``post_spawn``), so work that
+fell due while every process was down runs as soon as a worker is back.
+Delivery is at-least-once: an attempt cut short by a crash runs again once its
+lease expires, with the same ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+
+from events import emit_event
+from events.catalog import HOOKABLE_EVENTS
+from events.samples import sample_payload
+from events.services import build_envelope
+
+from .models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
+from .transports import HookError, Result
+
+logger = logging.getLogger(__name__)
+
+TEST_EVENT_FOR_ALL = "subtitle_downloaded"
+# (delivery id, webhook id, hook id)
+Row = tuple[int, int | None, int | None]
+
+
+class RedeliveryError(ValueError):
+    """A redelivery that cannot be done; the message is safe to show."""
+
+
+# --- Transports ------------------------------------------------------------
+
+
+def _deliver(target: HookConfig | WebhookConfig, envelope: dict[str, Any], *, attempt: int) -> Result:
+    """Run the transport of ``target``'s kind; raise HookError on failure."""
+    if isinstance(target, WebhookConfig):
+        from .transports import webhook
+
+        return webhook.deliver(target, envelope, attempt=attempt)
+    if importlib.util.find_spec("hooks.transports.script") is None:
+        raise HookError("Script hooks cannot run: hooks.transports.script is not installed.", permanent=True)
+    script = importlib.import_module("hooks.transports.script")
+    return script.deliver(target, envelope, attempt=attempt)
+
+
+def _run_transport(target: HookConfig | WebhookConfig, envelope: dict[str, Any], attempt: int) -> tuple[Result, Any]:
+    """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
+    try:
+        return _deliver(target, envelope, attempt=attempt), None
+    except HookError as exc:
+        return exc.result, exc
+    except Exception as exc:
+        logger.exception("Transport crashed delivering %s to %s", envelope.get("id"), target)
+        error = HookError(f"Internal error: {type(exc).__name__}: {exc}")
+        return error.result, error
+
+
+def _target_label(target: HookConfig | WebhookConfig) -> str:
+    return f"{'Webhook' if isinstance(target, WebhookConfig) else 'Script hook'} “{target.name}”"
+
+
+def _lease_seconds(target: HookConfig | WebhookConfig) -> float:
+    # httpx bounds each phase (connect, write, read) by the timeout; a script
+    # may wait for a free slot first. The grace covers logging and clock skew.
+    slack = float(settings.SUBLARR_DELIVERY_LEASE_GRACE_SECONDS)
+    if isinstance(target, HookConfig):
+        slack += float(getattr(settings, "SUBLARR_SCRIPT_SLOT_WAIT_SECONDS", 0))
+    return 2 * float(target.timeout_seconds) + slack
+
+
+def retry_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds before the attempt after ``attempt``: the schedule with ±20 % jitter, or longer if asked.
+
+    A receiver's Retry-After (429/503) is honoured up to
+    ``SUBLARR_WEBHOOK_RETRY_AFTER_MAX``; it never shortens the schedule.
+    """
+    schedule = settings.SUBLARR_WEBHOOK_RETRY_SCHEDULE
+    base = float(schedule[min(attempt, len(schedule)) - 1]) if schedule else 0.0
+    delay = base * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, min(float(retry_after), float(settings.SUBLARR_WEBHOOK_RETRY_AFTER_MAX)))
+    return delay
+
+
+# --- Fan-out ---------------------------------------------------------------
+
+
+def _skip_reason(webhook: WebhookConfig) -> str:
+    reason = f": {webhook.disabled_reason}" if webhook.disabled_reason else ""
+    return f"Skipped: the webhook is disabled{reason}"
+
+
+def deliveries_create(*, envelope: dict[str, Any]) -> list[Row]:
+    """Create the Delivery rows of one event (idempotent); return the pending ones to run.
+
+    Every enabled script hook for the event, and every webhook for it or for
+    ``*`` that is enabled or was disabled automatically — the latter get a
+    ``skipped`` row and log entry, so the event can be redelivered later.
+    """
+    name = envelope["event_name"]
+    if name not in HOOKABLE_EVENTS:
+        return []
+    event_id = envelope["id"]
+    now = timezone.now()
+    webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
+        Q(enabled=True) | ~Q(disabled_reason="")
+    )
+    hooks = HookConfig.objects.filter(event_name=name, enabled=True)
+    existing = Delivery.objects.filter(event_id=event_id)
+    have_webhooks = set(existing.filter(webhook__isnull=False).values_list("webhook_id", flat=True))
+    have_hooks = set(existing.filter(hook__isnull=False).values_list("hook_id", flat=True))
+    rows: list[Delivery] = []
+    common = {"event_id": event_id, "event_name": name, "envelope": envelope, "next_attempt_at": now}
+    for webhook in webhooks:
+        if webhook.pk in have_webhooks:
+            continue
+        skipped = not webhook.enabled
+        rows.append(
+            Delivery(
+                **common,
+                hook_type=HookType.WEBHOOK,
+                webhook=webhook,
+                max_attempts=webhook.retry_count + 1,
+                status=Delivery.Status.SKIPPED if skipped else Delivery.Status.PENDING,
+                last_error=_skip_reason(webhook) if skipped else "",
+                finished_at=now if skipped else None,
+            )
+        )
+    for hook in hooks:
+        if hook.pk not in have_hooks:
+            rows.append(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1))
+    if rows:
+        with transaction.atomic():
+            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+            unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
+            HookLog.objects.bulk_create(
+                [
+                    HookLog(
+                        webhook_id=d.webhook_id,
+                        delivery=d,
+                        hook_name=d.webhook.name,
+                        event_name=name,
+                        event_id=event_id,
+                        hook_type=HookType.WEBHOOK,
+                        attempt=0,
+                        success=False,
+                        skipped=True,
+                        error=d.last_error,
+                        triggered_at=now,
+                    )
+                    for d in unlogged.select_related("webhook")
+                ]
+            )
+    return list(
+        Delivery.objects.filter(event_id=event_id, status=Delivery.Status.PENDING).values_list(
+            "id", "webhook_id", "hook_id"
+        )
+    )
+
+
+# --- One attempt -----------------------------------------------------------
+
+
+def _claim(delivery_id: int) -> tuple[Delivery, datetime] | None:
+    """Take ``delivery_id`` for one attempt; None when it is not due or someone else has it."""
+    delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status not in (Delivery.Status.PENDING, Delivery.Status.RUNNING):
+        return None
+    target = delivery.webhook or delivery.hook
+    now = timezone.now()
+    lease = now + timedelta(seconds=_lease_seconds(target))
+    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now).update(
+        status=Delivery.Status.RUNNING, lease_expires_at=lease, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        # The worker running this attempt died: run the same attempt again
+        # (same number: it was never logged).
+        claimed = Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.RUNNING, lease_expires_at__lt=now
+        ).update(lease_expires_at=lease, updated_at=now)
+        if claimed:
+            logger.warning("Delivery %s: lease expired, running its attempt again", delivery_id)
+    if not claimed:
+        return None
+    delivery.refresh_from_db(fields=["status", "attempts", "max_attempts", "lease_expires_at", "envelope"])
+    return delivery, lease
+
+
+def delivery_attempt(*, delivery_id: int) -> str | None:
+    """Make one attempt of a due delivery; return its new status, or None if it was not ours to run."""
+    claimed = _claim(delivery_id)
+    if claimed is None:
+        return None
+    delivery, lease = claimed
+    target: HookConfig | WebhookConfig = delivery.webhook or delivery.hook
+    started_at = timezone.now()
+    if not target.enabled:
+        reason = _skip_reason(target) if isinstance(target, WebhookConfig) else "Skipped: the script hook is disabled"
+        with transaction.atomic():
+            _log(delivery, target, Result(success=False, error=reason), started_at, skipped=True)
+            Delivery.objects.filter(pk=delivery.pk, lease_expires_at=lease).update(
+                status=Delivery.Status.SKIPPED, lease_expires_at=None, last_error=reason, finished_at=started_at
+            )
+        return Delivery.Status.SKIPPED
+
+    result, error = _run_transport(target, delivery.envelope, delivery.attempts)
+    finished_at = timezone.now()
+    if error is None:
+        status = Delivery.Status.SUCCEEDED
+    elif error.permanent or delivery.attempts >= delivery.max_attempts:
+        status = Delivery.Status.FAILED
+    else:
+        status = Delivery.Status.PENDING
+    final = status != Delivery.Status.PENDING
+    next_at = finished_at
+    if not final:
+        next_at = finished_at + timedelta(seconds=retry_delay(delivery.attempts, result.retry_after))
+
+    with transaction.atomic():
+        _log(delivery, target, result, started_at, will_retry=not final)
+        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.RUNNING, lease_expires_at=lease).update(
+            status=status,
+            lease_expires_at=None,
+            next_attempt_at=next_at,
+            last_error=result.error,
+            finished_at=finished_at if final else None,
+            updated_at=finished_at,
+        )
+        if not mine:
+            logger.warning("Delivery %s: lease lost during the attempt; its outcome is logged only", delivery.pk)
+        _update_stats(target, result, started_at=started_at, final=final)
+        if final:
+            emit_event(
+                "hook_executed",
+                {
+                    "hook_id": delivery.hook_id,
+                    "webhook_id": delivery.webhook_id,
+                    "hook_type": delivery.hook_type,
+                    "event_name": delivery.event_name,
+                    "success": result.success,
+                    "duration_ms": result.duration_ms,
+                },
+            )
+    if not final:
+        transaction.on_commit(lambda: _wake_local(next_at))
+    return status
+
+
+def _wake_local(when: datetime) -> None:
+    """Tell this process's dispatcher, if it has one, about a retry it should not wait long for."""
+    current = _dispatcher
+    if current is not None and current.pid == os.getpid():
+        current.wake_at(when)
+
+
+def _log(
+    delivery: Delivery,
+    target: HookConfig | WebhookConfig,
+    result: Result,
+    triggered_at: datetime,
+    *,
+    will_retry: bool = False,
+    skipped: bool = False,
+) -> HookLog:
+    return HookLog.objects.create(
+        hook=delivery.hook,
+        webhook=delivery.webhook,
+        delivery=delivery,
+        hook_name=target.name,
+        event_name=delivery.event_name,
+        event_id=delivery.event_id,
+        hook_type=delivery.hook_type,
+        attempt=delivery.attempts,
+        success=result.success,
+        will_retry=will_retry,
+        skipped=skipped,
+        **_result_fields(result),
+        triggered_at=triggered_at,
+    )
+
+
+def _result_fields(result: Result) -> dict[str, Any]:
+    return {
+        "exit_code": result.exit_code,
+        "status_code": result.status_code,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "error": result.error,
+        "duration_ms": max(0, result.duration_ms),
+        "request_headers": result.request_headers,
+        "response_body": result.response_body,
+    }
+
+
+def _update_stats(target: HookConfig | WebhookConfig, result: Result, *, started_at: datetime, final: bool) -> None:
+    """Per attempt: last_* and trigger_count. Per final outcome: consecutive_failures, auto-disable."""
+    if isinstance(target, HookConfig):
+        if result.success:
+            last_status = HookConfig.Status.SUCCESS
+        elif result.extra.get("timed_out"):
+            last_status = HookConfig.Status.TIMEOUT
+        else:
+            last_status = HookConfig.Status.FAILED
+        HookConfig.objects.filter(pk=target.pk).update(
+            last_triggered_at=started_at,
+            last_status=last_status,
+            trigger_count=F("trigger_count") + 1,
+            consecutive_failures=0 if result.success else F("consecutive_failures") + 1,
+        )
+        return
+    changes: dict[str, Any] = {
+        "last_triggered_at": started_at,
+        "last_status_code": result.status_code,
+        "last_error": result.error,
+        "trigger_count": F("trigger_count") + 1,
+    }
+    if final:
+        changes["consecutive_failures"] = 0 if result.success else F("consecutive_failures") + 1
+    WebhookConfig.objects.filter(pk=target.pk).update(**changes)
+    if not final or result.success:
+        return
+    reason = ""
+    if result.extra.get("disable"):
+        reason = "Disabled automatically: the receiver answered 410 Gone."
+    else:
+        limit = int(settings.SUBLARR_WEBHOOK_DISABLE_AFTER)
+        failures = WebhookConfig.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
+        if limit and failures is not None and failures >= limit:
+            reason = f"Disabled automatically after {failures} failed deliveries in a row (last: {result.error})"
+    if reason:
+        disabled = WebhookConfig.objects.filter(pk=target.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:255], disabled_at=timezone.now()
+        )
+        if disabled:
+            logger.warning("Webhook %s disabled: %s", target.pk, reason)
+            from .receivers import subscriptions_changed
+
+            transaction.on_commit(subscriptions_changed)
+
+
+# --- Test runs and redelivery (API, admin) ----------------------------------
+
+
+def run_test(target: HookConfig | WebhookConfig) -> HookLog:
+    """Deliver a sample event to ``target`` now, synchronously; log it with is_test=True.
+
+    Uses ``events.samples.sample_payload`` (``subtitle_downloaded`` for a ``*``
+    webhook). Neither the target's stats nor its failure count change, and a
+    disabled target is tested all the same.
+    """
+    event = target.event_name
+    if event == WebhookConfig.ALL_EVENTS or event not in HOOKABLE_EVENTS:
+        event = TEST_EVENT_FOR_ALL
+    envelope = build_envelope(event, sample_payload(event))
+    triggered_at = timezone.now()
+    result, _error = _run_transport(target, envelope, 1)
+    is_webhook = isinstance(target, WebhookConfig)
+    return HookLog.objects.create(
+        hook=None if is_webhook else target,
+        webhook=target if is_webhook else None,
+        hook_name=target.name,
+        event_name=event,
+        event_id=envelope["id"],
+        hook_type=HookType.WEBHOOK if is_webhook else HookType.SCRIPT,
+        attempt=1,
+        is_test=True,
+        success=result.success,
+        **_result_fields(result),
+        triggered_at=triggered_at,
+    )
+
+
+def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfig | WebhookConfig:
+    if target is None:
+        raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
+    if not target.enabled:
+        reason = f" ({target.disabled_reason})" if getattr(target, "disabled_reason", "") else ""
+        raise RedeliveryError(f"{_target_label(target)} is disabled{reason}; enable it before redelivering.")
+    return target
+
+
+def _attempt_budget(target: HookConfig | WebhookConfig) -> int:
+    return target.retry_count + 1 if isinstance(target, WebhookConfig) else 1
+
+
+def _kick_workers() -> None:
+    from sublarr.queue import enqueue
+
+    enqueue("hooks.tasks.sweep_deliveries", task_name="hooks-sweep")
+
+
+@transaction.atomic
+def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+    """Queue ``delivery`` again with a fresh retry budget (same event id, same ``webhook-id``)."""
+    target = _check_redeliverable(delivery.webhook or delivery.hook)
+    now = timezone.now()
+    updated = (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(status=Delivery.Status.RUNNING)
+        .update(
+            status=Delivery.Status.PENDING,
+            next_attempt_at=now,
+            max_attempts=F("attempts") + _attempt_budget(target),
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=now,
+        )
+    )
+    if not updated:
+        raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
+    transaction.on_commit(_kick_workers)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def redeliver_log(log: HookLog) -> Delivery:
+    """Redeliver the event of one log entry to its hook or webhook."""
+    if log.is_test:
+        raise RedeliveryError("A test run cannot be redelivered; run the test again instead.")
+    delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=log.delivery_id).first()
+    if delivery is None:
+        raise RedeliveryError("The delivery of this log entry no longer exists (deleted or purged).")
+    return delivery_redeliver(delivery=delivery)
+
+
+@transaction.atomic
+def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Queue again every failed or skipped delivery of ``webhook`` whose event arrived in [since, until].
+
+    Returns how many were queued.
+    """
+    _check_redeliverable(webhook)
+    if since and until and since > until:
+        raise RedeliveryError("'since' must not be after 'until'.")
+    deliveries = Delivery.objects.filter(webhook=webhook, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED])
+    if since:
+        deliveries = deliveries.filter(created_at__gte=since)
+    if until:
+        deliveries = deliveries.filter(created_at__lte=until)
+    now = timezone.now()
+    count = deliveries.update(
+        status=Delivery.Status.PENDING,
+        next_attempt_at=now,
+        max_attempts=F("attempts") + _attempt_budget(webhook),
+        lease_expires_at=None,
+        finished_at=None,
+        updated_at=now,
+    )
+    if count:
+        transaction.on_commit(_kick_workers)
+    return count
+
+
+# --- The per-process dispatcher -------------------------------------------
+
+
+def due_deliveries(*, limit: int = 500) -> list[Row]:
+    """Deliveries that may be claimed now: pending and due, or running with an expired lease."""
+    now = timezone.now()
+    return list(
+        Delivery.objects.filter(
+            Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.RUNNING, lease_expires_at__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", "webhook_id", "hook_id")[:limit]
+    )
+
+
+def next_due_at() -> datetime | None:
+    """The earliest future time at which some delivery becomes claimable."""
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
+    leased = Delivery.objects.filter(status=Delivery.Status.RUNNING).aggregate(t=Min("lease_expires_at"))["t"]
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
+
+
+class Dispatcher:
+    """Runs delivery attempts in a bounded thread pool; a sweeper thread finds due work."""
+
+    MIN_SWEEP_GAP = 0.05
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=int(settings.SUBLARR_DELIVERY_CONCURRENCY), thread_name_prefix="sublarr-delivery"
+        )
+        self._inflight: set[int] = set()
+        self._per_target: Counter[tuple[str, int]] = Counter()
+        self._deferred = False
+        self._wake = threading.Event()
+        self._wake_at: datetime | None = None
+        self._sweeper: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the sweeper thread (once)."""
+        with self._lock:
+            if self._sweeper is None:
+                self._sweeper = threading.Thread(target=self._sweep_forever, name="sublarr-sweeper", daemon=True)
+                self._sweeper.start()
+
+    def submit(self, rows: Iterable[Row]) -> int:
+        """Run these deliveries in the pool; rows over a target's limit are left for the sweeper."""
+        cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
+        started = 0
+        with self._lock:
+            for delivery_id, webhook_id, hook_id in rows:
+                if delivery_id in self._inflight:
+                    continue
+                key = ("webhook", webhook_id) if webhook_id else ("hook", hook_id or 0)
+                if self._per_target[key] >= cap:
+                    self._deferred = True
+                    continue
+                self._inflight.add(delivery_id)
+                self._per_target[key] += 1
+                self._executor.submit(self._run, delivery_id, key)
+                started += 1
+        return started
+
+    def wake_at(self, when: datetime | None = None) -> None:
+        """Make the sweeper look for due work at ``when`` (now by default)."""
+        with self._lock:
+            if when is None or self._wake_at is None or when < self._wake_at:
+                self._wake_at = when
+        self._wake.set()
+
+    def _run(self, delivery_id: int, key: tuple[str, int]) -> None:
+        try:
+            delivery_attempt(delivery_id=delivery_id)
+        except Exception:
+            # The row keeps its lease and is retried when it expires.
+            logger.exception("Delivery %s: attempt failed unexpectedly", delivery_id)
+        finally:
+            close_old_connections()
+            with self._lock:
+                self._inflight.discard(delivery_id)
+                self._per_target[key] -= 1
+                if self._per_target[key] <= 0:
+                    del self._per_target[key]
+                deferred, self._deferred = self._deferred, False
+            if deferred:
+                self.wake_at()
+
+    def sweep(self) -> float:
+        """Submit due deliveries; return seconds until the sweeper should look again."""
+        self.submit(due_deliveries())
+        interval = float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS)
+        upcoming = next_due_at()
+        with self._lock:
+            if self._wake_at is not None and (upcoming is None or self._wake_at < upcoming):
+                upcoming = self._wake_at
+            self._wake_at = None
+        if upcoming is None:
+            return interval
+        return min(interval, max(self.MIN_SWEEP_GAP, (upcoming - timezone.now()).total_seconds()))
+
+    def _sweep_forever(self) -> None:
+        while True:
+            try:
+                wait = self.sweep()
+            except Exception:
+                logger.exception("Delivery sweep failed; trying again shortly")
+                wait = 1.0
+            finally:
+                close_old_connections()
+            if self._wake.wait(wait):
+                self._wake.clear()
+                # Coalesce bursts of wake-ups into one query.
+                threading.Event().wait(self.MIN_SWEEP_GAP)
+
+
+_dispatcher: Dispatcher | None = None
+_dispatcher_lock = threading.Lock()
+
+
+def dispatcher() -> Dispatcher:
+    """This process's dispatcher, created (and its sweeper started) on first use."""
+    global _dispatcher
+    current = _dispatcher
+    if current is None or current.pid != os.getpid():
+        with _dispatcher_lock:
+            if _dispatcher is None or _dispatcher.pid != os.getpid():
+                _dispatcher = Dispatcher()
+                _dispatcher.start()
+            current = _dispatcher
+    return current
