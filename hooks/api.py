@@ -8,18 +8,23 @@ filters select and refuses to delete everything unless ``?all=true``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 
 from . import services
 from .models import HookConfig, HookLog, WebhookConfig
@@ -77,6 +82,15 @@ def _run_test(target: HookConfig | WebhookConfig) -> Response:
     return Response(HookLogSerializer(log).data)
 
 
+@contextlib.contextmanager
+def _service_errors() -> Iterator[None]:
+    """Turn a service's Django ValidationError (input that changed under us) into a 400."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError(as_serializer_error(exc)) from None
+
+
 def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
     params = ConfigFilterSerializer(data=request.query_params)
     params.is_valid(raise_exception=True)
@@ -130,14 +144,16 @@ class HookViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        hook = services.hook_create(**serializer.validated_data, source="api")
+        with _service_errors():
+            hook = services.hook_create(**serializer.validated_data, source="api")
         return Response(self.get_serializer(hook).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         hook = self.get_object()
         serializer = self.get_serializer(hook, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        hook = services.hook_update(hook=hook, data=serializer.validated_data, source="api")
+        with _service_errors():
+            hook = services.hook_update(hook=hook, data=serializer.validated_data, source="api")
         return Response(self.get_serializer(hook).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -204,7 +220,8 @@ class WebhookViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        webhook = services.webhook_create(**serializer.validated_data, source="api")
+        with _service_errors():
+            webhook = services.webhook_create(**serializer.validated_data, source="api")
         generated = serializer.validated_data.get("generate_secret", False)
         return self._respond(webhook, generated=generated, status_code=status.HTTP_201_CREATED)
 
@@ -214,7 +231,8 @@ class WebhookViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         generate = data.pop("generate_secret", False)
-        webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
+        with _service_errors():
+            webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
         return self._respond(webhook, generated=generate)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

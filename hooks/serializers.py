@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -32,6 +33,14 @@ def redact_headers(headers: Any) -> dict[str, str]:
         sensitive = any(part in lowered for part in _SENSITIVE_HEADER_PARTS)
         redacted[str(key)] = REDACTED if sensitive else str(value)
     return redacted
+
+
+class CheckedCharField(serializers.CharField):
+    """A CharField whose length limit is checked (and worded) by hooks.validators; still in the schema."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
 
 
 @extend_schema_field({"type": "string", "enum": list(HOOKABLE_EVENTS)})
@@ -76,7 +85,7 @@ class HookConfigSerializer(serializers.ModelSerializer):
         validators=[validators.validate_hook_event_name],
         help_text="The catalog event that runs the script (hook_executed is refused: it would loop).",
     )
-    script_path = serializers.CharField(
+    script_path = CheckedCharField(
         max_length=validators.SCRIPT_PATH_MAX_LENGTH,
         validators=[validators.validate_script_path],
         error_messages={"blank": validators.SCRIPT_PATH_REQUIRED_MESSAGE},
@@ -133,13 +142,13 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         validators=[validators.validate_webhook_event_name],
         help_text="The catalog event to deliver, or * for every event (hook_executed is refused: it would loop).",
     )
-    url = serializers.CharField(
+    url = CheckedCharField(
         max_length=validators.URL_MAX_LENGTH,
         validators=[validators.validate_url],
         error_messages={"blank": validators.URL_SCHEME_MESSAGE, "max_length": validators.URL_LENGTH_MESSAGE},
         help_text="http:// or https:// URL (at most 2048 characters) that receives a POST per event.",
     )
-    secret = serializers.CharField(
+    secret = CheckedCharField(
         write_only=True,
         required=False,
         allow_blank=True,
@@ -235,7 +244,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
 class SecretSerializer(serializers.Serializer):
     """The response to a secret rotation: the only time the new secret is shown."""
 
-    secret = serializers.CharField(help_text="The new whsec_ secret. Store it now: it is never shown again.")
+    secret = CheckedCharField(help_text="The new whsec_ secret. Store it now: it is never shown again.")
     webhook = WebhookConfigSerializer(help_text="The webhook after the rotation.")
 
 

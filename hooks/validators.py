@@ -42,6 +42,7 @@ URL_INVALID_MESSAGE = "Enter a valid URL."
 URL_PORT_MESSAGE = "The URL's port must be a number from 1 to 65535."
 URL_SPACE_MESSAGE = "The URL must not contain spaces or control characters."
 SCRIPT_PATH_REQUIRED_MESSAGE = "Enter the path of a script inside the hooks directory."
+SCRIPT_PATH_LENGTH_MESSAGE = f"The script path must be at most {SCRIPT_PATH_MAX_LENGTH} characters."
 SECRET_LENGTH_MESSAGE = f"The secret must be at most {SECRET_MAX_LENGTH} characters."
 SECRET_MASK_MESSAGE = (
     "This looks like a masked placeholder, not a secret. Omit the secret to keep the stored one, "  # noqa: S105
@@ -98,6 +99,8 @@ def validate_script_path(value: str) -> str:
     path = (value or "").strip()
     if not path:
         raise ValidationError(SCRIPT_PATH_REQUIRED_MESSAGE, code="required")
+    if len(path) > SCRIPT_PATH_MAX_LENGTH:
+        raise ValidationError(SCRIPT_PATH_LENGTH_MESSAGE, code="max_length")
     try:
         resolve_script_path(path)
     except ScriptPathError as exc:
