@@ -14,8 +14,12 @@ from .models import CatalogEvent
 
 @admin.register(CatalogEvent)
 class CatalogEventAdmin(admin.ModelAdmin):
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    # The catalog is public to staff (it is in the API too): no permission rows needed.
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -113,7 +113,8 @@ def _payload(request: Request) -> dict[str, Any]:
     try:
         data = request.data
     except ParseError as exc:
-        raise ParseError(f"Malformed JSON: {exc.detail}") from None
+        reason = str(exc.detail).removeprefix("JSON parse error - ")
+        raise ParseError(f"Malformed JSON: {reason}") from None
     if not isinstance(data, dict):
         raise ValidationError(
             {"non_field_errors": [f"The body must be a JSON object of payload keys, not {type(data).__name__}."]}

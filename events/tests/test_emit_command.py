@@ -1,0 +1,77 @@
+"""``manage.py emit_event``: prints the envelope; bad input is a clear message and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from events.catalog import EVENT_CATALOG, catalog_listing
+from sublarr import testing
+
+VALID_EVENTS = ", ".join(EVENT_CATALOG)
+
+
+@pytest.fixture
+def env(proc_env):
+    return proc_env
+
+
+def test_emits_and_prints_the_envelope(env):
+    result = testing.manage("emit_event", "whisper_failed", "--data", '{"job_id": "j1", "error": "boom"}', env=env)
+
+    assert result.returncode == 0, result.stderr
+    envelope = json.loads(result.stdout)
+    assert envelope["event_name"] == "whisper_failed"
+    assert envelope["version"] == 1
+    assert envelope["data"] == {"job_id": "j1", "error": "boom"}
+
+
+def test_list_prints_the_catalog(env):
+    result = testing.manage("emit_event", "--list", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == catalog_listing()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], f"CommandError: Unknown event 'nope'. Valid events: {VALID_EVENTS}."),
+        ([], f"CommandError: Give an event name (or --list). Valid events: {VALID_EVENTS}."),
+        (
+            ["batch_complete", "--data", "{oops"],
+            "CommandError: --data is not valid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1).",
+        ),
+        (
+            ["batch_complete", "--data", '{"total": 1, "api_key": "k"}'],
+            "CommandError: Undeclared payload key(s) for batch_complete: api_key. "
+            "Allowed: total, succeeded, failed, skipped, duration_ms.",
+        ),
+        (
+            ["batch_complete", "--data", '{"total": NaN}'],
+            "CommandError: Payload key 'total' of batch_complete is not JSON-serializable (float); "
+            "use strings, numbers, booleans, lists or objects.",
+        ),
+        (["batch_complete", "--data", "[1]"], "CommandError: Event data must be a JSON object, not list."),
+    ],
+)
+def test_bad_input_is_a_clear_message_and_exit_1(env, args, message):
+    result = testing.manage("emit_event", *args, env=env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
+    assert result.stdout == ""
+
+
+@pytest.mark.scaleout
+def test_unreachable_channel_layer_fails_the_command_without_leaking_the_url(env):
+    env = {**env, "REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"}
+
+    result = testing.manage("emit_event", "batch_complete", "--data", '{"total": 1}', env=env)
+
+    assert result.returncode == 1
+    assert "the channel layer refused it (see the log); WebSocket clients will not receive it." in result.stderr
+    assert "Event bridge could not send event batch_complete" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout

@@ -1,0 +1,80 @@
+"""emit_event(): validated, an envelope per event, sent only when the transaction commits."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import pytest
+from django.db import transaction
+
+from events import EventError, aemit_event, emit_event
+from events.catalog import EVENT_CATALOG
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def emitted():
+    received: list[dict] = []
+
+    def receiver(sender, envelope, **kwargs):
+        received.append(envelope)
+
+    for spec in EVENT_CATALOG.values():
+        spec.signal.connect(receiver, dispatch_uid=f"test-emit-{spec.name}")
+    yield received
+    for spec in EVENT_CATALOG.values():
+        spec.signal.disconnect(dispatch_uid=f"test-emit-{spec.name}")
+
+
+def test_envelope_has_id_name_version_timestamp_and_a_copy_of_the_data(emitted):
+    data = {"changed_keys": ["a"], "source": "test"}
+
+    envelope = emit_event("config_updated", data)
+    data["changed_keys"].append("mutated later")
+
+    assert uuid.UUID(envelope["id"]).version == 4
+    assert envelope["event_name"] == "config_updated"
+    assert envelope["version"] == 1
+    assert datetime.fromisoformat(envelope["timestamp"]).utcoffset().total_seconds() == 0
+    assert envelope["data"] == {"changed_keys": ["a"], "source": "test"}
+    assert emitted == [envelope]
+
+
+def test_rolled_back_transaction_sends_nothing_and_a_committed_one_sends_once(emitted):
+    class RollbackError(Exception):
+        pass
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            emit_event("batch_complete", {"total": 1})
+            raise RollbackError
+
+    with pytest.raises(RollbackError):
+        change_then_fail()
+    assert emitted == []
+
+    with transaction.atomic():
+        envelope = emit_event("batch_complete", {"total": 2})
+        assert emitted == []
+    assert emitted == [envelope]
+
+
+def test_value_that_is_not_json_names_the_key(emitted):
+    with pytest.raises(EventError) as error:
+        emit_event("batch_complete", {"total": 1, "duration_ms": object()})
+
+    assert error.value.field == "duration_ms"
+    assert error.value.message == (
+        "Payload key 'duration_ms' of batch_complete is not JSON-serializable (object); "
+        "use strings, numbers, booleans, lists or objects."
+    )
+    assert emitted == []
+
+
+def test_async_variant_emits_from_async_code(emitted):
+    envelope = asyncio.run(aemit_event("whisper_failed", {"job_id": "j"}))
+
+    assert emitted == [envelope]
