@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
+
+from .api import urlpatterns
 
 app_name = "scoring"
-urlpatterns: list = []
+__all__ = ["app_name", "urlpatterns"]

@@ -1,0 +1,340 @@
+"""REST API for scoring weights, provider modifiers and a what-if preview.
+
+Reads: any authenticated user. Writes: staff. Every write goes through
+``scoring.services`` (validated, all or nothing, cache invalidated on commit,
+``config_updated`` emitted with source "api").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .engine import SubtitleResult, VideoQuery, rank_with
+from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .serializers import (
+    ModifierSerializer,
+    ModifierValueSerializer,
+    PreviewRequestSerializer,
+    PreviewResponseSerializer,
+    WeightsStateSerializer,
+    WeightsUpdateSerializer,
+    WeightTypeStateSerializer,
+)
+from .validators import ScoringValidationError, check_score_type, clean_modifiers, clean_weights
+
+SOURCE = "api"
+
+
+class ReadAuthenticatedWriteStaff(BasePermission):
+    """Safe methods for any authenticated user; everything else for staff only."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(user.is_staff)
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _call(service, **kwargs: Any) -> Any:
+    """Call a service; its validation errors become a 400 with the same field messages."""
+    try:
+        return service(**kwargs)
+    except ScoringValidationError as exc:
+        raise serializers.ValidationError(exc.errors) from None
+
+
+def _type_state(score_type: str) -> dict[str, Any]:
+    overrides = selectors.weight_overrides(score_type)
+    defaults = dict(DEFAULT_SCORES[score_type])
+    return {
+        "score_type": score_type,
+        "effective": selectors.effective_weights(score_type, overrides),
+        "defaults": defaults,
+        "overridden": [key for key in defaults if key in overrides],
+    }
+
+
+def _checked_type(score_type: str) -> str:
+    return _call(check_score_type, score_type=score_type)
+
+
+_DETAIL = inline_serializer("ScoringErrorDetail", {"detail": serializers.CharField()})
+_READ_ERRORS = {401: OpenApiResponse(_DETAIL, description="Not authenticated.")}
+_WRITE_ERRORS = {
+    400: OpenApiResponse(description="Invalid input: field -> messages. Nothing was saved."),
+    **_READ_ERRORS,
+    403: OpenApiResponse(_DETAIL, description="Not a staff user."),
+}
+_TYPE_PARAM = OpenApiParameter(
+    "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="episode or movie."
+)
+_KEY_PARAM = OpenApiParameter("weight_key", str, OpenApiParameter.PATH, description="A weight key of the type.")
+_PROVIDER_PARAM = OpenApiParameter(
+    "provider_name", str, OpenApiParameter.PATH, description="1-64 characters of [a-z0-9_-]."
+)
+
+
+class WeightsView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Scoring weights of every type",
+        operation_id="scoring_weights_list",
+        description="Per score type: the effective weights, the defaults, and which keys are overridden.",
+        responses={200: WeightsStateSerializer, **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({score_type: _type_state(score_type) for score_type in SCORE_TYPES})
+
+
+class WeightTypeView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Scoring weights of one type",
+        parameters=[_TYPE_PARAM],
+        responses={200: WeightTypeStateSerializer, 400: OpenApiResponse(description="Unknown type."), **_READ_ERRORS},
+    )
+    def get(self, request: Request, score_type: str) -> Response:
+        return Response(_type_state(_checked_type(score_type)))
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Replace the weights of one type",
+        description="Keys not given are reset to their defaults. All or nothing.",
+        parameters=[_TYPE_PARAM],
+        request=WeightsUpdateSerializer,
+        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+    )
+    def put(self, request: Request, score_type: str) -> Response:
+        return self._update(request, score_type, replace=True)
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Change some weights of one type",
+        description="Keys not given keep their values. All or nothing.",
+        parameters=[_TYPE_PARAM],
+        request=WeightsUpdateSerializer,
+        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+    )
+    def patch(self, request: Request, score_type: str) -> Response:
+        return self._update(request, score_type, replace=False)
+
+    def _update(self, request: Request, score_type: str, *, replace: bool) -> Response:
+        score_type = _checked_type(score_type)
+        data = _validated(WeightsUpdateSerializer, request.data)
+        _call(
+            services.scoring_weights_update,
+            score_type=score_type,
+            weights=data["weights"],
+            replace=replace,
+            source=SOURCE,
+        )
+        return Response(_type_state(score_type))
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Reset every weight of one type to its default",
+        operation_id="scoring_weights_reset_type",
+        parameters=[_TYPE_PARAM],
+        request=None,
+        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+    )
+    def delete(self, request: Request, score_type: str) -> Response:
+        score_type = _checked_type(score_type)
+        _call(services.scoring_weights_reset_type, score_type=score_type, source=SOURCE)
+        return Response(_type_state(score_type))
+
+
+class WeightKeyView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Reset one weight to its default",
+        operation_id="scoring_weight_reset",
+        parameters=[_TYPE_PARAM, _KEY_PARAM],
+        request=None,
+        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+    )
+    def delete(self, request: Request, score_type: str, weight_key: str) -> Response:
+        score_type = _checked_type(score_type)
+        _call(services.scoring_weight_reset, score_type=score_type, weight_key=weight_key, source=SOURCE)
+        return Response(_type_state(score_type))
+
+
+def _modifier_list() -> list[dict[str, Any]]:
+    return [{"provider_name": name, "modifier": value} for name, value in selectors.provider_modifiers().items()]
+
+
+class ModifierListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Provider score modifiers",
+        responses={200: ModifierSerializer(many=True), **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(_modifier_list())
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Set a provider's score modifier",
+        description="Creates or changes it; 0 removes it.",
+        request=ModifierSerializer,
+        responses={200: ModifierSerializer, **_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(ModifierSerializer, request.data)
+        _call(services.provider_modifier_set, **data, source=SOURCE)
+        return Response(data)
+
+
+class ModifierDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="One provider's score modifier",
+        parameters=[_PROVIDER_PARAM],
+        responses={200: ModifierSerializer, 404: OpenApiResponse(_DETAIL, description="No modifier."), **_READ_ERRORS},
+    )
+    def get(self, request: Request, provider_name: str) -> Response:
+        modifiers = selectors.provider_modifiers()
+        if provider_name not in modifiers:
+            raise Http404
+        return Response({"provider_name": provider_name, "modifier": modifiers[provider_name]})
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Set one provider's score modifier",
+        description="Creates or changes it; 0 removes it.",
+        parameters=[_PROVIDER_PARAM],
+        request=ModifierValueSerializer,
+        responses={200: ModifierSerializer, **_WRITE_ERRORS},
+    )
+    def put(self, request: Request, provider_name: str) -> Response:
+        data = _validated(ModifierValueSerializer, request.data)
+        _call(services.provider_modifier_set, provider_name=provider_name, modifier=data["modifier"], source=SOURCE)
+        return Response({"provider_name": provider_name, "modifier": data["modifier"]})
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Remove one provider's score modifier",
+        parameters=[_PROVIDER_PARAM],
+        request=None,
+        responses={204: None, 404: OpenApiResponse(_DETAIL, description="No modifier."), **_WRITE_ERRORS},
+    )
+    def delete(self, request: Request, provider_name: str) -> Response:
+        if not _call(services.provider_modifier_delete, provider_name=provider_name, source=SOURCE):
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _ranked(
+    candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int]
+) -> list[tuple[int, SubtitleResult]]:
+    """Score the candidates; return (rank, result) in the candidates' order."""
+    results = [SubtitleResult(**{**candidate, "matches": set(candidate["matches"])}) for candidate in candidates]
+    return _positions(results, rank_with(results, weights, modifiers))
+
+
+def _positions(results: list[SubtitleResult], ranked: list[SubtitleResult]) -> list[tuple[int, SubtitleResult]]:
+    position = {id(result): index for index, result in enumerate(ranked, start=1)}
+    return [(position[id(result)], result) for result in results]
+
+
+class PreviewView(APIView):
+    # Writes nothing: any authenticated user may try weights out.
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Preview scoring",
+        description=(
+            "Score and rank candidate results for a query with the saved weights and modifiers, or with trial "
+            "values laid over them (not saved). With trial values, each result also shows its score and rank "
+            "with the saved ones ('before')."
+        ),
+        request=PreviewRequestSerializer,
+        responses={
+            200: PreviewResponseSerializer,
+            400: OpenApiResponse(description="Invalid input: field -> messages."),
+            **_READ_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(PreviewRequestSerializer, request.data)
+        query = VideoQuery(**data["query"])
+        score_type = query.score_type
+        errors: dict[str, Any] = {}
+        trial_weights = trial_modifiers = None
+        try:
+            if "weights" in data:
+                trial_weights = clean_weights(score_type, dict(data["weights"]))
+        except ScoringValidationError as exc:
+            errors.update(exc.errors)
+        try:
+            if "modifiers" in data:
+                trial_modifiers = clean_modifiers(dict(data["modifiers"]))
+        except ScoringValidationError as exc:
+            errors.update(exc.errors)
+        if errors:
+            raise serializers.ValidationError(errors)
+
+        saved_weights, saved_modifiers = selectors.get_scoring_config(score_type)
+        weights = {**saved_weights, **(trial_weights or {})}
+        modifiers = {
+            name: value for name, value in {**saved_modifiers, **(trial_modifiers or {})}.items() if value != 0
+        }
+        after = _ranked(data["results"], weights, modifiers)
+        trial = trial_weights is not None or trial_modifiers is not None
+        before = _ranked(data["results"], saved_weights, saved_modifiers) if trial else None
+        min_score = data.get("min_score")
+        rows = []
+        for index, (position, result) in enumerate(after):
+            if min_score is not None and result.score < min_score:
+                continue
+            row = {
+                **data["results"][index],
+                "matches": sorted(result.matches),
+                "score": result.score,
+                "score_breakdown": result.score_breakdown,
+                "rank": position,
+                "before": None,
+            }
+            if before is not None:
+                old_position, old = before[index]
+                row["before"] = {"score": old.score, "rank": old_position}
+            rows.append(row)
+        rows.sort(key=lambda row: row["rank"])
+        return Response({"score_type": score_type, "weights": weights, "modifiers": modifiers, "results": rows})
+
+
+urlpatterns = [
+    path("scoring/weights/", WeightsView.as_view(), name="weights"),
+    path("scoring/weights/<str:score_type>/", WeightTypeView.as_view(), name="weights-type"),
+    path("scoring/weights/<str:score_type>/<str:weight_key>/", WeightKeyView.as_view(), name="weights-key"),
+    path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
+    path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/preview/", PreviewView.as_view(), name="preview"),
+]

@@ -1,0 +1,171 @@
+"""Request and response shapes of the scoring REST API (they also make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
+from .validators import integer_error, provider_name_error
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must arrive as a JSON integer: booleans, floats and strings are refused."""
+
+    def to_internal_value(self, data: Any) -> int:
+        message = integer_error(data, self.min_value, self.max_value)
+        if message:
+            raise serializers.ValidationError(message)
+        return data
+
+
+def weight_field(**kwargs: Any) -> StrictIntegerField:
+    return StrictIntegerField(min_value=WEIGHT_MIN, max_value=WEIGHT_MAX, **kwargs)
+
+
+def modifier_field(**kwargs: Any) -> StrictIntegerField:
+    return StrictIntegerField(min_value=MODIFIER_MIN, max_value=MODIFIER_MAX, **kwargs)
+
+
+class ProviderNameField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "1-64 characters of lowercase letters, digits, '_' and '-'.")
+        # Blank and too long are refused by to_internal_value, with the one rule message.
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if message := provider_name_error(data):
+            raise serializers.ValidationError(message)
+        return data
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, instead of silently ignoring a misspelt one."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {str(key): [f"Unknown field. Allowed: {allowed}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+# --- Weights ------------------------------------------------------------------
+
+
+class WeightTypeStateSerializer(serializers.Serializer):
+    score_type = serializers.ChoiceField(SCORE_TYPES)
+    effective = serializers.DictField(child=serializers.IntegerField(), help_text="The weights scoring uses now.")
+    defaults = serializers.DictField(child=serializers.IntegerField(), help_text="The built-in defaults.")
+    overridden = serializers.ListField(
+        child=serializers.CharField(), help_text="Keys whose stored value replaces the default."
+    )
+
+
+class WeightsStateSerializer(serializers.Serializer):
+    episode = WeightTypeStateSerializer()
+    movie = WeightTypeStateSerializer()
+
+
+class WeightsUpdateSerializer(StrictSerializer):
+    weights = serializers.DictField(
+        child=weight_field(),
+        allow_empty=True,
+        help_text="Weight key -> integer 0-10000. Keys must be known for the score type.",
+    )
+
+
+# --- Modifiers ------------------------------------------------------------------
+
+
+class ModifierSerializer(StrictSerializer):
+    provider_name = ProviderNameField()
+    modifier = modifier_field(help_text="Added to every score of this provider's results (-1000 to 1000).")
+
+
+class ModifierValueSerializer(StrictSerializer):
+    modifier = modifier_field(help_text="Added to every score of this provider's results (-1000 to 1000).")
+
+
+# --- Preview ------------------------------------------------------------------
+
+
+class VideoQuerySerializer(StrictSerializer):
+    series_title = serializers.CharField(required=False, allow_null=True, max_length=500)
+    season = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    episode = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    title = serializers.CharField(required=False, allow_null=True, max_length=500)
+    year = serializers.IntegerField(required=False, allow_null=True, min_value=1800, max_value=3000)
+    release_group = serializers.CharField(required=False, allow_null=True, max_length=200)
+    source = serializers.CharField(required=False, allow_null=True, max_length=200)
+    resolution = serializers.CharField(required=False, allow_null=True, max_length=200)
+    audio_codec = serializers.CharField(required=False, allow_null=True, max_length=200)
+
+
+class CandidateSerializer(StrictSerializer):
+    provider_name = serializers.CharField(max_length=64)
+    subtitle_id = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    language = serializers.CharField(max_length=35, required=False, default="", allow_blank=True)
+    format = serializers.ChoiceField(FORMATS, required=False, default="unknown")
+    release_info = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+    hearing_impaired = serializers.BooleanField(required=False, default=False)
+    forced = serializers.BooleanField(required=False, default=False)
+    matches = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=64,
+        required=False,
+        default=list,
+        help_text="What the subtitle matches of the query: hash, series, year, season, episode…",
+    )
+
+
+class PreviewRequestSerializer(StrictSerializer):
+    query = VideoQuerySerializer(help_text="An episode when season and episode are set, else a movie.")
+    results = CandidateSerializer(many=True, max_length=1000, help_text="The candidates to score (at most 1000).")
+    weights = serializers.DictField(
+        child=weight_field(),
+        required=False,
+        help_text="Trial weights over the saved ones (not saved); keys must be known for the query's type.",
+    )
+    modifiers = serializers.DictField(
+        child=modifier_field(),
+        required=False,
+        help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
+    )
+    min_score = serializers.IntegerField(required=False, allow_null=True, help_text="Leave out lower scores.")
+
+
+class ScoreRankSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    rank = serializers.IntegerField(help_text="1 = best.")
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    provider_name = serializers.CharField()
+    subtitle_id = serializers.CharField()
+    language = serializers.CharField()
+    format = serializers.CharField()
+    release_info = serializers.CharField()
+    hearing_impaired = serializers.BooleanField()
+    forced = serializers.BooleanField()
+    matches = serializers.ListField(child=serializers.CharField())
+    score = serializers.IntegerField()
+    score_breakdown = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Every part of the score; the values sum to it."
+    )
+    rank = serializers.IntegerField(help_text="1 = best.")
+    before = ScoreRankSerializer(
+        allow_null=True, help_text="With trial weights or modifiers: score and rank with the saved ones."
+    )
+
+
+class PreviewResponseSerializer(serializers.Serializer):
+    score_type = serializers.ChoiceField(SCORE_TYPES)
+    weights = serializers.DictField(child=serializers.IntegerField(), help_text="The weights used (trial or saved).")
+    modifiers = serializers.DictField(child=serializers.IntegerField(), help_text="The modifiers used.")
+    results = PreviewResultSerializer(many=True)
