@@ -31,6 +31,11 @@ from .serializers import redact_headers
 MAX_TESTS_PER_ACTION = 10
 
 
+# The configuration fields the forms edit (the admin rebuilds Meta.fields from fieldsets).
+HOOK_FIELDS = ["name", "event_name", "script_path", "enabled", "timeout_seconds"]
+WEBHOOK_FIELDS = ["name", "event_name", "url", "enabled", "retry_count", "timeout_seconds"]
+
+
 class _EventChoiceField(forms.ChoiceField):
     """A dropdown of events whose value is checked by hooks.validators (same messages as the API)."""
 
@@ -58,7 +63,7 @@ class HookConfigForm(forms.ModelForm):
 
     class Meta:
         model = HookConfig
-        fields = ["name", "event_name", "script_path", "enabled", "timeout_seconds"]
+        fields = HOOK_FIELDS
 
     def clean_name(self) -> str:
         return validators.validate_name(self.cleaned_data.get("name", ""))
@@ -95,7 +100,7 @@ class WebhookConfigForm(forms.ModelForm):
 
     class Meta:
         model = WebhookConfig
-        fields = ["name", "event_name", "url", "enabled", "retry_count", "timeout_seconds"]
+        fields = WEBHOOK_FIELDS
 
     def clean_name(self) -> str:
         return validators.validate_name(self.cleaned_data.get("name", ""))
@@ -179,7 +184,7 @@ class HookConfigAdmin(admin.ModelAdmin):
     actions = ["enable", "disable", "reset_failures", "test_now"]
 
     def save_model(self, request: HttpRequest, obj: HookConfig, form: HookConfigForm, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in HOOK_FIELDS}
         if change:
             current = HookConfig.objects.get(pk=obj.pk)
             changed = {name: fields[name] for name in form.changed_data if name in fields}
@@ -245,7 +250,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["name", "event_name", "url", "enabled", "retry_count", "timeout_seconds"]}),
+        (None, {"fields": WEBHOOK_FIELDS}),
         ("Signing secret", {"fields": ["secret_set", "new_secret", "clear_secret", "generate_secret"]}),
         (
             "Health",
@@ -271,7 +276,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         return obj.has_secret
 
     def save_model(self, request: HttpRequest, obj: WebhookConfig, form: WebhookConfigForm, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in WEBHOOK_FIELDS}
         secret, generate = form.secret_change()
         if change:
             current = WebhookConfig.objects.get(pk=obj.pk)
