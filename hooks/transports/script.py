@@ -66,7 +66,7 @@ RESERVED = frozenset(
 _CLEAN = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00"))
 CHUNK = 64 * 1024
 TERM_GRACE_SECONDS = 1.0
-DRAIN_SECONDS = 1.0
+DRAIN_SECONDS = 0.5
 
 
 # --- Environment -----------------------------------------------------------
