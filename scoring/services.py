@@ -163,8 +163,12 @@ def clean_config(data: Any) -> dict[str, Any]:
         errors["weights"] = ["Must be an object mapping score types to weights."]
     else:
         for score_type, values in weights.items():
+            if score_type not in SCORE_TYPES:
+                message = f"Unknown score type {score_type!r}. Valid: {', '.join(SCORE_TYPES)}."
+                errors.setdefault("weights", {})[str(score_type)] = [message]
+                continue
             try:
-                cleaned_weights[check_score_type(score_type)] = clean_weights(score_type, values, field=score_type)
+                cleaned_weights[score_type] = clean_weights(score_type, values, field=score_type)
             except ScoringValidationError as exc:
                 errors.setdefault("weights", {}).update(exc.errors)
     cleaned_modifiers: dict[str, int] = {}
