@@ -1,0 +1,95 @@
+"""The producer's path: one enqueue per subscribed event, nothing at all when nothing is subscribed."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from events.samples import sample_payload
+from events.services import build_envelope, send_envelope
+from hooks import receivers
+from hooks.models import HookConfig, WebhookConfig
+from sublarr.queue import broker
+
+
+@pytest.fixture
+def fresh(settings):
+    settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
+    receivers.subscriptions_changed()
+    return settings
+
+
+def queued() -> int:
+    return broker().queue_size()
+
+
+def envelope(name: str = "subtitle_downloaded") -> dict:
+    return build_envelope(name, sample_payload(name))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_subscribed_means_no_query_and_no_enqueue(fresh, django_assert_num_queries):
+    receivers.has_subscribers("subtitle_downloaded")  # load the snapshot once
+    before = queued()
+
+    with django_assert_num_queries(0):
+        for _ in range(100):
+            send_envelope(envelope())
+
+    assert queued() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_enqueue_per_event_however_many_webhooks(fresh):
+    for i in range(20):
+        WebhookConfig.objects.create(name=f"w{i}", event_name="subtitle_downloaded", url=f"http://10.0.0.{i}/")
+    before = queued()
+
+    send_envelope(envelope())
+    send_envelope(envelope("batch_complete"))  # nobody listens to this one
+
+    assert queued() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_created_in_this_process_is_seen_by_the_next_event(fresh):
+    assert not receivers.has_subscribers("batch_complete")
+
+    WebhookConfig.objects.create(name="late", event_name="batch_complete", url="http://10.0.0.1/")
+
+    assert receivers.has_subscribers("batch_complete")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_change_made_by_another_process_is_seen_after_the_refresh_interval(fresh):
+    assert not receivers.has_subscribers("upgrade_complete")
+    # Another process: a row written without this process's signals, then the version bump.
+    HookConfig.objects.bulk_create([HookConfig(name="elsewhere", event_name="upgrade_complete", script_path="/x")])
+    cache.set(receivers.VERSION_KEY, "bumped-elsewhere", None)
+    assert not receivers.has_subscribers("upgrade_complete")  # within the refresh interval: stale
+
+    fresh.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 0
+
+    assert receivers.has_subscribers("upgrade_complete")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_star_webhook_and_auto_disabled_webhook_keep_events_subscribed(fresh):
+    WebhookConfig.objects.create(
+        name="gone", event_name="*", url="http://10.0.0.1/", enabled=False, disabled_reason="410"
+    )
+    assert receivers.has_subscribers("whisper_failed")
+    WebhookConfig.objects.all().delete()
+    assert not receivers.has_subscribers("whisper_failed")
+    WebhookConfig.objects.create(name="off", event_name="*", url="http://10.0.0.1/", enabled=False)
+    assert not receivers.has_subscribers("whisper_failed")  # switched off by hand: nothing to log
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hook_executed_never_triggers_webhooks(fresh):
+    WebhookConfig.objects.create(name="all", event_name="*", url="http://10.0.0.1/")
+    before = queued()
+
+    send_envelope(envelope("hook_executed"))
+
+    assert queued() == before
