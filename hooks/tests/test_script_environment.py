@@ -268,3 +268,49 @@ def test_payload_variable_names_are_upper_cased_and_sanitised():
     assert runner.payload_variable("series_title") == "SUBLARR_SERIES_TITLE"
     assert runner.payload_variable("a-b.c d") == "SUBLARR_A_B_C_D"
     assert runner.payload_variable("é") == "SUBLARR__"
+
+
+def test_environment_fits_a_small_arg_max_from_a_low_stack_limit(hooks_dir, tmp_path):
+    """With ``ulimit -s 1024`` ARG_MAX is 256 KiB: 500 KB of payload variables would fail with E2BIG."""
+    import resource
+    import subprocess
+    import sys
+
+    report = tmp_path / "report"
+    _dump_script(hooks_dir, report)
+    child = (
+        "import django, json\n"
+        "django.setup()\n"
+        "from hooks.models import HookConfig\n"
+        "from hooks.transports.script import deliver\n"
+        "keys = ['provider_name', 'error', 'error_type', 'series_title', 'movie_title']\n"
+        "envelope = {'id': 'e1', 'event_name': 'provider_failed', 'version': 1, 'timestamp': 't',\n"
+        "            'data': {key: key[0] * 100_000 for key in keys}}\n"
+        "print(json.dumps(deliver(HookConfig(script_path='dump.sh'), envelope).success))\n"
+    )
+
+    def low_stack() -> None:
+        resource.setrlimit(resource.RLIMIT_STACK, (1024 * 1024, 1024 * 1024))
+
+    completed = subprocess.run(
+        [sys.executable, "-c", child],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "sublarr.settings",
+            "SUBLARR_DATA_DIR": str(tmp_path / "data"),
+            "SUBLARR_HOOKS_DIR": str(hooks_dir),
+            "SECRET_KEY": "test",
+        },
+        cwd=Path(__file__).resolve().parents[2],
+        preexec_fn=low_stack,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "true\n"
+    env = _environ(report)
+    total = sum(len(k.encode()) + len(v.encode()) + 2 for k, v in env.items())
+    assert total <= 128 * 1024
+    assert "SUBLARR_EVENT_DATA" in env["SUBLARR_ENV_OMITTED"].split(",")
+    assert json.loads(Path(f"{report}.stdin").read_text())["data"]["error"] == "e" * 100_000

@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 # Linux refuses any single "NAME=value" environment string longer than
 # MAX_ARG_STRLEN (32 pages = 128 KiB, NUL included) with E2BIG.
 MAX_ENV_STRING_BYTES = 32 * 4096
-# Budget for the whole environment, well under ARG_MAX (usually 2 MiB, a
+# Budget for the whole environment, at most half of ARG_MAX (usually 2 MiB, a
 # quarter of the stack limit), which argv and envp share.
 MAX_ENV_TOTAL_BYTES = 1024 * 1024
 PASSED_THROUGH = ("PATH", "HOME", "LANG")
@@ -108,7 +108,17 @@ def payload_value(value: Any) -> str:
 
 
 def _env_size(name: str, value: str) -> int:
-    return len(name.encode()) + 1 + len(value.encode("utf-8")) + 1
+    """Bytes ``NAME=value`` takes in the new process's environment (with its NUL)."""
+    return len(os.fsencode(name)) + 1 + len(os.fsencode(value)) + 1
+
+
+def _env_budget() -> int:
+    """Bytes the whole environment may take: 1 MiB, less where ARG_MAX is small (a low stack limit)."""
+    try:
+        arg_max = os.sysconf("SC_ARG_MAX")
+    except (OSError, ValueError):
+        arg_max = -1
+    return min(MAX_ENV_TOTAL_BYTES, arg_max // 2) if arg_max > 0 else MAX_ENV_TOTAL_BYTES
 
 
 def script_environment(envelope: dict[str, Any], *, data: bytes, data_file: Path) -> dict[str, str]:
@@ -139,7 +149,7 @@ def script_environment(envelope: dict[str, Any], *, data: bytes, data_file: Path
     omitted = [name for name, value in optional.items() if _env_size(name, value) > MAX_ENV_STRING_BYTES]
     kept = {name: value for name, value in optional.items() if name not in omitted}
     # Room for SUBLARR_ENV_OMITTED itself, whatever it ends up listing.
-    budget = MAX_ENV_TOTAL_BYTES - sum(_env_size(n, v) for n, v in env.items()) - 64 * 1024
+    budget = _env_budget() - sum(_env_size(n, v) for n, v in env.items()) - 64 * 1024
     total = sum(_env_size(n, v) for n, v in kept.items())
     for name in sorted(kept, key=lambda n: _env_size(n, kept[n]), reverse=True):
         if total <= budget:
