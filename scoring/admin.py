@@ -1,0 +1,169 @@
+"""Admin for scoring: every weight of each type beside its default, and provider modifiers.
+
+Saving goes through ``scoring.services`` (source "admin"), like the API: the
+same validation and messages, the cache invalidated on commit, and
+``config_updated`` emitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from . import selectors, services
+from .models import ProviderScoreModifier, ScoringWeight
+from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .validators import ScoringValidationError, clean_modifier
+
+SOURCE = "admin"
+
+
+class WeightsForm(forms.Form):
+    """All weights of one score type: a value per key (prefilled with the effective one) and a reset box."""
+
+    def __init__(self, score_type: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix=score_type, **kwargs)
+        self.score_type = score_type
+        overrides = selectors.weight_overrides(score_type)
+        self.rows = []
+        for key, default in DEFAULT_SCORES[score_type].items():
+            # No bounds here: scoring.validators gives the message, as in the API.
+            self.fields[key] = forms.IntegerField(
+                initial=overrides.get(key, default), widget=forms.NumberInput(attrs={"style": "width: 7em"})
+            )
+            self.fields[f"reset_{key}"] = forms.BooleanField(required=False, label="Reset")
+            self.rows.append(
+                {
+                    "key": key,
+                    "default": default,
+                    "overridden": key in overrides,
+                    "field": self[key],
+                    "reset": self[f"reset_{key}"],
+                }
+            )
+
+    def weights(self) -> dict[str, int]:
+        defaults = DEFAULT_SCORES[self.score_type]
+        return {
+            key: default if self.cleaned_data[f"reset_{key}"] else self.cleaned_data[key]
+            for key, default in defaults.items()
+        }
+
+    def save(self) -> list[str]:
+        """Store the form's weights (replacing the type's overrides); return the keys now overridden."""
+        try:
+            services.scoring_weights_update(
+                score_type=self.score_type, weights=self.weights(), replace=True, source=SOURCE
+            )
+        except ScoringValidationError as exc:
+            for key, errors in exc.errors.get("weights", {}).items():
+                self.add_error(key if key in self.fields else None, errors)
+            raise
+        return list(selectors.weight_overrides(self.score_type))
+
+
+@admin.register(ScoringWeight)
+class ScoringWeightAdmin(admin.ModelAdmin):
+    """One page: per score type, every weight with its default; edit, reset one, or reset the type."""
+
+    def get_urls(self) -> list:
+        return [path("", self.admin_site.admin_view(self.weights_view), name="scoring_scoringweight_changelist")]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def weights_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        can_change = self.has_change_permission(request)
+        forms_by_type = {score_type: WeightsForm(score_type) for score_type in SCORE_TYPES}
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            score_type = request.POST.get("score_type")
+            if score_type not in SCORE_TYPES:
+                messages.error(request, f"Unknown score type {score_type!r}.")
+                return HttpResponseRedirect(request.path)
+            if "reset_type" in request.POST:
+                services.scoring_weights_reset_type(score_type=score_type, source=SOURCE)
+                messages.success(request, f"All {score_type} weights reset to their defaults.")
+                return HttpResponseRedirect(request.path)
+            form = WeightsForm(score_type, request.POST)
+            forms_by_type[score_type] = form
+            if form.is_valid():
+                try:
+                    overridden = form.save()
+                except ScoringValidationError:
+                    pass
+                else:
+                    changed = ", ".join(overridden) or "none (all defaults)"
+                    messages.success(request, f"The {score_type} weights were saved. Overridden: {changed}.")
+                    return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Scoring weights",
+            "forms": forms_by_type.values(),
+            "can_change": can_change,
+        }
+        return TemplateResponse(request, "admin/scoring/weights.html", context)
+
+
+class ProviderScoreModifierForm(forms.ModelForm):
+    # No bounds on the fields: scoring.validators gives the messages, as in the API.
+    provider_name = forms.CharField(help_text="1-64 characters of lowercase letters, digits, '_' and '-'.")
+    modifier = forms.IntegerField(help_text="Added to every score of this provider's results (-1000 to 1000).")
+
+    class Meta:
+        model = ProviderScoreModifier
+        fields = ["provider_name", "modifier"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "provider_name" in data and "modifier" in data:
+            try:
+                clean_modifier(data["provider_name"], data["modifier"])
+            except ScoringValidationError as exc:
+                for field, errors in exc.errors.items():
+                    self.add_error(field, errors)
+            if data.get("modifier") == 0:
+                self.add_error("modifier", "0 means no modifier: delete this provider's modifier instead.")
+        return data
+
+    def validate_unique(self) -> None:
+        # provider_modifier_set creates or updates: no "already exists" error.
+        return
+
+
+@admin.register(ProviderScoreModifier)
+class ProviderScoreModifierAdmin(admin.ModelAdmin):
+    form = ProviderScoreModifierForm
+    list_display = ["provider_name", "modifier", "updated_at"]
+    search_fields = ["provider_name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ProviderScoreModifier | None = None) -> list[str]:
+        # A rename would be a delete plus a create: do those instead.
+        return ["provider_name"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: ProviderScoreModifier, form: forms.Form, change: bool) -> None:
+        services.provider_modifier_set(provider_name=obj.provider_name, modifier=obj.modifier, source=SOURCE)
+        obj.pk = ProviderScoreModifier.objects.get(provider_name=obj.provider_name).pk
+
+    def delete_model(self, request: HttpRequest, obj: ProviderScoreModifier) -> None:
+        services.provider_modifier_delete(provider_name=obj.provider_name, source=SOURCE)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderScoreModifier]) -> None:
+        for name in list(queryset.values_list("provider_name", flat=True)):
+            services.provider_modifier_delete(provider_name=name, source=SOURCE)
