@@ -92,7 +92,7 @@ def _service_errors() -> Iterator[None]:
 
 
 def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
-    params = ConfigFilterSerializer(data=request.query_params)
+    params = ConfigFilterSerializer(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     if "event_name" in params.validated_data:
         queryset = queryset.filter(event_name=params.validated_data["event_name"])
@@ -283,6 +283,30 @@ class HookLogPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    page_size_message = "Enter a page size from 1 to 500 (larger values are capped at 500)."
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: [self.page_size_message]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = f"Rows per page (default {self.page_size}; capped at {self.max_page_size})."
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = "Page number, from 1 (past the last page: 404)."
+        return parameters
 
 
 class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
@@ -293,7 +317,7 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = HookLog.objects.all()
 
     def _filtered(self) -> tuple[QuerySet[HookLog], bool]:
-        params = HookLogFilterSerializer(data=self.request.query_params)
+        params = HookLogFilterSerializer(data=self.request.query_params.dict())
         params.is_valid(raise_exception=True)
         lookups = {
             "hook": "hook_id",
@@ -343,7 +367,7 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def bulk_destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         logs, filtered = self._filtered()
-        params = HookLogBulkDeleteSerializer(data=request.query_params)
+        params = HookLogBulkDeleteSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         if not filtered and not params.validated_data["all"]:
             return Response({"detail": BULK_DELETE_REFUSED}, status=status.HTTP_400_BAD_REQUEST)

@@ -92,6 +92,12 @@ class HookConfigSerializer(serializers.ModelSerializer):
         help_text="Path of an executable regular file inside SUBLARR_HOOKS_DIR, relative to it or absolute.",
     )
     enabled = serializers.BooleanField(default=True, help_text="Whether the hook runs on its event.")
+    last_status = serializers.ChoiceField(
+        choices=HookConfig.Status.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Outcome of the last run: success, failed, timeout, or empty if never run.",
+    )
     timeout_seconds = _bounded_int(
         validators.HOOK_TIMEOUT_BOUNDS,
         30,
@@ -126,7 +132,6 @@ class HookConfigSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "id": {"help_text": "Identifier."},
             "last_triggered_at": {"help_text": "When the script last ran (null: never)."},
-            "last_status": {"help_text": "Outcome of the last run: success, failed, timeout, or empty if never run."},
             "trigger_count": {"help_text": "How many times the script has run."},
             "consecutive_failures": {"help_text": "Failed runs since the last success."},
             "created_at": {"help_text": "When the hook was created."},
@@ -320,30 +325,47 @@ class HookLogSerializer(serializers.ModelSerializer):
 # --- Query parameters --------------------------------------------------------
 
 
-class ConfigFilterSerializer(serializers.Serializer):
+class QueryParamsSerializer(serializers.Serializer):
+    """Query-string filters: a filter given without a value is an error, not silently ignored."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        blank = {
+            name: ["This filter needs a value."]
+            for name in self.fields
+            if name in data and str(data.get(name, "")).strip() == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class ConfigFilterSerializer(QueryParamsSerializer):
     """Filters of the hook and webhook lists."""
 
     event_name = serializers.CharField(required=False, help_text="Only those on this event (or * for webhooks).")
-    enabled = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
+    enabled = serializers.BooleanField(required=False, help_text="true or false.")
 
 
-class HookLogFilterSerializer(serializers.Serializer):
+_MAX_ID = 2**63 - 1
+
+
+class HookLogFilterSerializer(QueryParamsSerializer):
     """Filters of the hook log (list and bulk delete)."""
 
-    hook = serializers.IntegerField(required=False, min_value=1, help_text="Only runs of this script hook (id).")
-    webhook = serializers.IntegerField(required=False, min_value=1, help_text="Only attempts of this webhook (id).")
+    hook = serializers.IntegerField(
+        required=False, min_value=1, max_value=_MAX_ID, help_text="Only runs of this script hook (id)."
+    )
+    webhook = serializers.IntegerField(
+        required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this webhook (id)."
+    )
     event_name = serializers.CharField(required=False, help_text="Only this event.")
     hook_type = serializers.ChoiceField(choices=HookType.choices, required=False, help_text="script or webhook.")
-    success = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
-    is_test = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="true or false.")
+    success = serializers.BooleanField(required=False, help_text="true or false.")
+    is_test = serializers.BooleanField(required=False, help_text="true or false.")
     since = serializers.DateTimeField(required=False, help_text="Only attempts at or after this time (ISO 8601).")
-    until = serializers.DateTimeField(required=False, help_text="Only attempts before this time (ISO 8601).")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since >= until:
-            raise serializers.ValidationError({"until": ["until must be later than since."]})
-        return attrs
+    until = serializers.DateTimeField(
+        required=False, help_text="Only attempts before this time (ISO 8601); an empty window selects nothing."
+    )
 
 
 class HookLogBulkDeleteSerializer(HookLogFilterSerializer):
