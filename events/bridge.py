@@ -1,10 +1,16 @@
 """The bridge: every catalog event goes to the channel-layer group ``events``.
 
 The producer's path stays cheap: the receiver only appends the envelope to a
-bounded in-memory buffer. One daemon thread per process runs one long-lived
-event loop that drains the buffer into ``group_send`` — so channels_redis
-keeps one connection pool instead of opening a connection per event (what
-``async_to_sync(group_send)`` per call does, ~2 ms each).
+bounded in-memory buffer and sets a ``threading.Event``. One daemon thread per
+process owns one long-lived event loop and drains the buffer into
+``group_send`` — so channels_redis keeps one connection pool instead of
+opening a connection per event (what ``async_to_sync(group_send)`` per call
+does, ~2 ms each).
+
+The wake-up is a ``threading.Event``, not ``loop.call_soon_threadsafe``: the
+latter writes to a socket, which releases the GIL in the middle of the
+producer's call and let the bridge thread's work (~0.5 ms per event with the
+SQLite layer) land inside it — measured p50 570 µs per emit instead of ~40.
 
 Nothing here ever raises into the producer. A full buffer or a failing layer
 is logged and counted (``stats()``); a short-lived process (``manage.py
@@ -40,6 +46,8 @@ MESSAGE_TYPE = "event_message"
 # Events buffered in this process while the layer is slow or down; past this
 # the newest event is dropped (counted and logged) instead of growing memory.
 MAX_PENDING = 10_000
+# Events per group message, at most.
+MAX_BATCH = 100
 EXIT_FLUSH_TIMEOUT = 5.0
 # At most one log line per kind of failure per this many seconds.
 LOG_INTERVAL = 10.0
@@ -53,12 +61,11 @@ class _Bridge:
         self.origin = uuid.uuid4().hex
         self._seq = itertools.count(1)
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._batch: list[dict[str, Any]] = []
+        self._busy = False
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._wake_scheduled = False
-        self._started = threading.Event()
-        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
         self._idle = threading.Condition()
         self._last_log: dict[str, float] = {}
         # "sent" and "failed" change only on the bridge thread; drops under a lock.
@@ -79,75 +86,82 @@ class _Bridge:
                 self.counters["dropped_full"],
             )
             return
-        self._pending.append(
-            {
-                "type": MESSAGE_TYPE,
-                "event_name": envelope["event_name"],
-                "origin": self.origin,
-                "seq": next(self._seq),
-                "envelope": envelope,
-            }
-        )
-        if self._loop is None:
+        self._pending.append(envelope)
+        if self._thread is None:
             self._start()
-        # Wake the loop only when it is not already due to drain: during a
-        # burst only the first event pays for call_soon_threadsafe.
-        if not self._wake_scheduled:
-            self._wake_scheduled = True
-            self._loop.call_soon_threadsafe(self._wake.set)  # type: ignore[union-attr]
+        # Setting an Event does not release the GIL (see the module docstring).
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _start(self) -> None:
         with self._lock:
-            if self._loop is not None:
+            if self._thread is not None:
                 return
             thread = threading.Thread(target=self._run, name="events-bridge", daemon=True)
             thread.start()
-            self._started.wait()
+            self._thread = thread
 
     # --- the bridge thread --------------------------------------------------
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._wake = asyncio.Event()
-        self._loop = loop
-        self._started.set()
-        loop.run_until_complete(self._drain_forever())
-
-    async def _drain_forever(self) -> None:
         from channels.layers import get_channel_layer
 
-        assert self._wake is not None
+        # The loop runs only while sending; between bursts the thread sleeps
+        # on the Event. The loop, and the layer's connections bound to it, live
+        # as long as the process.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         while True:
-            await self._wake.wait()
+            self._wake.wait()
             self._wake.clear()
-            self._wake_scheduled = False
             while self._pending:
-                # Counted in flight before it leaves the buffer, so flush() never
-                # sees "nothing pending" while a message is on its way.
-                self._in_flight = 1
-                message = self._pending.popleft()
-                try:
-                    layer = get_channel_layer()
-                    if layer is None:
-                        raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
-                    await layer.group_send(GROUP, message)
-                except Exception as exc:
-                    self.counters["failed"] += 1
-                    # The exception's type and text only: no envelope data, no URLs.
-                    self._log_rate_limited(
-                        "failed",
-                        "Event bridge could not send event %s (%s) to the channel layer: %s: %s; %d failed so far",
-                        message["event_name"],
-                        message["envelope"]["id"],
-                        type(exc).__name__,
-                        _redact(str(exc)),
-                        self.counters["failed"],
-                    )
-                else:
-                    self.counters["sent"] += 1
-                finally:
-                    self._in_flight = 0
+                loop.run_until_complete(self._send_batch(get_channel_layer))
+
+    async def _send_batch(self, get_channel_layer: Any) -> None:
+        # Whatever is pending, up to MAX_BATCH, goes as one group message: at a
+        # low rate that is one event, under load one layer operation (a Redis
+        # round trip, a SQLite write) carries many.
+        # Busy before the first event leaves the buffer: flush() never sees
+        # "nothing pending" while events are on their way.
+        self._busy = True
+        batch = self._batch
+        while self._pending and len(batch) < MAX_BATCH:
+            envelope = self._pending.popleft()
+            # Numbered here, on the one thread that sends, so the numbers
+            # follow the order in which events reach the layer.
+            batch.append(
+                {
+                    "seq": next(self._seq),
+                    "event_name": envelope["event_name"],
+                    "id": envelope["id"],
+                    "text": encode(envelope),
+                }
+            )
+        message = {"type": MESSAGE_TYPE, "origin": self.origin, "events": batch}
+        try:
+            layer = get_channel_layer()
+            if layer is None:
+                raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
+            await layer.group_send(GROUP, message)
+        except Exception as exc:
+            self.counters["failed"] += len(batch)
+            # The exception's type and text only: no envelope data, no URLs.
+            self._log_rate_limited(
+                "failed",
+                "Event bridge could not send %d event(s) (first: %s %s) to the channel layer: %s: %s; %d failed so far",
+                len(batch),
+                batch[0]["event_name"],
+                batch[0]["id"],
+                type(exc).__name__,
+                _redact(str(exc)),
+                self.counters["failed"],
+            )
+        else:
+            self.counters["sent"] += len(batch)
+        finally:
+            # A fresh list: the layer may still hold the one just sent (in-memory layer).
+            self._batch = []
+            self._busy = False
             with self._idle:
                 self._idle.notify_all()
 
@@ -155,11 +169,11 @@ class _Bridge:
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything submitted has been handed to the layer; False on timeout."""
-        if self._loop is None:
+        if self._thread is None:
             return True
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._pending or self._in_flight:
+            while self._pending or self._busy:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -220,7 +234,7 @@ def stats() -> dict[str, Any]:
     if current is None or current.pid != os.getpid():
         return {"submitted": 0, "sent": 0, "failed": 0, "dropped_full": 0, "pending": 0}
     counters = dict(current.counters)
-    pending = len(current._pending) + current._in_flight
+    pending = len(current._pending) + len(current._batch)
     return {
         "submitted": counters["sent"] + counters["failed"] + pending,
         "sent": counters["sent"],
@@ -242,7 +256,7 @@ def _flush_at_exit() -> None:
     if not current.flush(EXIT_FLUSH_TIMEOUT):
         logger.error(
             "Event bridge: %d event(s) not sent to the channel layer before exit (waited %.0f s)",
-            len(current._pending) + current._in_flight,
+            len(current._pending) + len(current._batch),
             EXIT_FLUSH_TIMEOUT,
         )
 

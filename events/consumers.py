@@ -124,14 +124,16 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     # --- channel layer → client ---------------------------------------------
 
     async def event_message(self, message: dict[str, Any]) -> None:
-        """Group message from events.bridge: forward the envelope if subscribed."""
-        self._note_sequence(message.get("origin"), message.get("seq"))
-        if self.subscribed is not None and message["event_name"] not in self.subscribed:
-            return
-        if self.pending_missed:
-            await self.send_json({"type": "missed", "count": self.pending_missed})
-            self.pending_missed = 0
-        await self.send(text_data=bridge.encode(message["envelope"]))
+        """Group message from events.bridge (a batch of events): forward the subscribed ones."""
+        origin = message.get("origin")
+        for event in message["events"]:
+            self._note_sequence(origin, event.get("seq"))
+            if self.subscribed is not None and event["event_name"] not in self.subscribed:
+                continue
+            if self.pending_missed:
+                await self.send_json({"type": "missed", "count": self.pending_missed})
+                self.pending_missed = 0
+            await self.send(text_data=event["text"])
 
     def _note_sequence(self, origin: Any, seq: Any) -> None:
         if not isinstance(origin, str) or not isinstance(seq, int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -58,10 +59,30 @@ def _validate(name: str, data: Any) -> dict[str, Any]:
         raise
 
 
+# Random bytes for event ids, read from the OS 256 ids at a time: os.urandom
+# releases the GIL, and every release in the producer's call lets another
+# thread (the event bridge, a busy worker thread) run inside it — measured as
+# the p99 of emit_event. Cleared in a forked child so ids never repeat.
+_ID_BATCH = 256
+_id_bytes: list[bytes] = []
+os.register_at_fork(after_in_child=_id_bytes.clear)
+
+
+def _new_event_id() -> str:
+    """A random (version 4) UUID, as uuid.uuid4() but without a syscall per id."""
+    try:
+        raw = _id_bytes.pop()
+    except IndexError:
+        block = os.urandom(16 * _ID_BATCH)
+        _id_bytes.extend(block[i : i + 16] for i in range(16, len(block), 16))
+        raw = block[:16]
+    return str(uuid.UUID(bytes=raw, version=4))
+
+
 def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate ``data`` for event ``name`` and return the envelope, without sending it."""
     return {
-        "id": str(uuid.uuid4()),
+        "id": _new_event_id(),
         "event_name": name,
         "version": CATALOG_VERSION,
         "timestamp": datetime.now(UTC).isoformat(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from events import bridge
@@ -42,7 +44,7 @@ def test_failing_layer_is_logged_without_secrets_and_counted(settings, caplog):
     assert after["submitted"] == before["submitted"] + 1
     assert after["pending"] == 0
     assert (
-        f"Event bridge could not send event batch_complete ({envelope['id']}) to the channel layer: "
+        f"Event bridge could not send 1 event(s) (first: batch_complete {envelope['id']}) to the channel layer: "
         "ConnectionError: Error connecting to redis://***@10.0.0.9:6379/0: refused; "
     ) in caplog.text
     assert "hunter2" not in caplog.text
@@ -89,8 +91,10 @@ def test_group_message_carries_origin_and_sequence(settings):
     send_envelope(second)
     assert bridge.flush(10)
 
-    assert [m["envelope"] for m in sent] == [first, second]
+    events = [event for m in sent for event in m["events"]]
+    assert [json.loads(event["text"]) for event in events] == [first, second]
+    assert [event["id"] for event in events] == [first["id"], second["id"]]
     assert {m["group"] for m in sent} == {"events"}
     assert {m["type"] for m in sent} == {"event_message"}
     assert {m["origin"] for m in sent} == {bridge._get_bridge().origin}
-    assert sent[1]["seq"] == sent[0]["seq"] + 1
+    assert events[1]["seq"] == events[0]["seq"] + 1

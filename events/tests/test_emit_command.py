@@ -73,5 +73,5 @@ def test_unreachable_channel_layer_fails_the_command_without_leaking_the_url(env
 
     assert result.returncode == 1
     assert "the channel layer refused it (see the log); WebSocket clients will not receive it." in result.stderr
-    assert "Event bridge could not send event batch_complete" in result.stderr
+    assert "Event bridge could not send 1 event(s) (first: batch_complete " in result.stderr
     assert "hunter2" not in result.stderr + result.stdout

@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from events import consumers
+from events.bridge import encode
 from events.consumers import EventStreamConsumer
 from events.services import build_envelope
 
@@ -24,13 +25,9 @@ def user(plain_user):
 
 
 def message(envelope: dict, seq: int, origin: str = "producer-a") -> dict:
-    return {
-        "type": "event_message",
-        "event_name": envelope["event_name"],
-        "origin": origin,
-        "seq": seq,
-        "envelope": envelope,
-    }
+    """A group message as events.bridge sends it (here a batch of one)."""
+    event = {"seq": seq, "event_name": envelope["event_name"], "id": envelope["id"], "text": encode(envelope)}
+    return {"type": "event_message", "origin": origin, "events": [event]}
 
 
 async def connected(user) -> WebsocketCommunicator:
