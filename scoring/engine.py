@@ -49,6 +49,12 @@ class SubtitleResult:
     score: int = 0
     score_breakdown: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A set: a name listed twice would otherwise count twice in the score
+        # but once in the breakdown.
+        if not isinstance(self.matches, set | frozenset):
+            self.matches = set(self.matches)
+
 
 _by_score = attrgetter("score")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
-from .validators import integer_error, provider_name_error
+from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, PROVIDER_NAME_RE, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
+from .validators import PROVIDER_NAME_RULE, integer_error, provider_name_error
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -31,9 +32,17 @@ def modifier_field(**kwargs: Any) -> StrictIntegerField:
 
 class ProviderNameField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "1-64 characters of lowercase letters, digits, '_' and '-'.")
-        # Blank and too long are refused by to_internal_value, with the one rule message.
-        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        kwargs.setdefault("help_text", "1-64 characters of [a-z0-9_-].")
+        # Every refusal gets the one rule message (to_internal_value, "blank");
+        # the length and pattern validators are there for the schema.
+        super().__init__(
+            trim_whitespace=False,
+            error_messages={"blank": PROVIDER_NAME_RULE},
+            min_length=1,
+            max_length=64,
+            validators=[RegexValidator(f"^{PROVIDER_NAME_RE.pattern}$")],
+            **kwargs,
+        )
 
     def to_internal_value(self, data: Any) -> str:
         if message := provider_name_error(data):
@@ -41,9 +50,9 @@ class ProviderNameField(serializers.CharField):
         return data
 
 
+# Refuses fields it does not know, instead of silently ignoring a misspelt one.
+# (A comment, not a docstring: the schema would show it on every serializer.)
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, instead of silently ignoring a misspelt one."""
-
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping):
             unknown = [key for key in data if key not in self.fields]

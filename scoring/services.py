@@ -61,13 +61,19 @@ def _apply_weights(score_type: str, overrides: Mapping[str, int]) -> list[str]:
     stale = [key for key in rows if key not in target]
     if stale:
         ScoringWeight.objects.filter(score_type=score_type, weight_key__in=stale).delete()
-    for key, value in target.items():
-        row = rows.get(key)
-        if row is None:
-            ScoringWeight.objects.create(score_type=score_type, weight_key=key, weight_value=value)
-        elif row.weight_value != value:
-            row.weight_value = value
-            row.save(update_fields=["weight_value", "updated_at"])
+    # An upsert, so that two writers adding the same key at once both succeed (last one wins).
+    upserts = [
+        ScoringWeight(score_type=score_type, weight_key=key, weight_value=value)
+        for key, value in target.items()
+        if key not in rows or rows[key].weight_value != value
+    ]
+    if upserts:
+        ScoringWeight.objects.bulk_create(
+            upserts,
+            update_conflicts=True,
+            unique_fields=["score_type", "weight_key"],
+            update_fields=["weight_value", "updated_at"],
+        )
     after = {key: target.get(key, default) for key, default in defaults.items()}
     return [weight_change_key(score_type, key) for key in defaults if before[key] != after[key]]
 
@@ -80,13 +86,15 @@ def _apply_modifiers(modifiers: Mapping[str, int]) -> list[str]:
     stale = [name for name in rows if name not in target]
     if stale:
         ProviderScoreModifier.objects.filter(provider_name__in=stale).delete()
-    for name, value in target.items():
-        row = rows.get(name)
-        if row is None:
-            ProviderScoreModifier.objects.create(provider_name=name, modifier=value)
-        elif row.modifier != value:
-            row.modifier = value
-            row.save(update_fields=["modifier", "updated_at"])
+    upserts = [
+        ProviderScoreModifier(provider_name=name, modifier=value)
+        for name, value in target.items()
+        if before.get(name) != value
+    ]
+    if upserts:
+        ProviderScoreModifier.objects.bulk_create(
+            upserts, update_conflicts=True, unique_fields=["provider_name"], update_fields=["modifier", "updated_at"]
+        )
     names = sorted(set(before) | set(target))
     return [modifier_change_key(name) for name in names if before.get(name, 0) != target.get(name, 0)]
 

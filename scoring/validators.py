@@ -79,9 +79,12 @@ def clean_weights(score_type: str, weights: Any, *, field: str = "weights") -> d
     return dict(weights)
 
 
+PROVIDER_NAME_RULE = "Must be 1-64 characters of lowercase letters, digits, '_' and '-'."
+
+
 def provider_name_error(name: Any) -> str | None:
     if not isinstance(name, str) or not PROVIDER_NAME_RE.fullmatch(name):
-        return "Must be 1-64 characters of lowercase letters, digits, '_' and '-'."
+        return PROVIDER_NAME_RULE
     return None
 
 

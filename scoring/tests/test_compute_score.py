@@ -110,3 +110,11 @@ def test_rank_reads_weights_and_modifiers_once_per_call(django_assert_num_querie
         rank(results, EPISODE_QUERY)
     with django_assert_num_queries(0):
         rank(results, EPISODE_QUERY)
+
+
+def test_matches_given_as_a_list_count_each_name_once() -> None:
+    subtitle = SubtitleResult(
+        provider_name="opensubtitles", subtitle_id="1", language="en", matches=["hash", "hash", "year"]
+    )
+    assert compute_score(subtitle, MOVIE_QUERY) == 149
+    assert subtitle.score_breakdown == {"hash": 119, "year": 30}
