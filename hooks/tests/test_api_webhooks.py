@@ -391,3 +391,34 @@ def test_test_delivery_failure_is_a_200_with_the_outcome(staff_client, settings,
     body = response.json()
     assert (body["success"], body["status_code"]) == (False, 404)
     assert body["error"] != ""
+
+
+def test_no_endpoint_ever_returns_or_logs_the_secret(staff_client, settings, httpserver: HTTPServer, caplog):
+    """Every hooks endpoint, successful or failing, with a webhook whose secret is set."""
+    caplog.set_level(logging.DEBUG)
+    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    webhook = WebhookConfig.objects.create(name="W", event_name="*", url=httpserver.url_for("/hook"), secret=SECRET)
+    pk = webhook.pk
+    calls = [
+        ("get", "/api/webhooks/", None),
+        ("get", "/api/webhooks/?enabled=true", None),
+        ("get", f"/api/webhooks/{pk}/", None),
+        ("patch", f"/api/webhooks/{pk}/", {"name": "W2"}),
+        ("patch", f"/api/webhooks/{pk}/", {"url": "ftp://nope"}),
+        ("put", f"/api/webhooks/{pk}/", {"name": "W3", "event_name": "*", "url": httpserver.url_for("/hook")}),
+        ("post", f"/api/webhooks/{pk}/test/", None),
+        ("post", f"/api/webhooks/{pk}/enable/", None),
+        ("get", "/api/hook-logs/", None),
+        ("post", "/api/webhooks/", {"name": "bad", "event_name": "*", "url": "x", "secret": SECRET}),
+    ]
+    for method, url, data in calls:
+        response = getattr(staff_client, method)(url, data, format="json")
+        assert response.status_code < 500, (method, url)
+        assert SECRET not in response.content.decode(), (method, url)
+    log = HookLog.objects.get()
+    assert SECRET not in staff_client.get(f"/api/hook-logs/{log.pk}/").content.decode()
+    assert staff_client.delete(f"/api/webhooks/{pk}/").status_code == 204
+    assert SECRET not in caplog.text
+    webhook_received, _ = httpserver.log[0]
+    assert SECRET not in json.dumps(dict(webhook_received.headers))
