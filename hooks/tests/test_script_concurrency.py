@@ -77,6 +77,7 @@ def test_no_free_slot_within_the_wait_fails_without_running(hooks_dir, slots, tm
 
     assert excinfo.value.message == ("All 1 script slots stayed busy for 0 s (SUBLARR_SCRIPT_CONCURRENCY); not run.")
     assert excinfo.value.permanent is False
+    assert excinfo.value.result.extra == {"slots_busy": True}
     assert not marker.exists()
 
 

@@ -196,7 +196,7 @@ def script_slot() -> Iterator[int]:
             raise HookError(
                 f"All {slots} script slots stayed busy for {wait:g} s (SUBLARR_SCRIPT_CONCURRENCY); not run.",
                 permanent=False,
-                result=Result(success=False),
+                result=Result(success=False, extra={"slots_busy": True}),
             )
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
