@@ -34,7 +34,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,7 +259,7 @@ def _kill_group(pgid: int, sig: int) -> None:
 def _remove_tree(path: str) -> None:
     """Remove the run's cwd, even where the script took away its own permissions."""
 
-    def make_writable(function, failed_path, _exc_info) -> None:
+    def make_writable(function: Callable[[str], object], failed_path: str, _exc_info: object) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(failed_path), stat.S_IRWXU)
             if os.path.isdir(failed_path) and not os.path.islink(failed_path):
