@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .engine import SubtitleResult, VideoQuery, rank_with
-from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .scores import DEFAULT_SCORES, PROVIDER_NAME_RE, SCORE_TYPES
 from .serializers import (
     ModifierSerializer,
     ModifierValueSerializer,
@@ -84,9 +84,19 @@ _WRITE_ERRORS = {
 _TYPE_PARAM = OpenApiParameter(
     "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="episode or movie."
 )
-_KEY_PARAM = OpenApiParameter("weight_key", str, OpenApiParameter.PATH, description="A weight key of the type.")
+_KEY_PARAM = OpenApiParameter(
+    "weight_key",
+    str,
+    OpenApiParameter.PATH,
+    enum=sorted({key for defaults in DEFAULT_SCORES.values() for key in defaults}),
+    description="A weight key of the type (episode: series, season, episode; movie: title; both: the rest).",
+)
 _PROVIDER_PARAM = OpenApiParameter(
-    "provider_name", str, OpenApiParameter.PATH, description="1-64 characters of [a-z0-9_-]."
+    "provider_name",
+    str,
+    OpenApiParameter.PATH,
+    pattern=f"^{PROVIDER_NAME_RE.pattern}$",
+    description="1-64 characters of [a-z0-9_-].",
 )
 
 

@@ -6,20 +6,53 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, PROVIDER_NAME_RE, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
 from .validators import PROVIDER_NAME_RULE, integer_error, provider_name_error
+
+# The API takes JSON types as the schema states them: DRF would otherwise turn
+# "3", 3.0 or true into 3, and 0 into "0", where the schema promises a refusal.
 
 
 class StrictIntegerField(serializers.IntegerField):
     """An integer that must arrive as a JSON integer: booleans, floats and strings are refused."""
 
     def to_internal_value(self, data: Any) -> int:
-        message = integer_error(data, self.min_value, self.max_value)
+        if self.min_value is None or self.max_value is None:
+            message = integer_error(data, -(2**63), 2**63 - 1)
+        else:
+            message = integer_error(data, self.min_value, self.max_value)
         if message:
             raise serializers.ValidationError(message)
         return data
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"Must be a string, not {_json_type(data)}.")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError(f"Must be true or false, not {_json_type(data)}.")
+        return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def weight_field(**kwargs: Any) -> StrictIntegerField:
@@ -105,27 +138,27 @@ class ModifierValueSerializer(StrictSerializer):
 
 
 class VideoQuerySerializer(StrictSerializer):
-    series_title = serializers.CharField(required=False, allow_null=True, max_length=500)
-    season = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    episode = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    title = serializers.CharField(required=False, allow_null=True, max_length=500)
-    year = serializers.IntegerField(required=False, allow_null=True, min_value=1800, max_value=3000)
-    release_group = serializers.CharField(required=False, allow_null=True, max_length=200)
-    source = serializers.CharField(required=False, allow_null=True, max_length=200)
-    resolution = serializers.CharField(required=False, allow_null=True, max_length=200)
-    audio_codec = serializers.CharField(required=False, allow_null=True, max_length=200)
+    series_title = StrictCharField(required=False, allow_null=True, max_length=500)
+    season = StrictIntegerField(required=False, allow_null=True, min_value=0)
+    episode = StrictIntegerField(required=False, allow_null=True, min_value=0)
+    title = StrictCharField(required=False, allow_null=True, max_length=500)
+    year = StrictIntegerField(required=False, allow_null=True, min_value=1800, max_value=3000)
+    release_group = StrictCharField(required=False, allow_null=True, max_length=200)
+    source = StrictCharField(required=False, allow_null=True, max_length=200)
+    resolution = StrictCharField(required=False, allow_null=True, max_length=200)
+    audio_codec = StrictCharField(required=False, allow_null=True, max_length=200)
 
 
 class CandidateSerializer(StrictSerializer):
-    provider_name = serializers.CharField(max_length=64)
-    subtitle_id = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
-    language = serializers.CharField(max_length=35, required=False, default="", allow_blank=True)
+    provider_name = StrictCharField(max_length=64)
+    subtitle_id = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    language = StrictCharField(max_length=35, required=False, default="", allow_blank=True)
     format = serializers.ChoiceField(FORMATS, required=False, default="unknown")
-    release_info = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
-    hearing_impaired = serializers.BooleanField(required=False, default=False)
-    forced = serializers.BooleanField(required=False, default=False)
+    release_info = StrictCharField(max_length=1000, required=False, default="", allow_blank=True)
+    hearing_impaired = StrictBooleanField(required=False, default=False)
+    forced = StrictBooleanField(required=False, default=False)
     matches = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=StrictCharField(max_length=64),
         max_length=64,
         required=False,
         default=list,
@@ -146,7 +179,7 @@ class PreviewRequestSerializer(StrictSerializer):
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
     )
-    min_score = serializers.IntegerField(required=False, allow_null=True, help_text="Leave out lower scores.")
+    min_score = StrictIntegerField(required=False, allow_null=True, help_text="Leave out lower scores.")
 
 
 class ScoreRankSerializer(serializers.Serializer):
@@ -178,3 +211,15 @@ class PreviewResponseSerializer(serializers.Serializer):
     weights = serializers.DictField(child=serializers.IntegerField(), help_text="The weights used (trial or saved).")
     modifiers = serializers.DictField(child=serializers.IntegerField(), help_text="The modifiers used.")
     results = PreviewResultSerializer(many=True)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the schema, a StrictSerializer allows no properties but its own (as the server does)."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
