@@ -263,13 +263,9 @@ class ModifierDetailView(APIView):
 def _ranked(
     candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int]
 ) -> list[tuple[int, SubtitleResult]]:
-    """Score the candidates; return (rank, result) in the candidates' order."""
-    results = [SubtitleResult(**{**candidate, "matches": set(candidate["matches"])}) for candidate in candidates]
-    return _positions(results, rank_with(results, weights, modifiers))
-
-
-def _positions(results: list[SubtitleResult], ranked: list[SubtitleResult]) -> list[tuple[int, SubtitleResult]]:
-    position = {id(result): index for index, result in enumerate(ranked, start=1)}
+    """Score the candidates; return (rank, result) in the candidates' order (rank 1 = best)."""
+    results = [SubtitleResult(**candidate) for candidate in candidates]
+    position = {id(result): rank for rank, result in enumerate(rank_with(results, weights, modifiers), start=1)}
     return [(position[id(result)], result) for result in results]
 
 
