@@ -33,14 +33,16 @@ import logging
 import os
 import random
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -55,8 +57,35 @@ from .transports import HookError, Result
 logger = logging.getLogger(__name__)
 
 TEST_EVENT_FOR_ALL = "subtitle_downloaded"
-# (delivery id, webhook id, hook id)
-Row = tuple[int, int | None, int | None]
+# What the sweeper reads of a due delivery: (id, webhook id, hook id, webhook timeout, hook timeout).
+Row = tuple[int, int | None, int | None, int | None, int | None]
+ROW_FIELDS = ("id", "webhook_id", "hook_id", "webhook__timeout_seconds", "hook__timeout_seconds")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A delivery handed to the dispatcher; ``preloaded`` (fresh from the fan-out) saves a read."""
+
+    delivery_id: int
+    target: tuple[str, int]
+    lease_seconds: float
+    preloaded: Delivery | None = None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> Job:
+        target = delivery.webhook or delivery.hook
+        return cls(delivery.pk, _target_key(delivery.webhook_id, delivery.hook_id), _lease_seconds(target), delivery)
+
+    @classmethod
+    def from_row(cls, row: Row) -> Job:
+        delivery_id, webhook_id, hook_id, webhook_timeout, hook_timeout = row
+        if webhook_id:
+            return cls(delivery_id, _target_key(webhook_id, None), lease_seconds(webhook_timeout or 60, script=False))
+        return cls(delivery_id, _target_key(None, hook_id), lease_seconds(hook_timeout or 300, script=True))
+
+
+def _target_key(webhook_id: int | None, hook_id: int | None) -> tuple[str, int]:
+    return ("webhook", webhook_id) if webhook_id else ("hook", hook_id or 0)
 
 
 class RedeliveryError(ValueError):
@@ -94,13 +123,18 @@ def _target_label(target: HookConfig | WebhookConfig) -> str:
     return f"{'Webhook' if isinstance(target, WebhookConfig) else 'Script hook'} “{target.name}”"
 
 
-def _lease_seconds(target: HookConfig | WebhookConfig) -> float:
+def lease_seconds(timeout_seconds: int, *, script: bool) -> float:
+    """How long a claimed attempt is protected: longer than the attempt can take."""
     # httpx bounds each phase (connect, write, read) by the timeout; a script
     # may wait for a free slot first. The grace covers logging and clock skew.
     slack = float(settings.SUBLARR_DELIVERY_LEASE_GRACE_SECONDS)
-    if isinstance(target, HookConfig):
+    if script:
         slack += float(getattr(settings, "SUBLARR_SCRIPT_SLOT_WAIT_SECONDS", 0))
-    return 2 * float(target.timeout_seconds) + slack
+    return 2 * float(timeout_seconds) + slack
+
+
+def _lease_seconds(target: HookConfig | WebhookConfig) -> float:
+    return lease_seconds(target.timeout_seconds, script=isinstance(target, HookConfig))
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -125,8 +159,8 @@ def _skip_reason(webhook: WebhookConfig) -> str:
     return f"Skipped: the webhook is disabled{reason}"
 
 
-def deliveries_create(*, envelope: dict[str, Any]) -> list[Row]:
-    """Create the Delivery rows of one event (idempotent); return the pending ones to run.
+def deliveries_create(*, envelope: dict[str, Any]) -> list[Delivery]:
+    """Create the Delivery rows of one event (idempotent); return the pending ones, targets loaded.
 
     Every enabled script hook for the event, and every webhook for it or for
     ``*`` that is enabled or was disabled automatically — the latter get a
@@ -141,14 +175,9 @@ def deliveries_create(*, envelope: dict[str, Any]) -> list[Row]:
         Q(enabled=True) | ~Q(disabled_reason="")
     )
     hooks = HookConfig.objects.filter(event_name=name, enabled=True)
-    existing = Delivery.objects.filter(event_id=event_id)
-    have_webhooks = set(existing.filter(webhook__isnull=False).values_list("webhook_id", flat=True))
-    have_hooks = set(existing.filter(hook__isnull=False).values_list("hook_id", flat=True))
     rows: list[Delivery] = []
     common = {"event_id": event_id, "event_name": name, "envelope": envelope, "next_attempt_at": now}
     for webhook in webhooks:
-        if webhook.pk in have_webhooks:
-            continue
         skipped = not webhook.enabled
         rows.append(
             Delivery(
@@ -161,52 +190,76 @@ def deliveries_create(*, envelope: dict[str, Any]) -> list[Row]:
                 finished_at=now if skipped else None,
             )
         )
-    for hook in hooks:
-        if hook.pk not in have_hooks:
-            rows.append(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1))
-    if rows:
+    rows.extend(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1) for hook in hooks)
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            Delivery.objects.bulk_create(rows)
+            _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
+    except IntegrityError:
+        # Unique per (event, target): this fan-out ran before (the task was
+        # handed out again); create only what is missing, keep what exists.
         with transaction.atomic():
             Delivery.objects.bulk_create(rows, ignore_conflicts=True)
             unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
-            HookLog.objects.bulk_create(
-                [
-                    HookLog(
-                        webhook_id=d.webhook_id,
-                        delivery=d,
-                        hook_name=d.webhook.name,
-                        event_name=name,
-                        event_id=event_id,
-                        hook_type=HookType.WEBHOOK,
-                        attempt=0,
-                        success=False,
-                        skipped=True,
-                        error=d.last_error,
-                        triggered_at=now,
-                    )
-                    for d in unlogged.select_related("webhook")
-                ]
-            )
-    return list(
-        Delivery.objects.filter(event_id=event_id, status=Delivery.Status.PENDING).values_list(
-            "id", "webhook_id", "hook_id"
+            _log_skipped(list(unlogged.select_related("webhook")), now)
+        rows = list(
+            Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
         )
+    return [row for row in rows if row.status == Delivery.Status.PENDING]
+
+
+def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
+    HookLog.objects.bulk_create(
+        [
+            HookLog(
+                webhook_id=d.webhook_id,
+                delivery=d,
+                hook_name=d.webhook.name,
+                event_name=d.event_name,
+                event_id=d.event_id,
+                hook_type=HookType.WEBHOOK,
+                attempt=0,
+                success=False,
+                skipped=True,
+                error=d.last_error,
+                triggered_at=now,
+            )
+            for d in deliveries
+        ]
     )
 
 
 # --- One attempt -----------------------------------------------------------
 
 
-def _claim(delivery_id: int) -> tuple[Delivery, datetime] | None:
-    """Take ``delivery_id`` for one attempt; None when it is not due or someone else has it."""
-    delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status not in (Delivery.Status.PENDING, Delivery.Status.RUNNING):
-        return None
-    target = delivery.webhook or delivery.hook
+def _claim(
+    delivery_id: int, lease_seconds: float | None = None, preloaded: Delivery | None = None
+) -> tuple[Delivery, datetime] | None:
+    """Take ``delivery_id`` for one attempt; None when it is not due or someone else has it.
+
+    ``lease_seconds`` and ``preloaded`` (the row as the fan-out just created
+    it) save reads; the claim itself is always one conditional UPDATE.
+    """
+    if lease_seconds is None:
+        row = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
+        if row is None:
+            return None
+        lease_seconds = _lease_seconds(row.webhook or row.hook)
     now = timezone.now()
-    lease = now + timedelta(seconds=_lease_seconds(target))
-    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now).update(
+    lease = now + timedelta(seconds=lease_seconds)
+    due = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    if preloaded is not None:
+        due = due.filter(attempts=preloaded.attempts)
+    claimed = due.update(
         status=Delivery.Status.RUNNING, lease_expires_at=lease, attempts=F("attempts") + 1, updated_at=now
     )
+    if claimed and preloaded is not None:
+        preloaded.status = Delivery.Status.RUNNING
+        preloaded.attempts += 1
+        preloaded.lease_expires_at = lease
+        return preloaded, lease
     if not claimed:
         # The worker running this attempt died: run the same attempt again
         # (same number: it was never logged).
@@ -217,13 +270,15 @@ def _claim(delivery_id: int) -> tuple[Delivery, datetime] | None:
             logger.warning("Delivery %s: lease expired, running its attempt again", delivery_id)
     if not claimed:
         return None
-    delivery.refresh_from_db(fields=["status", "attempts", "max_attempts", "lease_expires_at", "envelope"])
+    delivery = Delivery.objects.select_related("webhook", "hook").get(pk=delivery_id)
     return delivery, lease
 
 
-def delivery_attempt(*, delivery_id: int) -> str | None:
+def delivery_attempt(
+    *, delivery_id: int, lease_seconds: float | None = None, preloaded: Delivery | None = None
+) -> str | None:
     """Make one attempt of a due delivery; return its new status, or None if it was not ours to run."""
-    claimed = _claim(delivery_id)
+    claimed = _claim(delivery_id, lease_seconds, preloaded)
     if claimed is None:
         return None
     delivery, lease = claimed
@@ -498,7 +553,7 @@ def due_deliveries(*, limit: int = 500) -> list[Row]:
             | Q(status=Delivery.Status.RUNNING, lease_expires_at__lt=now)
         )
         .order_by("next_attempt_at")
-        .values_list("id", "webhook_id", "hook_id")[:limit]
+        .values_list(*ROW_FIELDS)[:limit]
     )
 
 
@@ -511,7 +566,12 @@ def next_due_at() -> datetime | None:
 
 
 class Dispatcher:
-    """Runs delivery attempts in a bounded thread pool; a sweeper thread finds due work."""
+    """Runs delivery attempts in a bounded thread pool; a sweeper thread finds due work.
+
+    At most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` attempts per hook or
+    webhook run at once in this process; the rest wait in that target's queue
+    here (still unclaimed in the database, so another process may take them).
+    """
 
     MIN_SWEEP_GAP = 0.05
 
@@ -521,9 +581,9 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(
             max_workers=int(settings.SUBLARR_DELIVERY_CONCURRENCY), thread_name_prefix="sublarr-delivery"
         )
-        self._inflight: set[int] = set()
-        self._per_target: Counter[tuple[str, int]] = Counter()
-        self._deferred = False
+        self._known: set[int] = set()
+        self._running: Counter[tuple[str, int]] = Counter()
+        self._waiting: dict[tuple[str, int], deque[Job]] = {}
         self._wake = threading.Event()
         self._wake_at: datetime | None = None
         self._sweeper: threading.Thread | None = None
@@ -535,23 +595,22 @@ class Dispatcher:
                 self._sweeper = threading.Thread(target=self._sweep_forever, name="sublarr-sweeper", daemon=True)
                 self._sweeper.start()
 
-    def submit(self, rows: Iterable[Row]) -> int:
-        """Run these deliveries in the pool; rows over a target's limit are left for the sweeper."""
+    def submit(self, jobs: Iterable[Job]) -> int:
+        """Run these deliveries here, each target's in order, at most N per target at once."""
         cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
-        started = 0
+        accepted = 0
         with self._lock:
-            for delivery_id, webhook_id, hook_id in rows:
-                if delivery_id in self._inflight:
+            for job in jobs:
+                if job.delivery_id in self._known:
                     continue
-                key = ("webhook", webhook_id) if webhook_id else ("hook", hook_id or 0)
-                if self._per_target[key] >= cap:
-                    self._deferred = True
-                    continue
-                self._inflight.add(delivery_id)
-                self._per_target[key] += 1
-                self._executor.submit(self._run, delivery_id, key)
-                started += 1
-        return started
+                self._known.add(job.delivery_id)
+                accepted += 1
+                if self._running[job.target] < cap:
+                    self._running[job.target] += 1
+                    self._executor.submit(self._run, job)
+                else:
+                    self._waiting.setdefault(job.target, deque()).append(job)
+        return accepted
 
     def wake_at(self, when: datetime | None = None) -> None:
         """Make the sweeper look for due work at ``when`` (now by default)."""
@@ -560,26 +619,28 @@ class Dispatcher:
                 self._wake_at = when
         self._wake.set()
 
-    def _run(self, delivery_id: int, key: tuple[str, int]) -> None:
-        try:
-            delivery_attempt(delivery_id=delivery_id)
-        except Exception:
-            # The row keeps its lease and is retried when it expires.
-            logger.exception("Delivery %s: attempt failed unexpectedly", delivery_id)
-        finally:
-            close_old_connections()
+    def _run(self, job: Job) -> None:
+        while True:
+            try:
+                delivery_attempt(delivery_id=job.delivery_id, lease_seconds=job.lease_seconds, preloaded=job.preloaded)
+            except Exception:
+                # The row keeps its lease and is retried when it expires.
+                logger.exception("Delivery %s: attempt failed unexpectedly", job.delivery_id)
+                close_old_connections()
             with self._lock:
-                self._inflight.discard(delivery_id)
-                self._per_target[key] -= 1
-                if self._per_target[key] <= 0:
-                    del self._per_target[key]
-                deferred, self._deferred = self._deferred, False
-            if deferred:
-                self.wake_at()
+                self._known.discard(job.delivery_id)
+                waiting = self._waiting.get(job.target)
+                if not waiting:
+                    self._waiting.pop(job.target, None)
+                    self._running[job.target] -= 1
+                    if self._running[job.target] <= 0:
+                        del self._running[job.target]
+                    return
+                job = waiting.popleft()
 
     def sweep(self) -> float:
         """Submit due deliveries; return seconds until the sweeper should look again."""
-        self.submit(due_deliveries())
+        self.submit(Job.from_row(row) for row in due_deliveries())
         interval = float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS)
         upcoming = next_due_at()
         with self._lock:
@@ -602,7 +663,7 @@ class Dispatcher:
             if self._wake.wait(wait):
                 self._wake.clear()
                 # Coalesce bursts of wake-ups into one query.
-                threading.Event().wait(self.MIN_SWEEP_GAP)
+                time.sleep(self.MIN_SWEEP_GAP)
 
 
 _dispatcher: Dispatcher | None = None

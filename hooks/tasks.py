@@ -9,8 +9,8 @@ from . import delivery
 
 def deliver_event(envelope: dict[str, Any]) -> int:
     """Fan one event out: create its Delivery rows and start their first attempts in this worker."""
-    rows = delivery.deliveries_create(envelope=envelope)
-    return delivery.dispatcher().submit(rows)
+    pending = delivery.deliveries_create(envelope=envelope)
+    return delivery.dispatcher().submit(delivery.Job.of(row) for row in pending)
 
 
 def sweep_deliveries() -> None:

@@ -44,8 +44,8 @@ def webhook_for(httpserver, path="/hook", **fields) -> WebhookConfig:
 
 def pending_delivery(webhook: WebhookConfig) -> Delivery:
     envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
-    [(delivery_id, _, _)] = delivery.deliveries_create(envelope=envelope)
-    return Delivery.objects.get(pk=delivery_id)
+    [row] = delivery.deliveries_create(envelope=envelope)
+    return Delivery.objects.get(pk=row.pk)
 
 
 def make_due(row: Delivery) -> None:
@@ -61,8 +61,8 @@ def test_fan_out_is_idempotent_per_event_and_target(loopback, httpserver):
     first = delivery.deliveries_create(envelope=envelope)
     second = delivery.deliveries_create(envelope=envelope)
 
-    assert first == second
-    assert [row[1] for row in first] == [webhook.pk]
+    assert [row.webhook_id for row in first] == [webhook.pk]
+    assert [row.pk for row in second] == [row.pk for row in first]
     assert Delivery.objects.count() == 1
 
 
@@ -207,8 +207,9 @@ def test_script_hook_deliveries_run_through_the_script_transport(hooks_dir):
     script.chmod(0o755)
     hook = HookConfig.objects.create(name="s", event_name="batch_complete", script_path=str(script))
     envelope = build_envelope("batch_complete", sample_payload("batch_complete"))
-    [(delivery_id, webhook_id, hook_id)] = delivery.deliveries_create(envelope=envelope)
-    assert (webhook_id, hook_id) == (None, hook.pk)
+    [row] = delivery.deliveries_create(envelope=envelope)
+    delivery_id = row.pk
+    assert (row.webhook_id, row.hook_id) == (None, hook.pk)
 
     assert delivery.delivery_attempt(delivery_id=delivery_id) == "succeeded"
 

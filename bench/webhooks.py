@@ -1,0 +1,329 @@
+"""Webhook delivery end to end: emit → received, durable path vs a naive thread pool.
+
+    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis]
+
+Per profile (embedded: SQLite + ORM broker in a temporary data dir; redis:
+PostgreSQL + Redis broker), a child process migrates a fresh database, starts
+a 2-worker ``qcluster`` and a local receiver (its own process, HTTP/1.1,
+answers 204 and records the arrival time of every ``webhook-id``). Then, with 1
+and with 20 webhooks per event, it emits events until ``--deliveries``
+deliveries are owed and reports deliveries/s (first emit → last arrival) and
+the p50/p99 emit → arrival latency, for
+
+* sublarr's durable path: emit_event → one enqueue → worker fan-out → Delivery
+  rows, claimed, signed, posted, logged (HookLog), stats updated;
+* the naive baseline (Sublarr's design), in the same run: a thread pool of 4
+  posting each delivery with a new ``requests.Session``, signed, nothing persisted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = "postgres://postgres@127.0.0.1:5432/"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+# --- Receiver (its own process) ---------------------------------------------
+
+
+def receiver_main(port_file: str) -> None:
+    lock = threading.Lock()
+    arrivals: list[tuple[str, str, float]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            at = time.time()
+            with lock:
+                arrivals.append((self.path, self.headers.get("webhook-id", ""), at))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            with lock:
+                if self.path == "/count":
+                    body = str(len(arrivals)).encode()
+                else:
+                    body = json.dumps(arrivals).encode()
+                    if self.path == "/take":
+                        arrivals.clear()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+# --- One profile (child process with the profile's environment) ---------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def child(deliveries: int, receiver_url: str) -> None:
+    import django
+
+    django.setup()
+    import requests
+    from django.core.management import call_command
+
+    from events import emit_event
+    from events.samples import sample_payload
+    from events.services import build_envelope
+    from hooks import receivers
+    from hooks.models import HookLog, WebhookConfig
+    from hooks.signing import signature_headers
+    from hooks.transports.webhook import envelope_body
+
+    call_command("migrate", verbosity=0)
+    data_dir = Path(os.environ["SUBLARR_DATA_DIR"])
+    log_path = data_dir / "qcluster.log"
+    with open(log_path, "wb") as log:
+        cluster = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=os.environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    session = requests.Session()
+
+    def count() -> int:
+        return int(session.get(f"{receiver_url}/count").text)
+
+    def take() -> list:
+        return session.get(f"{receiver_url}/take").json()
+
+    def wait_for(n: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while count() < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {count()}/{n} deliveries arrived within {timeout}s; see {log_path}")
+            time.sleep(0.02)
+
+    def summarise(name: str, emitted: dict[str, float], arrivals: list, total: int, emit_us: list[float]) -> dict:
+        latencies = [(at - emitted[wid]) * 1000 for _, wid, at in arrivals if wid in emitted]
+        first = min(emitted.values())
+        last = max(at for _, _, at in arrivals)
+        ids = [(path, wid) for path, wid, _ in arrivals]
+        return {
+            "name": name,
+            "deliveries": total,
+            "per_s": total / (last - first),
+            "p50_ms": _pct(latencies, 0.5),
+            "p99_ms": _pct(latencies, 0.99),
+            "duplicates": len(ids) - len(set(ids)),
+            "emit_us": sum(emit_us) / len(emit_us) if emit_us else None,
+        }
+
+    results = []
+    try:
+        # Warm up: workers started, connections and imports made.
+        WebhookConfig.objects.create(name="warm", event_name="batch_complete", url=f"{receiver_url}/warm")
+        receivers.subscriptions_changed()
+        for _ in range(10):
+            emit_event("batch_complete", sample_payload("batch_complete"))
+        wait_for(10, timeout=120)
+        take()
+        WebhookConfig.objects.all().delete()
+
+        for per_event in (1, 20):
+            events = max(1, deliveries // per_event)
+            total = events * per_event
+            hooks = [
+                WebhookConfig.objects.create(
+                    name=f"w{i}",
+                    event_name="subtitle_downloaded",
+                    url=f"{receiver_url}/w{i}",
+                    secret="whsec_" + "QUJD" * 11,
+                )
+                for i in range(per_event)
+            ]
+            receivers.subscriptions_changed()
+            payload = sample_payload("subtitle_downloaded")
+
+            # Durable path.
+            emitted: dict[str, float] = {}
+            emit_us = []
+            for _ in range(events):
+                t = time.time()
+                envelope = emit_event("subtitle_downloaded", payload)
+                emit_us.append((time.time() - t) * 1e6)
+                emitted[envelope["id"]] = t
+            wait_for(total)
+            time.sleep(0.3)  # count late duplicates too
+            durable = summarise(f"durable, {per_event}/event", emitted, take(), total, emit_us)
+            durable["logged"] = HookLog.objects.filter(webhook__in=hooks, success=True).count()
+            results.append(durable)
+
+            # Naive baseline: 4 threads, a new requests.Session per delivery, nothing persisted.
+            from concurrent.futures import ThreadPoolExecutor
+
+            def post(url: str, envelope: dict) -> None:
+                body = envelope_body(envelope)
+                headers = {"Content-Type": "application/json", "webhook-id": envelope["id"]}
+                headers.update(signature_headers("whsec_" + "QUJD" * 11, envelope["id"], int(time.time()), body))
+                with requests.Session() as s:
+                    s.post(url, data=body, headers=headers, timeout=10)
+
+            pool = ThreadPoolExecutor(max_workers=4)
+            emitted = {}
+            emit_us = []
+            for _ in range(events):
+                t = time.time()
+                envelope = build_envelope("subtitle_downloaded", payload)
+                for hook in hooks:
+                    pool.submit(post, hook.url, envelope)
+                emit_us.append((time.time() - t) * 1e6)
+                emitted[envelope["id"]] = t
+            wait_for(total)
+            pool.shutdown()
+            results.append(summarise(f"naive pool, {per_event}/event", emitted, take(), total, emit_us))
+            WebhookConfig.objects.all().delete()
+    finally:
+        cluster.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            cluster.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
+    log_text = log_path.read_text(errors="replace")
+    error_lines = [line for line in log_text.splitlines() if " ERROR " in line]
+    for line in error_lines[:5]:
+        print(f"worker log: {line[:300]}", file=sys.stderr)
+    print(json.dumps({"results": results, "worker_errors": len(error_lines)}))
+
+
+# --- Parent -------------------------------------------------------------------
+
+
+def _service(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def run_profile(profile: str, deliveries: int, receiver_url: str) -> dict | None:
+    data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-webhooks-{profile}-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sublarr.settings",
+        "SUBLARR_DATA_DIR": data_dir,
+        "SUBLARR_WEBHOOK_ALLOW_LOOPBACK": "true",
+        "SUBLARR_QUEUE_WORKERS": "2",
+        "SUBLARR_LOG_LEVEL": "WARNING",
+    }
+    for key in ("DATABASE_URL", "REDIS_URL", "SUBLARR_REDIS_PREFIX"):
+        env.pop(key, None)
+    db_name = f"bench_webhooks_{os.getpid()}"
+    if profile == "redis":
+        if not (_service("127.0.0.1", 5432) and _service("127.0.0.1", 6379)):
+            print("redis profile skipped: PostgreSQL or Redis unreachable on 127.0.0.1", file=sys.stderr)
+            return None
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db_name}"], check=True)
+        env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if out.returncode != 0:
+            print(out.stdout, out.stderr, file=sys.stderr)
+            return None
+        if out.stderr.strip():
+            print(out.stderr.strip()[-2000:], file=sys.stderr)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        if profile == "redis":
+            import redis
+
+            client = redis.Redis.from_url(REDIS)
+            keys = list(client.scan_iter(match=f"*{db_name}*"))
+            if keys:
+                client.delete(*keys)
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"],
+                check=False,
+            )
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]), sys.argv[3])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--profiles", default="embedded,redis")
+    args = parser.parse_args()
+
+    port_file = tempfile.mktemp(prefix="bench-webhooks-port-")
+    import multiprocessing
+
+    receiver = multiprocessing.get_context("spawn").Process(target=receiver_main, args=(port_file,), daemon=True)
+    receiver.start()
+    try:
+        while not os.path.exists(port_file) or not Path(port_file).read_text():
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{Path(port_file).read_text()}"
+        print(f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles}")
+        print("| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for profile in args.profiles.split(","):
+            result = run_profile(profile, args.deliveries, url)
+            if result is None:
+                continue
+            for r in result["results"]:
+                logged = f" (logged {r['logged']})" if "logged" in r else ""
+                print(
+                    f"| {profile} | {r['name']} | {r['deliveries']}{logged} | {r['per_s']:.0f} | "
+                    f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['duplicates']} | {r['emit_us']:.0f} |",
+                    flush=True,
+                )
+            print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | |", flush=True)
+    finally:
+        receiver.terminate()
+        receiver.join(5)
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
