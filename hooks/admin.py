@@ -159,6 +159,28 @@ def _test_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Quer
             modeladmin.message_user(request, f"{target.name}: test failed: {log.error}", messages.ERROR)
 
 
+class HealthFilter(admin.SimpleListFilter):
+    """Healthy, failing (consecutive failures), or disabled automatically (a disable reason is set)."""
+
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        choices = [("healthy", "Healthy"), ("failing", "Failing")]
+        if model_admin.model is WebhookConfig:
+            choices.append(("auto_disabled", "Disabled automatically"))
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "healthy":
+            return queryset.filter(consecutive_failures=0)
+        if self.value() == "failing":
+            return queryset.filter(consecutive_failures__gt=0)
+        if self.value() == "auto_disabled":
+            return queryset.filter(enabled=False).exclude(disabled_reason="")
+        return queryset
+
+
 @admin.register(HookConfig)
 class HookConfigAdmin(admin.ModelAdmin):
     form = HookConfigForm
@@ -171,7 +193,7 @@ class HookConfigAdmin(admin.ModelAdmin):
         "trigger_count",
         "consecutive_failures",
     ]
-    list_filter = ["enabled", "event_name", "last_status"]
+    list_filter = ["enabled", HealthFilter, "event_name", "last_status"]
     search_fields = ["name", "script_path"]
     readonly_fields = [
         "last_triggered_at",
@@ -235,7 +257,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "disabled_reason",
         "secret_set",
     ]
-    list_filter = ["enabled", "event_name", "last_status_code"]
+    list_filter = ["enabled", HealthFilter, "event_name", "last_status_code"]
     search_fields = ["name", "url", "disabled_reason"]
     readonly_fields = [
         "secret_set",

@@ -89,6 +89,19 @@ def test_webhook_list_shows_health_at_a_glance(admin_client, webhook):
     assert SECRET not in html
 
 
+@pytest.mark.parametrize(
+    ("health", "expected"), [("auto_disabled", ["Dead"]), ("failing", ["Dead", "Gotify"]), ("healthy", ["Fine"])]
+)
+def test_webhooks_filter_by_health(admin_client, webhook, health, expected):
+    WebhookConfig.objects.create(
+        name="Dead", event_name="*", url=URL, enabled=False, disabled_reason="HTTP 410 Gone", consecutive_failures=9
+    )
+    WebhookConfig.objects.create(name="Fine", event_name="*", url=URL)
+    response = admin_client.get(f"/admin/hooks/webhookconfig/?health={health}")
+    assert response.status_code == 200
+    assert sorted(w.name for w in response.context["cl"].result_list) == expected
+
+
 def test_hook_and_log_lists_render_and_filter(admin_client, script):
     hook = HookConfig.objects.create(name="Notify", event_name="batch_complete", script_path="notify.sh")
     HookLog.objects.create(

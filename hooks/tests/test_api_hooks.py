@@ -313,3 +313,23 @@ def test_test_run_of_a_failing_script_is_reported_not_raised(staff_client, hooks
     assert response.status_code == 200
     body = response.json()
     assert (body["success"], body["exit_code"], body["stderr"]) == (False, 3, "broken\n")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/hooks/99999999999999999999999/",
+        "/api/webhooks/9223372036854775808/",
+        "/api/hook-logs/99999999999999999999999/",
+        "/api/hooks/99999999999999999999999/test/",
+    ],
+)
+def test_ids_beyond_the_database_range_are_404(staff_client, url):
+    method = staff_client.post if url.endswith("/test/") else staff_client.get
+    assert method(url).status_code == 404
+
+
+def test_a_log_filter_id_beyond_the_database_range_is_400(staff_client):
+    response = staff_client.get("/api/hook-logs/?hook=9223372036854775808")
+    assert response.status_code == 400
+    assert response.json() == {"hook": ["Ensure this value is less than or equal to 9223372036854775807."]}
