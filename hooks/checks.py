@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning
+from django.core.checks import CheckMessage, Tags
+from django.core.checks import Warning as CheckWarning
 from django.core.checks import register as register_check
 
 
@@ -20,7 +21,7 @@ def check_hooks_dir(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
         return []
     if not path.is_dir():
         return [
-            Warning(
+            CheckWarning(
                 f"SUBLARR_HOOKS_DIR ({path}) is not a directory.",
                 hint="Point SUBLARR_HOOKS_DIR at a directory that holds your hook scripts.",
                 id="hooks.W001",
@@ -29,7 +30,7 @@ def check_hooks_dir(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     mode = os.stat(path).st_mode
     if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
         return [
-            Warning(
+            CheckWarning(
                 f"SUBLARR_HOOKS_DIR ({path}) is writable by every user: anyone on this machine could add a script.",
                 hint=f"chmod o-w {path}",
                 id="hooks.W002",
@@ -42,7 +43,7 @@ def check_webhook_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     """Warn when webhooks may reach loopback on a production (DEBUG off) install."""
     if settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK and not settings.DEBUG:
         return [
-            Warning(
+            CheckWarning(
                 "SUBLARR_WEBHOOK_ALLOW_LOOPBACK is on: webhooks may post to services on this machine.",
                 hint="Leave it off unless a webhook receiver runs on the same host.",
                 id="hooks.W003",
