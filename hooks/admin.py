@@ -291,7 +291,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    actions = ["enable", "disable", "reset_failures", "test_now"]
+    actions = ["enable", "disable", "reset_failures", "test_now", "redeliver_failed"]
 
     @admin.display(boolean=True, description="Secret set")
     def secret_set(self, obj: WebhookConfig) -> bool:
@@ -349,6 +349,20 @@ class WebhookConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Test now (sample payload)")
     def test_now(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
         _test_now(self, request, queryset)
+
+    @admin.action(description="Redeliver failed and skipped deliveries")
+    def redeliver_failed(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
+        redeliver_webhook = _delivery_function("redeliver_webhook")
+        if redeliver_webhook is None:
+            self.message_user(request, "Redelivery is not available in this build yet.", messages.ERROR)
+            return
+        for webhook in queryset:
+            try:
+                count = redeliver_webhook(webhook)
+            except ValueError as exc:
+                self.message_user(request, f"{webhook.name}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{webhook.name}: queued {count} delivery(ies) again.", messages.SUCCESS)
 
 
 _LOG_FIELDS = [

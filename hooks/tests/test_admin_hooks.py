@@ -384,3 +384,62 @@ def test_a_test_run_log_cannot_be_redelivered(admin_client, webhook):
         "/admin/hooks/hooklog/", {"action": "redeliver", "_selected_action": [log.pk]}, follow=True
     )
     assert messages_of(response) == [f"{log}: A test run cannot be redelivered; run the test again instead."]
+
+
+def _failed_delivery(webhook: WebhookConfig):
+    import uuid
+
+    from hooks.models import Delivery
+
+    event_id = uuid.uuid4()
+    delivery = Delivery.objects.create(
+        event_id=event_id,
+        event_name="batch_complete",
+        envelope={"id": str(event_id), "event_name": "batch_complete", "version": 1, "timestamp": "", "data": {}},
+        hook_type="webhook",
+        webhook=webhook,
+        status=Delivery.Status.FAILED,
+        attempts=4,
+    )
+    log = HookLog.objects.create(
+        webhook=webhook,
+        delivery=delivery,
+        hook_name=webhook.name,
+        event_name="batch_complete",
+        event_id=event_id,
+        hook_type="webhook",
+        attempt=4,
+        success=False,
+    )
+    return delivery, log
+
+
+def test_a_failed_log_row_is_queued_again(admin_client, webhook):
+    delivery, log = _failed_delivery(webhook)
+    response = admin_client.post(
+        "/admin/hooks/hooklog/", {"action": "redeliver", "_selected_action": [log.pk]}, follow=True
+    )
+    assert messages_of(response) == ["Queued 1 redelivery(ies)."]
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_redeliver_failed_deliveries_of_a_webhook(admin_client, webhook):
+    delivery, _ = _failed_delivery(webhook)
+    response = admin_client.post(
+        "/admin/hooks/webhookconfig/", {"action": "redeliver_failed", "_selected_action": [webhook.pk]}, follow=True
+    )
+    assert messages_of(response) == ["Gotify: queued 1 delivery(ies) again."]
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_a_disabled_webhook_is_not_redelivered(admin_client, webhook):
+    _failed_delivery(webhook)
+    WebhookConfig.objects.filter(pk=webhook.pk).update(enabled=False)
+    response = admin_client.post(
+        "/admin/hooks/webhookconfig/", {"action": "redeliver_failed", "_selected_action": [webhook.pk]}, follow=True
+    )
+    [message] = messages_of(response)
+    assert message.startswith("Gotify: ")
+    assert "disabled" in message
