@@ -411,7 +411,6 @@ class HookLogAdmin(admin.ModelAdmin):
     date_hierarchy = "triggered_at"
     fields = _LOG_FIELDS
     readonly_fields = _LOG_FIELDS
-    list_select_related = False
     actions = ["redeliver"]
 
     @admin.display(description="Request headers")

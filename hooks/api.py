@@ -22,6 +22,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -132,6 +133,8 @@ def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
 class HookViewSet(viewsets.ModelViewSet):
     """Script hooks: executables in SUBLARR_HOOKS_DIR run on one catalog event."""
 
+    permission_classes = [IsAdminUser]
+
     serializer_class = HookConfigSerializer
     queryset = HookConfig.objects.all()
 
@@ -203,6 +206,8 @@ class HookViewSet(viewsets.ModelViewSet):
 )
 class WebhookViewSet(viewsets.ModelViewSet):
     """Outgoing webhooks: signed JSON POSTs of one event, or of every event (``*``)."""
+
+    permission_classes = [IsAdminUser]
 
     serializer_class = WebhookConfigSerializer
     queryset = WebhookConfig.objects.all()
@@ -311,6 +316,8 @@ class HookLogPagination(PageNumberPagination):
 
 class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     """The run log: one row per script run or webhook attempt, newest first."""
+
+    permission_classes = [IsAdminUser]
 
     serializer_class = HookLogSerializer
     pagination_class = HookLogPagination
