@@ -241,6 +241,11 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "updated_at": {"help_text": "When the webhook was last changed."},
         }
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("generate_secret") and attrs.get("secret"):
+            raise serializers.ValidationError({"generate_secret": [validators.SECRET_CONFLICT_MESSAGE]})
+        return attrs
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_generated_secret(self, obj: WebhookConfig) -> str | None:
         return self.context.get("generated_secret")

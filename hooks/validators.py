@@ -48,6 +48,7 @@ SECRET_MASK_MESSAGE = (
     "This looks like a masked placeholder, not a secret. Omit the secret to keep the stored one, "  # noqa: S105
     "send an empty string to clear it."
 )
+SECRET_CONFLICT_MESSAGE = "Send a secret or generate_secret, not both."  # noqa: S105
 SECRET_CHARACTERS_MESSAGE = "The secret must not contain spaces or control characters."  # noqa: S105
 SECRET_WHSEC_MESSAGE = "A secret starting with whsec_ must continue with valid base64 (at least 16 bytes decoded)."  # noqa: S105
 

@@ -153,7 +153,7 @@ def test_generate_secret_on_create_returns_it_once(staff_client, caplog):
     caplog.set_level(logging.DEBUG)
     response = staff_client.post(
         "/api/webhooks/",
-        {"name": "HA", "event_name": "batch_complete", "url": URL, "secret": "ignored-1", "generate_secret": True},
+        {"name": "HA", "event_name": "batch_complete", "url": URL, "generate_secret": True},
         format="json",
     )
     assert response.status_code == 201
@@ -166,6 +166,17 @@ def test_generate_secret_on_create_returns_it_once(staff_client, caplog):
     for again in (staff_client.get(f"/api/webhooks/{webhook.pk}/"), staff_client.get("/api/webhooks/")):
         assert generated not in again.content.decode()
     assert generated not in caplog.text
+
+
+def test_a_secret_and_generate_secret_together_are_refused(staff_client, webhook):
+    response = staff_client.patch(
+        f"/api/webhooks/{webhook.pk}/", {"secret": "mine-123", "generate_secret": True}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"generate_secret": [validators.SECRET_CONFLICT_MESSAGE]}
+    assert "mine-123" not in response.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.secret == SECRET
 
 
 def test_generate_secret_on_update_replaces_it(staff_client, webhook):
