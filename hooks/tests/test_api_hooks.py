@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -333,3 +334,18 @@ def test_a_log_filter_id_beyond_the_database_range_is_400(staff_client):
     response = staff_client.get("/api/hook-logs/?hook=9223372036854775808")
     assert response.status_code == 400
     assert response.json() == {"hook": ["Ensure this value is less than or equal to 9223372036854775807."]}
+
+
+def test_session_writes_need_the_csrf_token(staff_user, script):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    body = json.dumps(VALID)
+    refused = client.post("/api/hooks/", body, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "CSRF Failed: CSRF cookie not set."}
+    client.get("/admin/")  # a page with a form: sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    accepted = client.post("/api/hooks/", body, content_type="application/json", headers={"X-CSRFToken": token})
+    assert accepted.status_code == 201
