@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
 from django.utils import timezone
 
@@ -25,6 +25,9 @@ def ensure_schedules(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
     from django_q.models import Schedule
 
     if using != DEFAULT_DB_ALIAS:
+        return
+    if Schedule._meta.db_table not in connections[using].introspection.table_names():
+        # e.g. ``migrate hooks`` on a fresh database: django_q is not migrated yet.
         return
     schedule = Schedule.objects.using(using).filter(name=PURGE_SCHEDULE_NAME).first()
     if schedule is None:

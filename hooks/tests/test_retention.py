@@ -135,3 +135,22 @@ def test_the_scheduled_function_runs_through_django_q(settings):
     # sync=True resolves the dotted path and runs it the way a worker would.
     async_task(schedules.PURGE_TASK, sync=True)
     assert remaining() == ["h1"]
+
+
+@pytest.mark.slow
+def test_a_fresh_install_gets_the_schedule_and_migrating_hooks_alone_works(tmp_path):
+    env = testing.subprocess_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    partial = testing.manage("migrate", "hooks", "-v0", env=env)
+    assert partial.returncode == 0, partial.stderr
+    full = testing.manage("migrate", "-v0", env=env)
+    assert full.returncode == 0, full.stderr
+    shown = testing.manage(
+        "shell",
+        "-c",
+        "from django_q.models import Schedule; "
+        "print(list(Schedule.objects.values_list('name', 'func', 'schedule_type')))",
+        env=env,
+    )
+    assert shown.stdout.strip().splitlines()[-1] == (
+        "[('sublarr: purge old hook logs', 'hooks.schedules.purge_hook_logs', 'D')]"
+    )
