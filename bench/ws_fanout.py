@@ -96,6 +96,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
     duplicates = [0] * clients
     done = asyncio.Event()
     last_receipt = [0.0]
+    first_receipt = [0.0]
 
     async def client(index: int, ws) -> None:
         seen: set[str] = set()
@@ -112,6 +113,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
             seen.add(message["id"])
             received[index] += 1
             last_receipt[0] = now
+            first_receipt[0] = first_receipt[0] or now
             latencies.append(now - datetime.fromisoformat(message["timestamp"]).timestamp())
             if sum(received) >= expected * clients:
                 done.set()
@@ -129,7 +131,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
             )
         )
     tasks = [asyncio.create_task(client(i, ws)) for i, ws in enumerate(sockets)]
-    started = time.time()
+    started = time.time()  # before the producer process starts (its Django setup included)
     producer = await asyncio.create_subprocess_exec(
         *producer_cmd, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -146,12 +148,13 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return {
-        "producer": out.decode().strip(),
+        "producer": (out.decode().strip().splitlines() or [""])[-1],
         "received": sum(received),
         "expected": expected * clients,
         "missed_notices": sum(missed),
         "duplicates": sum(duplicates),
-        "duration": (last_receipt[0] or produced_at) - started,
+        # From the first event received to the last.
+        "duration": max(1e-9, (last_receipt[0] or produced_at) - (first_receipt[0] or started)),
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
         "max": max(latencies) if latencies else float("nan"),
@@ -159,7 +162,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
     }
 
 
-def run_profile(profile: str, clients: int, rate: float, seconds: float) -> dict:
+def run_profile(profile: str, clients: int, rate: float, seconds: float, capacity: int | None) -> dict:
     data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-ws-{profile}-")
     prefix = f"bench-ws-{uuid.uuid4().hex[:8]}"
     env = {
@@ -172,6 +175,8 @@ def run_profile(profile: str, clients: int, rate: float, seconds: float) -> dict
     }
     if profile == "redis":
         env.update(REDIS_URL=REDIS_URL, SUBLARR_REDIS_PREFIX=prefix)
+    if capacity is not None:
+        env["SUBLARR_CHANNEL_CAPACITY"] = str(capacity)
     server = None
     log = open(Path(data_dir) / "daphne.log", "wb")  # noqa: SIM115 - closed below
     try:
@@ -239,6 +244,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200, help="events per second emitted")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--profile", choices=["embedded", "redis", "all"], default="all")
+    parser.add_argument(
+        "--channel-capacity", type=int, default=None, help="SUBLARR_CHANNEL_CAPACITY for the run (default: settings)"
+    )
     args = parser.parse_args()
 
     profiles = ["embedded", "redis"] if args.profile == "all" else [args.profile]
@@ -248,7 +256,7 @@ def main() -> int:
         if profile == "redis" and not redis_reachable():
             print(f"[redis] skipped: Redis unreachable at {REDIS_URL}")
             continue
-        r = run_profile(profile, args.clients, args.rate, args.seconds)
+        r = run_profile(profile, args.clients, args.rate, args.seconds, args.channel_capacity)
         lost = r["expected"] - r["received"]
         print(
             f"[{profile}] delivered {r['received']}/{r['expected']} messages "
@@ -264,6 +272,7 @@ def main() -> int:
     print(
         f"command: .venv/bin/python -m bench.ws_fanout --clients {args.clients} --rate {args.rate:g} "
         f"--seconds {args.seconds:g} --profile {args.profile}"
+        + (f" --channel-capacity {args.channel_capacity}" if args.channel_capacity is not None else "")
     )
     return 0
 
