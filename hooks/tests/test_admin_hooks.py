@@ -443,3 +443,14 @@ def test_a_disabled_webhook_is_not_redelivered(admin_client, webhook):
     [message] = messages_of(response)
     assert message.startswith("Gotify: ")
     assert "disabled" in message
+
+
+def test_test_now_refuses_a_large_selection(admin_client, script):
+    hooks = [
+        HookConfig.objects.create(name=f"h{i}", event_name="batch_complete", script_path="notify.sh") for i in range(11)
+    ]
+    response = admin_client.post(
+        "/admin/hooks/hookconfig/", {"action": "test_now", "_selected_action": [h.pk for h in hooks]}, follow=True
+    )
+    assert messages_of(response) == ["Select at most 10 to test at once."]
+    assert not HookLog.objects.exists()
