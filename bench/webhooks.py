@@ -92,6 +92,7 @@ def child(deliveries: int, receiver_url: str) -> None:
 
     django.setup()
     import requests
+    from django.conf import settings
     from django.core.management import call_command
 
     from events import emit_event
@@ -103,6 +104,8 @@ def child(deliveries: int, receiver_url: str) -> None:
     from hooks.transports.webhook import envelope_body
 
     call_command("migrate", verbosity=0)
+    if "channels" in settings.DATABASES:
+        call_command("migrate", database="channels", verbosity=0)
     data_dir = Path(os.environ["SUBLARR_DATA_DIR"])
     log_path = data_dir / "qcluster.log"
     with open(log_path, "wb") as log:
@@ -217,7 +220,7 @@ def child(deliveries: int, receiver_url: str) -> None:
         cluster.wait()
     log_text = log_path.read_text(errors="replace")
     error_lines = [line for line in log_text.splitlines() if " ERROR " in line]
-    for line in error_lines[:5]:
+    for line in [text for text in log_text.splitlines() if "Error" in text or " ERROR " in text][:8]:
         print(f"worker log: {line[:300]}", file=sys.stderr)
     print(json.dumps({"results": results, "worker_errors": len(error_lines)}))
 

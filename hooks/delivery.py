@@ -27,15 +27,18 @@ lease expires, with the same ``webhook-id``.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import logging
+import multiprocessing.util
 import os
+import queue
 import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,11 +73,15 @@ class Job:
     target: tuple[str, int]
     lease_seconds: float
     preloaded: Delivery | None = None
+    # Created already claimed (status running, lease set) in a slot reserved for it.
+    claimed: bool = False
 
     @classmethod
     def of(cls, delivery: Delivery) -> Job:
         target = delivery.webhook or delivery.hook
-        return cls(delivery.pk, _target_key(delivery.webhook_id, delivery.hook_id), _lease_seconds(target), delivery)
+        key = _target_key(delivery.webhook_id, delivery.hook_id)
+        claimed = delivery.status == Delivery.Status.RUNNING
+        return cls(delivery.pk, key, _lease_seconds(target), delivery, claimed)
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
@@ -159,12 +166,18 @@ def _skip_reason(webhook: WebhookConfig) -> str:
     return f"Skipped: the webhook is disabled{reason}"
 
 
-def deliveries_create(*, envelope: dict[str, Any]) -> list[Delivery]:
-    """Create the Delivery rows of one event (idempotent); return the pending ones, targets loaded.
+def deliveries_create(
+    *, envelope: dict[str, Any], reserve: Callable[[list[tuple[str, int]]], set[tuple[str, int]]] | None = None
+) -> list[Delivery]:
+    """Create the Delivery rows of one event (idempotent); return the ones to run, targets loaded.
 
     Every enabled script hook for the event, and every webhook for it or for
     ``*`` that is enabled or was disabled automatically — the latter get a
     ``skipped`` row and log entry, so the event can be redelivered later.
+
+    ``reserve`` (the dispatcher's) takes the targets and returns those with a
+    free slot now: their rows are created already claimed for attempt 1 (one
+    write less per delivery); the caller must start them at once.
     """
     name = envelope["event_name"]
     if name not in HOOKABLE_EVENTS:
@@ -193,13 +206,22 @@ def deliveries_create(*, envelope: dict[str, Any]) -> list[Delivery]:
     rows.extend(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1) for hook in hooks)
     if not rows:
         return []
+    pending = [row for row in rows if row.status == Delivery.Status.PENDING]
+    reserved = reserve([_target_key(row.webhook_id, row.hook_id) for row in pending]) if reserve else set()
+    for row in pending:
+        if _target_key(row.webhook_id, row.hook_id) in reserved:
+            row.status = Delivery.Status.RUNNING
+            row.attempts = 1
+            row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
     try:
         with transaction.atomic():
             Delivery.objects.bulk_create(rows)
             _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
         # Unique per (event, target): this fan-out ran before (the task was
-        # handed out again); create only what is missing, keep what exists.
+        # handed out again); create only what is missing, unclaimed, keep what exists.
+        for row in pending:
+            row.pk, row.status, row.attempts, row.lease_expires_at = None, Delivery.Status.PENDING, 0, None
         with transaction.atomic():
             Delivery.objects.bulk_create(rows, ignore_conflicts=True)
             unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
@@ -207,7 +229,7 @@ def deliveries_create(*, envelope: dict[str, Any]) -> list[Delivery]:
         rows = list(
             Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
         )
-    return [row for row in rows if row.status == Delivery.Status.PENDING]
+    return [row for row in rows if row.status in (Delivery.Status.PENDING, Delivery.Status.RUNNING)]
 
 
 def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
@@ -274,11 +296,33 @@ def _claim(
     return delivery, lease
 
 
-def delivery_attempt(
-    *, delivery_id: int, lease_seconds: float | None = None, preloaded: Delivery | None = None
-) -> str | None:
-    """Make one attempt of a due delivery; return its new status, or None if it was not ours to run."""
-    claimed = _claim(delivery_id, lease_seconds, preloaded)
+@dataclass
+class Outcome:
+    """One finished attempt, waiting to be recorded."""
+
+    delivery: Delivery
+    target: HookConfig | WebhookConfig
+    result: Result
+    lease: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    next_attempt_at: datetime
+    skipped: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.status != Delivery.Status.PENDING
+
+
+def _attempt(
+    delivery_id: int, lease_seconds: float | None, preloaded: Delivery | None, *, claimed_already: bool = False
+) -> Outcome | None:
+    """Claim and run one attempt (nothing recorded yet); None if it was not ours to run."""
+    if claimed_already and preloaded is not None and preloaded.lease_expires_at is not None:
+        claimed: tuple[Delivery, datetime] | None = (preloaded, preloaded.lease_expires_at)
+    else:
+        claimed = _claim(delivery_id, lease_seconds, preloaded)
     if claimed is None:
         return None
     delivery, lease = claimed
@@ -286,54 +330,105 @@ def delivery_attempt(
     started_at = timezone.now()
     if not target.enabled:
         reason = _skip_reason(target) if isinstance(target, WebhookConfig) else "Skipped: the script hook is disabled"
-        with transaction.atomic():
-            _log(delivery, target, Result(success=False, error=reason), started_at, skipped=True)
-            Delivery.objects.filter(pk=delivery.pk, lease_expires_at=lease).update(
-                status=Delivery.Status.SKIPPED, lease_expires_at=None, last_error=reason, finished_at=started_at
-            )
-        return Delivery.Status.SKIPPED
+        result = Result(success=False, error=reason)
+        status = Delivery.Status.SKIPPED
+        return Outcome(delivery, target, result, lease, started_at, started_at, status, started_at, skipped=True)
 
     result, error = _run_transport(target, delivery.envelope, delivery.attempts)
     finished_at = timezone.now()
+    next_at = finished_at
     if error is None:
         status = Delivery.Status.SUCCEEDED
     elif error.permanent or delivery.attempts >= delivery.max_attempts:
         status = Delivery.Status.FAILED
     else:
         status = Delivery.Status.PENDING
-    final = status != Delivery.Status.PENDING
-    next_at = finished_at
-    if not final:
         next_at = finished_at + timedelta(seconds=retry_delay(delivery.attempts, result.retry_after))
+    return Outcome(delivery, target, result, lease, started_at, finished_at, status, next_at)
 
+
+def delivery_attempt(
+    *, delivery_id: int, lease_seconds: float | None = None, preloaded: Delivery | None = None
+) -> str | None:
+    """Make and record one attempt of a due delivery; return its new status, or None if it was not ours."""
+    outcome = _attempt(delivery_id, lease_seconds, preloaded)
+    if outcome is None:
+        return None
+    deliveries_record(outcomes=[outcome])
+    return outcome.status
+
+
+def deliveries_record(*, outcomes: list[Outcome]) -> None:
+    """Record finished attempts in one transaction: log rows, delivery states, stats, hook_executed.
+
+    Batching is what lets a worker keep up on SQLite: one commit, one log
+    INSERT and one stats UPDATE per target for many attempts.
+    """
     with transaction.atomic():
-        _log(delivery, target, result, started_at, will_retry=not final)
-        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.RUNNING, lease_expires_at=lease).update(
-            status=status,
-            lease_expires_at=None,
-            next_attempt_at=next_at,
-            last_error=result.error,
-            finished_at=finished_at if final else None,
-            updated_at=finished_at,
+        HookLog.objects.bulk_create(
+            [
+                HookLog(
+                    hook=o.delivery.hook,
+                    webhook=o.delivery.webhook,
+                    delivery=o.delivery,
+                    hook_name=o.target.name,
+                    event_name=o.delivery.event_name,
+                    event_id=o.delivery.event_id,
+                    hook_type=o.delivery.hook_type,
+                    attempt=o.delivery.attempts,
+                    success=o.result.success,
+                    will_retry=not o.final,
+                    skipped=o.skipped,
+                    **_result_fields(o.result),
+                    triggered_at=o.started_at,
+                )
+                for o in outcomes
+            ]
         )
-        if not mine:
-            logger.warning("Delivery %s: lease lost during the attempt; its outcome is logged only", delivery.pk)
-        _update_stats(target, result, started_at=started_at, final=final)
-        if final:
-            emit_event(
-                "hook_executed",
-                {
-                    "hook_id": delivery.hook_id,
-                    "webhook_id": delivery.webhook_id,
-                    "hook_type": delivery.hook_type,
-                    "event_name": delivery.event_name,
-                    "success": result.success,
-                    "duration_ms": result.duration_ms,
-                },
+        plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
+        if plain:
+            now = timezone.now()
+            Delivery.objects.filter(pk__in=[o.delivery.pk for o in plain], status=Delivery.Status.RUNNING).update(
+                status=Delivery.Status.SUCCEEDED, lease_expires_at=None, last_error="", finished_at=now, updated_at=now
             )
-    if not final:
-        transaction.on_commit(lambda: _wake_local(next_at))
-    return status
+        for o in outcomes:
+            if o.status == Delivery.Status.SUCCEEDED:
+                continue
+            mine = Delivery.objects.filter(
+                pk=o.delivery.pk, status=Delivery.Status.RUNNING, lease_expires_at=o.lease
+            ).update(
+                status=o.status,
+                lease_expires_at=None,
+                next_attempt_at=o.next_attempt_at,
+                last_error=o.result.error,
+                finished_at=o.finished_at if o.final else None,
+                updated_at=o.finished_at,
+            )
+            if not mine:
+                logger.warning("Delivery %s: lease lost during the attempt; its outcome is logged only", o.delivery.pk)
+        by_target: dict[tuple[str, int], list[Outcome]] = {}
+        for o in outcomes:
+            if not o.skipped:
+                by_target.setdefault(_target_key(o.delivery.webhook_id, o.delivery.hook_id), []).append(o)
+        # In a fixed order: two workers' batches must lock the same rows in the same order (PostgreSQL deadlocks).
+        for key in sorted(by_target):
+            _update_stats(by_target[key])
+        for o in outcomes:
+            if o.final and not o.skipped:
+                emit_event(
+                    "hook_executed",
+                    {
+                        "hook_id": o.delivery.hook_id,
+                        "webhook_id": o.delivery.webhook_id,
+                        "hook_type": o.delivery.hook_type,
+                        "event_name": o.delivery.event_name,
+                        "success": o.result.success,
+                        "duration_ms": o.result.duration_ms,
+                    },
+                )
+    retries = [o.next_attempt_at for o in outcomes if not o.final]
+    if retries:
+        _wake_local(min(retries))
 
 
 def _wake_local(when: datetime) -> None:
@@ -341,32 +436,6 @@ def _wake_local(when: datetime) -> None:
     current = _dispatcher
     if current is not None and current.pid == os.getpid():
         current.wake_at(when)
-
-
-def _log(
-    delivery: Delivery,
-    target: HookConfig | WebhookConfig,
-    result: Result,
-    triggered_at: datetime,
-    *,
-    will_retry: bool = False,
-    skipped: bool = False,
-) -> HookLog:
-    return HookLog.objects.create(
-        hook=delivery.hook,
-        webhook=delivery.webhook,
-        delivery=delivery,
-        hook_name=target.name,
-        event_name=delivery.event_name,
-        event_id=delivery.event_id,
-        hook_type=delivery.hook_type,
-        attempt=delivery.attempts,
-        success=result.success,
-        will_retry=will_retry,
-        skipped=skipped,
-        **_result_fields(result),
-        triggered_at=triggered_at,
-    )
 
 
 def _result_fields(result: Result) -> dict[str, Any]:
@@ -382,41 +451,60 @@ def _result_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def _update_stats(target: HookConfig | WebhookConfig, result: Result, *, started_at: datetime, final: bool) -> None:
-    """Per attempt: last_* and trigger_count. Per final outcome: consecutive_failures, auto-disable."""
+def _failures_in_a_row(group: list[Outcome]) -> tuple[int, bool]:
+    """(final failures since the last final success in ``group``, whether there was such a success)."""
+    count, reset = 0, False
+    for o in group:
+        if not o.final:
+            continue
+        if o.result.success:
+            count, reset = 0, True
+        else:
+            count += 1
+    return count, reset
+
+
+def _update_stats(group: list[Outcome]) -> None:
+    """Per attempt: last_* and trigger_count. Per final outcome: consecutive_failures, auto-disable.
+
+    ``group``: one target's outcomes, oldest first.
+    """
+    target, last = group[0].target, group[-1]
+    failures, reset = _failures_in_a_row(group)
+    in_a_row = failures if reset else F("consecutive_failures") + failures
     if isinstance(target, HookConfig):
-        if result.success:
+        if last.result.success:
             last_status = HookConfig.Status.SUCCESS
-        elif result.extra.get("timed_out"):
+        elif last.result.extra.get("timed_out"):
             last_status = HookConfig.Status.TIMEOUT
         else:
             last_status = HookConfig.Status.FAILED
         HookConfig.objects.filter(pk=target.pk).update(
-            last_triggered_at=started_at,
+            last_triggered_at=last.started_at,
             last_status=last_status,
-            trigger_count=F("trigger_count") + 1,
-            consecutive_failures=0 if result.success else F("consecutive_failures") + 1,
+            trigger_count=F("trigger_count") + len(group),
+            consecutive_failures=in_a_row,
         )
         return
-    changes: dict[str, Any] = {
-        "last_triggered_at": started_at,
-        "last_status_code": result.status_code,
-        "last_error": result.error,
-        "trigger_count": F("trigger_count") + 1,
-    }
-    if final:
-        changes["consecutive_failures"] = 0 if result.success else F("consecutive_failures") + 1
-    WebhookConfig.objects.filter(pk=target.pk).update(**changes)
-    if not final or result.success:
+    WebhookConfig.objects.filter(pk=target.pk).update(
+        last_triggered_at=last.started_at,
+        last_status_code=last.result.status_code,
+        last_error=last.result.error,
+        trigger_count=F("trigger_count") + len(group),
+        consecutive_failures=in_a_row,
+    )
+    if not failures:
         return
+    final_failures = [o for o in group if o.final and not o.result.success]
     reason = ""
-    if result.extra.get("disable"):
+    if any(o.result.extra.get("disable") for o in final_failures):
         reason = "Disabled automatically: the receiver answered 410 Gone."
     else:
         limit = int(settings.SUBLARR_WEBHOOK_DISABLE_AFTER)
-        failures = WebhookConfig.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
-        if limit and failures is not None and failures >= limit:
-            reason = f"Disabled automatically after {failures} failed deliveries in a row (last: {result.error})"
+        count = WebhookConfig.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
+        if limit and count is not None and count >= limit:
+            error = final_failures[-1].result.error
+            reason = f"Disabled automatically after {count} failed deliveries in a row (last: {error})"
     if reason:
         disabled = WebhookConfig.objects.filter(pk=target.pk, enabled=True).update(
             enabled=False, disabled_reason=reason[:255], disabled_at=timezone.now()
@@ -574,6 +662,7 @@ class Dispatcher:
     """
 
     MIN_SWEEP_GAP = 0.05
+    MAX_BATCH = 200
 
     def __init__(self) -> None:
         self.pid = os.getpid()
@@ -587,16 +676,57 @@ class Dispatcher:
         self._wake = threading.Event()
         self._wake_at: datetime | None = None
         self._sweeper: threading.Thread | None = None
+        self._results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._closed = False
 
     def start(self) -> None:
-        """Start the sweeper thread (once)."""
+        """Start the sweeper and the writer threads (once); flush on process exit."""
         with self._lock:
             if self._sweeper is None:
                 self._sweeper = threading.Thread(target=self._sweep_forever, name="sublarr-sweeper", daemon=True)
                 self._sweeper.start()
+                self._writer = threading.Thread(target=self._write_forever, name="sublarr-writer", daemon=True)
+                self._writer.start()
+                # django-q2 workers are multiprocessing children: they run
+                # multiprocessing finalizers at exit, not atexit handlers.
+                multiprocessing.util.Finalize(self, self.close, exitpriority=10)
+                atexit.register(self.close)
+
+    def close(self) -> None:
+        """Finish the attempts under way and record every outcome (process exit, recycled worker)."""
+        if self._closed or self.pid != os.getpid():
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        self._results.put(None)
+        if self._writer is not None:
+            self._writer.join(timeout=30)
+
+    def reserve(self, targets: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Take a running slot for each target that has one free; ``submit`` their claimed jobs next."""
+        cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
+        reserved = set()
+        with self._lock:
+            for key in targets:
+                if key not in reserved and self._running[key] < cap:
+                    self._running[key] += 1
+                    reserved.add(key)
+        return reserved
+
+    def release(self, targets: Iterable[tuple[str, int]]) -> None:
+        """Give back reserved slots that got no job."""
+        with self._lock:
+            for key in targets:
+                self._running[key] -= 1
+                if self._running[key] <= 0:
+                    del self._running[key]
 
     def submit(self, jobs: Iterable[Job]) -> int:
-        """Run these deliveries here, each target's in order, at most N per target at once."""
+        """Run these deliveries here, each target's in order, at most N per target at once.
+
+        A claimed job runs in the slot ``reserve`` took for it.
+        """
         cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
         accepted = 0
         with self._lock:
@@ -605,7 +735,9 @@ class Dispatcher:
                     continue
                 self._known.add(job.delivery_id)
                 accepted += 1
-                if self._running[job.target] < cap:
+                if job.claimed:
+                    self._executor.submit(self._run, job)
+                elif self._running[job.target] < cap:
                     self._running[job.target] += 1
                     self._executor.submit(self._run, job)
                 else:
@@ -622,7 +754,9 @@ class Dispatcher:
     def _run(self, job: Job) -> None:
         while True:
             try:
-                delivery_attempt(delivery_id=job.delivery_id, lease_seconds=job.lease_seconds, preloaded=job.preloaded)
+                outcome = _attempt(job.delivery_id, job.lease_seconds, job.preloaded, claimed_already=job.claimed)
+                if outcome is not None:
+                    self._results.put(outcome)
             except Exception:
                 # The row keeps its lease and is retried when it expires.
                 logger.exception("Delivery %s: attempt failed unexpectedly", job.delivery_id)
@@ -637,6 +771,40 @@ class Dispatcher:
                         del self._running[job.target]
                     return
                 job = waiting.popleft()
+
+    def _write_forever(self) -> None:
+        """Record outcomes as they come, many per transaction when they come fast (group commit)."""
+        while True:
+            first = self._results.get()
+            batch = [first] if first is not None else []
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._results.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    first = None
+                    break
+                batch.append(item)
+            if batch:
+                self._record(batch)
+            if first is None:
+                return
+
+    def _record(self, batch: list[Outcome]) -> None:
+        try:
+            deliveries_record(outcomes=batch)
+            return
+        except Exception:
+            logger.exception("Recording %d delivery outcomes failed; recording them one by one", len(batch))
+            close_old_connections()
+        for outcome in batch:
+            try:
+                deliveries_record(outcomes=[outcome])
+            except Exception:
+                # The row stays claimed: it runs again when its lease expires.
+                logger.exception("Recording the outcome of delivery %s failed", outcome.delivery.pk)
+                close_old_connections()
 
     def sweep(self) -> float:
         """Submit due deliveries; return seconds until the sweeper should look again."""

@@ -9,8 +9,21 @@ from . import delivery
 
 def deliver_event(envelope: dict[str, Any]) -> int:
     """Fan one event out: create its Delivery rows and start their first attempts in this worker."""
-    pending = delivery.deliveries_create(envelope=envelope)
-    return delivery.dispatcher().submit(delivery.Job.of(row) for row in pending)
+    dispatcher = delivery.dispatcher()
+    reserved: set = set()
+
+    def reserve(targets: list) -> set:
+        reserved.update(dispatcher.reserve(targets))
+        return reserved
+
+    try:
+        rows = delivery.deliveries_create(envelope=envelope, reserve=reserve)
+    except BaseException:
+        dispatcher.release(reserved)
+        raise
+    jobs = [delivery.Job.of(row) for row in rows]
+    dispatcher.release(reserved - {job.target for job in jobs if job.claimed})
+    return dispatcher.submit(jobs)
 
 
 def sweep_deliveries() -> None:
