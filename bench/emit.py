@@ -106,7 +106,12 @@ def main() -> int:
             lambda: emit_event(EVENT, payload), args.calls // 4, pause=0.001
         )
         bridge.flush(60)
-        results["emit_event, nothing configured, tight loop"] = measure(lambda: emit_event(EVENT, payload), args.calls)
+        # Fewer calls than the bridge's buffer holds (10,000): a tight loop
+        # emits ~50,000 events/s, faster than any layer takes them, and the
+        # drop path (counted, logged) must not be what gets measured.
+        results["emit_event, nothing configured, tight loop"] = measure(
+            lambda: emit_event(EVENT, payload), min(args.calls, bridge.MAX_PENDING // 2)
+        )
         bridge.flush(60)
 
         hooks_counts: list[int] = []
@@ -135,9 +140,13 @@ def main() -> int:
         print(f"{'scenario':50} {'p50 µs':>8} {'p99 µs':>8} {'mean µs':>8}")
         for name, r in results.items():
             print(f"{name:50} {r['p50']:8.1f} {r['p99']:8.1f} {r['mean']:8.1f}")
-        base = results["bare Signal.send (1 no-op receiver)"]
-        for name in ("emit_event, nothing configured, paced 1000/s", "emit_event, nothing configured, tight loop"):
-            print(f"p99 above bare Signal.send, {name[12:]}: {results[name]['p99'] - base['p99']:.1f} µs (target < 50)")
+        pairs = [
+            ("emit_event, nothing configured, tight loop", "bare Signal.send (1 no-op receiver)"),
+            ("emit_event, nothing configured, paced 1000/s", "bare Signal.send, paced 1000/s"),
+        ]
+        for name, base in pairs:
+            above = results[name]["p99"] - results[base]["p99"]
+            print(f"p99 above bare Signal.send ({name[32:]}): {above:.1f} µs (target < 50 µs)")
         print(f"bridge: {bridge.stats()}")
         print("command: .venv/bin/python -m bench.emit")
     finally:
