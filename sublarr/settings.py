@@ -188,9 +188,10 @@ REDIS_URL = env_str("REDIS_URL")
 REDIS_PREFIX = env_str("SUBLARR_REDIS_PREFIX") or "sublarr"
 PROFILE = "scale-out" if REDIS_URL else "embedded"
 
-# Capacity of each channel-layer channel (one per WebSocket client). Large
-# enough for bursts; a client that falls this far behind loses messages, which
-# the layer logs (see events.bridge).
+# Capacity of each channel-layer channel, in messages (the event stream uses
+# one channel per server process, each message a batch of up to 100 events).
+# Large enough for bursts; a server that falls this far behind loses
+# messages, which its relay detects, counts and logs (see events.consumers).
 CHANNEL_CAPACITY = env_int("SUBLARR_CHANNEL_CAPACITY", 5000, minimum=10)
 
 if REDIS_URL:
