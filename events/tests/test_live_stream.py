@@ -184,3 +184,23 @@ def test_event_emitted_in_a_queue_worker_reaches_the_client(start_server, start_
             assert envelope["data"] == {"item_id": 7}
 
     asyncio.run(main())
+
+
+def test_session_cookie_authenticates_a_browser_client(start_server, plain_user, staff_token, client):
+    from websockets.asyncio.client import connect
+
+    server = start_server()
+    client.force_login(plain_user)
+    session = client.cookies["sessionid"].value
+
+    async def main() -> None:
+        async with connect(
+            f"{server.ws_url}/ws/events/",
+            additional_headers={"Cookie": f"sessionid={session}"},
+            origin=server.url,
+            open_timeout=30,
+        ) as ws:
+            response = await in_thread(post_event, server, staff_token, "webhook_received", {"source": "radarr"})
+            assert await receive_json(ws) == response.json()
+
+    asyncio.run(main())
