@@ -148,6 +148,7 @@ def child(deliveries: int, receiver_url: str) -> None:
         }
 
     results = []
+    producer: dict = {}
     try:
         # Warm up: workers started, connections and imports made.
         WebhookConfig.objects.create(name="warm", event_name="batch_complete", url=f"{receiver_url}/warm")
@@ -157,6 +158,24 @@ def child(deliveries: int, receiver_url: str) -> None:
         wait_for(10, timeout=120)
         take()
         WebhookConfig.objects.all().delete()
+
+        # Producer's path with nothing subscribed: the hooks receiver vs a bare Signal.send.
+        from django.dispatch import Signal
+
+        receivers.subscriptions_changed()
+        envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
+        receivers.on_event(None, envelope)  # load the snapshot
+        bare = Signal()
+        hooked = Signal()
+        hooked.connect(receivers.on_event, dispatch_uid="bench")
+        producer = {}
+        for name, sig in (("bare Signal.send", bare), ("Signal.send + hooks receiver", hooked)):
+            samples = []
+            for _ in range(20000):
+                t = time.perf_counter_ns()
+                sig.send(sender="subtitle_downloaded", envelope=envelope)
+                samples.append((time.perf_counter_ns() - t) / 1000)
+            producer[name] = {"p50_us": _pct(samples, 0.5), "p99_us": _pct(samples, 0.99)}
 
         for per_event in (1, 20):
             events = max(1, deliveries // per_event)
@@ -222,7 +241,7 @@ def child(deliveries: int, receiver_url: str) -> None:
     error_lines = [line for line in log_text.splitlines() if " ERROR " in line]
     for line in [text for text in log_text.splitlines() if "Error" in text or " ERROR " in text][:8]:
         print(f"worker log: {line[:300]}", file=sys.stderr)
-    print(json.dumps({"results": results, "worker_errors": len(error_lines)}))
+    print(json.dumps({"results": results, "worker_errors": len(error_lines), "producer": producer}))
 
 
 # --- Parent -------------------------------------------------------------------
@@ -320,6 +339,9 @@ def main() -> int:
                     flush=True,
                 )
             print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | |", flush=True)
+            for name, p in result["producer"].items():
+                line = f"{name}: p50 {p['p50_us']:.1f} µs, p99 {p['p99_us']:.1f} µs"
+                print(f"producer, nothing subscribed ({profile}): {line}")
     finally:
         receiver.terminate()
         receiver.join(5)

@@ -1,27 +1,31 @@
 """Durable delivery of events to script hooks and webhooks (DESIGN.md §2, §4).
 
 The unit of work is a ``Delivery`` row: one per (event, hook or webhook),
-created by the worker-side fan-out (``deliveries_create``). An attempt
-(``delivery_attempt``):
+created by the worker-side fan-out (``deliveries_create``). An attempt:
 
 1. claims the row with a conditional UPDATE — ``pending`` and due, or
    ``running`` with an expired lease (its worker died) — and sets a lease
-   longer than the attempt can take, so two workers never run the same attempt;
+   longer than the attempt can take, so two workers never run the same
+   attempt. A first attempt that has a free slot in this worker is created
+   already claimed (same guarantee, one write less);
 2. runs the transport (``hooks.transports.webhook`` or ``.script``);
-3. in one transaction: writes a HookLog row, moves the row to succeeded /
-   failed / pending-with-``next_attempt_at`` (the retry lives in the
-   database, not in a sleeping worker), updates the target's stats and
-   disables a webhook that answered 410 or failed too many deliveries in a row;
-4. on commit emits ``hook_executed`` for a final outcome.
+3. records the outcome (``deliveries_record``), in one transaction: a HookLog
+   row, the row moved to succeeded / failed / pending-with-``next_attempt_at``
+   (the retry lives in the database, not in a sleeping worker), the target's
+   stats, auto-disable (410, or ``SUBLARR_WEBHOOK_DISABLE_AFTER`` failed
+   deliveries in a row), and ``hook_executed`` for a final outcome, sent on
+   commit.
 
 Each worker process runs a ``Dispatcher``: a bounded thread pool for the
-attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` per hook or
-webhook, so a hanging receiver cannot take every slot) and a sweeper thread
-that picks up due retries and expired leases. The sweeper sleeps until the
-next due time it knows of, at most ``SUBLARR_DELIVERY_SWEEP_SECONDS``, and
-starts with every worker process (django-q2's ``post_spawn``), so work that
-fell due while every process was down runs as soon as a worker is back.
-Delivery is at-least-once: an attempt cut short by a crash runs again once its
+attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` at once per hook
+or webhook, so a hanging receiver cannot take every slot), one writer thread
+that records outcomes as they come — many per transaction under load (group
+commit) — and a sweeper thread that picks up due retries and expired leases.
+The sweeper sleeps until the next due time it knows of, at most
+``SUBLARR_DELIVERY_SWEEP_SECONDS``, and starts with every worker process
+(django-q2's ``post_spawn``), so work that fell due while every process was
+down runs as soon as a worker is back. Delivery is at-least-once: an attempt
+cut short by a crash (before its outcome was committed) runs again once its
 lease expires, with the same ``webhook-id``.
 """
 

@@ -68,6 +68,19 @@ def test_fresh_timestamp_changes_the_standard_signature_not_the_id():
     assert first["X-Sublarr-Signature"] == second["X-Sublarr-Signature"]
 
 
+def test_body_bytes_do_not_depend_on_stored_key_order():
+    reordered = {
+        "data": dict(reversed(list(ENVELOPE["data"].items()))),
+        "version": 1,
+        "timestamp": ENVELOPE["timestamp"],
+        "id": ENVELOPE["id"],
+        "event_name": "subtitle_downloaded",
+    }
+    assert envelope_body(reordered) == envelope_body(ENVELOPE)
+    assert envelope_body(ENVELOPE).startswith(b'{"id":"6f1c2f5e-3b53-4d8e-9a57-8a3c1e0f7b21","event_name":')
+    assert b'"data":{"provider_name":"opensubtitles","score":412,"series_title"' in envelope_body(ENVELOPE)
+
+
 def test_no_secret_means_no_signature_headers():
     webhook = WebhookConfig(name="w", event_name="*", url="http://example.com/", secret="")
     _, headers = build_request(webhook, ENVELOPE)

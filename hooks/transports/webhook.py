@@ -25,6 +25,7 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from events.catalog import EVENT_CATALOG
 from hooks import netpolicy, signing
 
 from . import HookError, Result
@@ -89,9 +90,39 @@ def client() -> httpx.Client:
         return _client[1]
 
 
+ENVELOPE_ORDER = ("id", "event_name", "version", "timestamp", "data")
+
+
+def _sorted_objects(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_objects(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_objects(item) for item in value]
+    return value
+
+
+def canonical_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope in one fixed key order: envelope keys, then payload keys in catalog order.
+
+    A stored envelope comes back from PostgreSQL's jsonb with its keys
+    reordered; without this, a retry would send other bytes than attempt 1.
+    """
+    spec = EVENT_CATALOG.get(envelope.get("event_name", ""))
+    data = envelope.get("data")
+    if isinstance(data, dict):
+        order = [key for key in spec.payload_keys if key in data] if spec else []
+        order += sorted(key for key in data if key not in order)
+        data = {key: _sorted_objects(data[key]) for key in order}
+    ordered = {key: envelope[key] for key in ENVELOPE_ORDER if key in envelope}
+    ordered.update({key: _sorted_objects(envelope[key]) for key in sorted(envelope) if key not in ENVELOPE_ORDER})
+    if "data" in ordered:
+        ordered["data"] = data
+    return ordered
+
+
 def envelope_body(envelope: dict[str, Any]) -> bytes:
-    """The request body: the envelope as compact UTF-8 JSON."""
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The request body: the envelope as compact UTF-8 JSON, the same bytes on every attempt."""
+    return json.dumps(canonical_envelope(envelope), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def build_request(webhook: WebhookConfig, envelope: dict[str, Any], *, now: float | None = None) -> tuple[bytes, dict]:
