@@ -633,6 +633,28 @@ def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, 
     return count
 
 
+def deliveries_purge(*, older_than_days: int | None = None, batch_size: int = 1000) -> int:
+    """Delete finished deliveries older than SUBLARR_HOOK_LOG_RETENTION_DAYS; return how many.
+
+    Their log rows stay (``HookLog.delivery`` becomes null: no longer redeliverable).
+    Pending and running deliveries are never purged. Deleted in short batches.
+    """
+    days = older_than_days if older_than_days is not None else int(settings.SUBLARR_HOOK_LOG_RETENTION_DAYS)
+    cutoff = timezone.now() - timedelta(days=days)
+    finished = Delivery.objects.filter(
+        status__in=[Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.SKIPPED],
+        finished_at__lt=cutoff,
+    )
+    total = 0
+    while True:
+        ids = list(finished.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        with transaction.atomic():
+            HookLog.objects.filter(delivery_id__in=ids).update(delivery=None)
+            total += Delivery.objects.filter(id__in=ids).delete()[0]
+
+
 # --- The per-process dispatcher -------------------------------------------
 
 

@@ -226,3 +226,19 @@ def test_unknown_event_id_in_envelope_is_not_fanned_out_for_meta_events(loopback
     assert delivery.deliveries_create(envelope=envelope) == []
     assert Delivery.objects.count() == 0
     assert uuid.UUID(envelope["id"])
+
+
+@pytest.mark.django_db
+def test_purge_deletes_old_finished_deliveries_and_keeps_their_logs(loopback, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    webhook = webhook_for(httpserver)
+    old, recent, waiting = (pending_delivery(webhook) for _ in range(3))
+    for row in (old, recent):
+        assert delivery.delivery_attempt(delivery_id=row.pk) == "succeeded"
+    Delivery.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=31))
+    Delivery.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(days=99))
+
+    assert delivery.deliveries_purge(older_than_days=30) == 1
+
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert HookLog.objects.get(event_id=old.event_id).delivery_id is None
