@@ -16,7 +16,9 @@ from sublarr.queue import broker
 def fresh(settings):
     settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
     receivers.subscriptions_changed()
-    return settings
+    yield settings
+    # What these tests enqueue must not reach a later test's workers (Redis outlives the test).
+    broker().purge_queue()
 
 
 def queued() -> int:
