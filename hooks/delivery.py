@@ -325,6 +325,17 @@ def _attempt(
     """Claim and run one attempt (nothing recorded yet); None if it was not ours to run."""
     if claimed_already and preloaded is not None and preloaded.lease_expires_at is not None:
         claimed: tuple[Delivery, datetime] | None = (preloaded, preloaded.lease_expires_at)
+        now = timezone.now()
+        if lease_seconds and preloaded.lease_expires_at - now < timedelta(seconds=lease_seconds / 2):
+            # It waited for a free thread long enough to matter: renew the lease,
+            # unless another worker already took the row over.
+            renewed = now + timedelta(seconds=lease_seconds)
+            if not Delivery.objects.filter(
+                pk=delivery_id, status=Delivery.Status.RUNNING, lease_expires_at=preloaded.lease_expires_at
+            ).update(lease_expires_at=renewed):
+                return None
+            preloaded.lease_expires_at = renewed
+            claimed = (preloaded, renewed)
     else:
         claimed = _claim(delivery_id, lease_seconds, preloaded)
     if claimed is None:

@@ -242,3 +242,26 @@ def test_purge_deletes_old_finished_deliveries_and_keeps_their_logs(loopback, ht
 
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
     assert HookLog.objects.get(event_id=old.event_id).delivery_id is None
+
+
+@pytest.mark.django_db
+def test_claimed_first_attempt_that_waited_renews_its_lease_or_yields(loopback, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    webhook_for(httpserver)
+    envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
+    [row] = delivery.deliveries_create(envelope=envelope, reserve=lambda targets: set(targets))
+    assert (row.status, row.attempts) == ("running", 1)
+
+    # Its lease is nearly over and another worker has taken the row over meanwhile.
+    stale = timezone.now() + timedelta(seconds=1)
+    row.lease_expires_at = stale
+    Delivery.objects.filter(pk=row.pk).update(lease_expires_at=stale + timedelta(seconds=99))
+    assert delivery._attempt(row.pk, 60.0, row, claimed_already=True) is None
+    assert httpserver.log == []
+
+    # Nobody took it: the lease is renewed and the attempt runs.
+    Delivery.objects.filter(pk=row.pk).update(lease_expires_at=stale)
+    outcome = delivery._attempt(row.pk, 60.0, row, claimed_already=True)
+    assert outcome.status == "succeeded"
+    assert outcome.lease > stale
+    assert len(httpserver.log) == 1
