@@ -24,6 +24,7 @@ subscribed (the worker decides), never silently dropped.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 import uuid
 from dataclasses import dataclass
@@ -133,7 +134,15 @@ def _config_saved(sender: Any, **kwargs: Any) -> None:
 
 
 def _worker_spawned(sender: Any, **kwargs: Any) -> None:
-    """Start the delivery dispatcher of a new queue-worker process: it picks up due and orphaned work."""
+    """Start the delivery dispatcher of a new queue-worker process: it picks up due and orphaned work.
+
+    Only in a real worker (a child of ``qcluster``): django-q2 also sends
+    ``post_spawn`` when ``async_task(..., sync=True)`` runs a task inline, and
+    that process (a web server, a shell, the test runner) must not start
+    sweeping deliveries with its own settings.
+    """
+    if multiprocessing.parent_process() is None:
+        return
     from . import delivery
 
     delivery.dispatcher()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -95,3 +97,14 @@ def test_hook_executed_never_triggers_webhooks(fresh):
     send_envelope(envelope("hook_executed"))
 
     assert queued() == before
+
+
+@pytest.mark.django_db
+def test_a_task_run_inline_does_not_turn_this_process_into_a_delivery_worker():
+    from django_q.tasks import async_task
+
+    from hooks import delivery
+
+    async_task("math.floor", 1.5, sync=True)  # django-q2 sends post_spawn in this process
+
+    assert delivery._dispatcher is None or delivery._dispatcher.pid != os.getpid()
