@@ -62,8 +62,11 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything(start_worker, rec
         [(1, 500, False)] * EVENTS + [(2, 204, True)] * EVENTS
     )
     # /slow: the attempts cut short by the crash were never logged; each ran again as attempt 1.
+    # (On a loaded machine a slow answer may finish before the kill: 200 after its delay.)
     slow_logs = list(HookLog.objects.filter(webhook=slow).values_list("attempt", "status_code", "success"))
-    assert sorted(slow_logs) == [(1, 204, True)] * EVENTS
+    assert len(slow_logs) == EVENTS
+    assert {(attempt, success) for attempt, _, success in slow_logs} == {(1, True)}
+    assert {code for _, code, _ in slow_logs} <= {200, 204}
     assert in_flight_at_crash
     for delivery in Delivery.objects.filter(webhook=slow):
         assert delivery.attempts == 1
