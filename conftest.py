@@ -85,6 +85,26 @@ def redis_url(settings) -> str:
     return settings.REDIS_URL
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Let the test databases be dropped at the end of the run.
+
+    Threads of this process (sync_to_async, tests that race two claimers)
+    keep persistent connections of their own; on PostgreSQL one of them
+    blocks DROP DATABASE and the run's database would be left behind.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 # --- API clients -----------------------------------------------------------
 
 
