@@ -151,7 +151,7 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
         env.update(
             extra,
-            DJANGO_SETTINGS_MODULE="bench.queue_settings",
+            DJANGO_SETTINGS_MODULE="bench._queue_settings",
             SUBLARR_DATA_DIR=data_dir,
             SUBLARR_REDIS_PREFIX="bench-queue",
             SUBLARR_QUEUE_WORKERS="2",
