@@ -63,12 +63,8 @@ def child(tasks: int) -> None:
         from django.db import connections
 
         connections.close_all()
-        admin = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "DROP DATABASE IF EXISTS bench_queue"],
-            capture_output=True,
-        )
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE bench_queue"], check=True)
-        del admin
+        for sql in ("DROP DATABASE IF EXISTS bench_queue", "CREATE DATABASE bench_queue"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
     call_command("migrate", verbosity=0)
 
     marker = Path(os.environ["SUBLARR_DATA_DIR"]) / "done.txt"
