@@ -1,6 +1,6 @@
 """Webhook delivery end to end: emit → received, durable path vs a naive thread pool.
 
-    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis]
+    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis] [--per-event 1,20]
 
 Per profile (embedded: SQLite + ORM broker in a temporary data dir; redis:
 PostgreSQL + Redis broker), a child process migrates a fresh database, starts
@@ -87,7 +87,7 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def child(deliveries: int, receiver_url: str) -> None:
+def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20)) -> None:
     import django
 
     django.setup()
@@ -177,7 +177,7 @@ def child(deliveries: int, receiver_url: str) -> None:
                 samples.append((time.perf_counter_ns() - t) / 1000)
             producer[name] = {"p50_us": _pct(samples, 0.5), "p99_us": _pct(samples, 0.99)}
 
-        for per_event in (1, 20):
+        for per_event in per_events:
             events = max(1, deliveries // per_event)
             total = events * per_event
             hooks = [
@@ -257,7 +257,7 @@ def _service(host: str, port: int) -> bool:
         return False
 
 
-def run_profile(profile: str, deliveries: int, receiver_url: str) -> dict | None:
+def run_profile(profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20") -> dict | None:
     data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-webhooks-{profile}-")
     env = {
         **os.environ,
@@ -278,7 +278,7 @@ def run_profile(profile: str, deliveries: int, receiver_url: str) -> dict | None
         env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url],
+            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url, per_event],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -308,11 +308,12 @@ def run_profile(profile: str, deliveries: int, receiver_url: str) -> dict | None
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), sys.argv[3])
+        child(int(sys.argv[2]), sys.argv[3], tuple(int(n) for n in sys.argv[4].split(",")))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--profiles", default="embedded,redis")
+    parser.add_argument("--per-event", default="1,20", help="webhooks per event to measure, comma-separated")
     args = parser.parse_args()
 
     port_file = tempfile.mktemp(prefix="bench-webhooks-port-")
@@ -328,7 +329,7 @@ def main() -> int:
         print("| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) |")
         print("|---|---|---|---|---|---|---|---|")
         for profile in args.profiles.split(","):
-            result = run_profile(profile, args.deliveries, url)
+            result = run_profile(profile, args.deliveries, url, args.per_event)
             if result is None:
                 continue
             for r in result["results"]:

@@ -170,6 +170,54 @@ def _skip_reason(webhook: WebhookConfig) -> str:
     return f"Skipped: the webhook is disabled{reason}"
 
 
+def _load_targets(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
+    webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
+        Q(enabled=True) | ~Q(disabled_reason="")
+    )
+    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True))
+
+
+@dataclass
+class _TargetCache:
+    version: str | None = None
+    loaded_at: float = float("-inf")
+    by_event: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] | None = None
+
+
+_targets = _TargetCache()
+TARGET_CACHE_MAX_AGE = 30.0
+
+
+def _targets_for(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
+    """The webhooks and script hooks of event ``name``: a per-process cache validated on every call.
+
+    The cache holds only what the fan-out reads (which targets, their settings);
+    it is valid while the subscription version stamp in Django's cache — bumped
+    on commit of every HookConfig / WebhookConfig save or delete and of every
+    auto-disable — is the one it was loaded under, and for at most
+    ``TARGET_CACHE_MAX_AGE`` seconds. One cache read per event instead of two
+    queries. Inside a transaction (a caller's atomic block, the test suite), or
+    when the stamp cannot be read, the database is read as before.
+    """
+    global _targets
+    if transaction.get_connection().in_atomic_block:
+        return _load_targets(name)
+    from .receivers import subscription_version
+
+    version = subscription_version()
+    if version is None:
+        return _load_targets(name)
+    now = time.monotonic()
+    current = _targets
+    if current.version != version or current.by_event is None or now - current.loaded_at > TARGET_CACHE_MAX_AGE:
+        current = _targets = _TargetCache(version, now, {})
+    assert current.by_event is not None
+    found = current.by_event.get(name)
+    if found is None:
+        found = current.by_event[name] = _load_targets(name)
+    return found
+
+
 def deliveries_create(
     *, envelope: dict[str, Any], reserve: Callable[[list[tuple[str, int]]], set[tuple[str, int]]] | None = None
 ) -> list[Delivery]:
@@ -188,10 +236,7 @@ def deliveries_create(
         return []
     event_id = envelope["id"]
     now = timezone.now()
-    webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
-        Q(enabled=True) | ~Q(disabled_reason="")
-    )
-    hooks = HookConfig.objects.filter(event_name=name, enabled=True)
+    webhooks, hooks = _targets_for(name)
     rows: list[Delivery] = []
     common = {"event_id": event_id, "event_name": name, "envelope": envelope, "next_attempt_at": now}
     for webhook in webhooks:

@@ -79,16 +79,30 @@ def _load(version: str | None, now: float) -> Snapshot:
     return Snapshot(frozenset(names), everything, version, now, True)
 
 
+def _current_version() -> str | None:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        if not cache.add(VERSION_KEY, version, None):
+            version = cache.get(VERSION_KEY)
+    return version
+
+
+def subscription_version() -> str | None:
+    """The version stamp of hook/webhook configuration (changes on commit of every change); None if unreadable."""
+    try:
+        return _current_version()
+    except Exception:
+        logger.warning("Cannot read the hook subscription version", exc_info=True)
+        return None
+
+
 def _refresh(now: float) -> Snapshot:
     global _snapshot
     stats.refreshes += 1
     current = _snapshot
     try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            version = uuid.uuid4().hex
-            if not cache.add(VERSION_KEY, version, None):
-                version = cache.get(VERSION_KEY)
+        version = _current_version()
         if current.loaded and version == current.version:
             fresh = Snapshot(current.events, current.everything, version, now, True)
         else:
