@@ -197,6 +197,22 @@ def start_worker(proc_env, tmp_path) -> Iterator[Callable[..., testing.QueueWork
 
 
 @pytest.fixture
+def config_events() -> Iterator[list[dict]]:
+    """The data of every config_updated event sent (on commit) during the test."""
+    sent: list[dict] = []
+
+    def receiver(sender: str, envelope: dict, **kwargs: object) -> None:
+        sent.append(envelope["data"])
+
+    from events.catalog import EVENT_CATALOG
+
+    signal = EVENT_CATALOG["config_updated"].signal
+    signal.connect(receiver, dispatch_uid="tests.config_events", weak=False)
+    yield sent
+    signal.disconnect(dispatch_uid="tests.config_events")
+
+
+@pytest.fixture
 def hooks_dir(settings) -> Path:
     """An empty SUBLARR_HOOKS_DIR for this test."""
     path: Path = settings.HOOKS_DIR

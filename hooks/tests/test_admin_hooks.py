@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 from django.contrib.messages import get_messages
 from pytest_httpserver import HTTPServer
 
-from events.catalog import EVENT_CATALOG
 from hooks import scriptpath, validators
 from hooks.models import HookConfig, HookLog, WebhookConfig
 
@@ -17,27 +15,6 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "admin-secret-value-42"
 URL = "https://93.184.216.34/hook"
-
-
-@pytest.fixture
-def config_events():
-    received: list[dict] = []
-
-    def receiver(sender, envelope, **kwargs):
-        received.append(envelope["data"])
-
-    signal = EVENT_CATALOG["config_updated"].signal
-    signal.connect(receiver, dispatch_uid="test_admin_hooks.config_events")
-    yield received
-    signal.disconnect(dispatch_uid="test_admin_hooks.config_events")
-
-
-@pytest.fixture
-def script(hooks_dir: Path) -> Path:
-    path = hooks_dir / "notify.sh"
-    path.write_text("#!/bin/sh\necho ok\n")
-    path.chmod(0o755)
-    return path
 
 
 @pytest.fixture

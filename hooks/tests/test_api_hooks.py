@@ -8,33 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
+from events.catalog import HOOKABLE_EVENTS
 from hooks import scriptpath, validators
 from hooks.models import HookConfig, HookLog, WebhookConfig
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def script(hooks_dir: Path) -> Path:
-    path = hooks_dir / "notify.sh"
-    path.write_text("#!/bin/sh\necho ok\n")
-    path.chmod(0o755)
-    return path
-
-
-@pytest.fixture
-def config_events():
-    """Every config_updated payload sent (on commit) during the test."""
-    received: list[dict] = []
-
-    def receiver(sender, envelope, **kwargs):
-        received.append(envelope["data"])
-
-    signal = EVENT_CATALOG["config_updated"].signal
-    signal.connect(receiver, dispatch_uid="test_api_hooks.config_events")
-    yield received
-    signal.disconnect(dispatch_uid="test_api_hooks.config_events")
 
 
 @pytest.fixture

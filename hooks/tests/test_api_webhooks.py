@@ -9,7 +9,7 @@ import logging
 import pytest
 from pytest_httpserver import HTTPServer
 
-from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
+from events.catalog import HOOKABLE_EVENTS
 from hooks import validators
 from hooks.models import HookLog, WebhookConfig
 
@@ -17,19 +17,6 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "super-secret-value-1234"
 URL = "https://93.184.216.34/hooks/sublarr"
-
-
-@pytest.fixture
-def config_events():
-    received: list[dict] = []
-
-    def receiver(sender, envelope, **kwargs):
-        received.append(envelope["data"])
-
-    signal = EVENT_CATALOG["config_updated"].signal
-    signal.connect(receiver, dispatch_uid="test_api_webhooks.config_events")
-    yield received
-    signal.disconnect(dispatch_uid="test_api_webhooks.config_events")
 
 
 @pytest.fixture
