@@ -10,14 +10,14 @@ or webhook configured; and with 1 and 100 webhooks configured for the event.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench._setup import setup_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = "subtitle_downloaded"
@@ -46,18 +46,6 @@ def measure(func, calls: int, pause: float = 0.0) -> dict[str, float]:
         if pause:
             time.sleep(pause)
     return percentiles(samples)
-
-
-def setup_environment(data_dir: str) -> None:
-    for name in ("REDIS_URL", "DATABASE_URL", "SUBLARR_REDIS_PREFIX"):
-        os.environ.pop(name, None)
-    os.environ["SUBLARR_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sublarr.settings"
-    os.environ["SUBLARR_LOG_LEVEL"] = "WARNING"
-    for extra in ([], ["--database", "channels"]):
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0", *extra], cwd=ROOT, check=True, env=os.environ
-        )
 
 
 def main() -> int:

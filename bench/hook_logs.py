@@ -14,30 +14,18 @@ requests through Django's test client with a staff token, no network.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench._setup import setup_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ["subtitle_downloaded", "provider_failed", "batch_complete", "wanted_item_processed", "upgrade_complete"]
-
-
-def setup_environment(data_dir: str) -> None:
-    for name in ("REDIS_URL", "DATABASE_URL", "SUBLARR_REDIS_PREFIX"):
-        os.environ.pop(name, None)
-    os.environ["SUBLARR_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sublarr.settings"
-    os.environ["SUBLARR_LOG_LEVEL"] = "WARNING"
-    for extra in ([], ["--database", "channels"]):
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0", *extra], cwd=ROOT, check=True, env=os.environ
-        )
 
 
 def populate(rows: int) -> dict[str, int]:

@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,22 +30,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench._setup import setup_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ["opensubtitles", "podnapisi", "addic7ed", "jimaku", "subdl", "animetosho", "gestdown", "kitsunekko"]
 FORMATS = ["ass", "ssa", "srt", "srt", "vtt", "unknown"]
-
-
-def setup_environment(data_dir: str) -> None:
-    for name in ("REDIS_URL", "DATABASE_URL", "SUBLARR_REDIS_PREFIX"):
-        os.environ.pop(name, None)
-    os.environ["SUBLARR_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sublarr.settings"
-    os.environ["SUBLARR_LOG_LEVEL"] = "WARNING"
-    # The channel layer's database too: config_updated goes out to it.
-    for extra in ([], ["--database", "channels"]):
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0", *extra], cwd=ROOT, check=True, env=os.environ
-        )
 
 
 def redis_url() -> str | None:

@@ -10,23 +10,8 @@ import pytest
 from django.db import transaction
 
 from events import EventError, aemit_event, emit_event
-from events.catalog import EVENT_CATALOG
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def emitted():
-    received: list[dict] = []
-
-    def receiver(sender, envelope, **kwargs):
-        received.append(envelope)
-
-    for spec in EVENT_CATALOG.values():
-        spec.signal.connect(receiver, dispatch_uid=f"test-emit-{spec.name}")
-    yield received
-    for spec in EVENT_CATALOG.values():
-        spec.signal.disconnect(dispatch_uid=f"test-emit-{spec.name}")
 
 
 def test_envelope_has_id_name_version_timestamp_and_a_copy_of_the_data(emitted):

@@ -12,21 +12,6 @@ from events.samples import sample_payload
 VALID_EVENTS = ", ".join(EVENT_CATALOG)
 
 
-@pytest.fixture
-def emitted():
-    """Envelopes sent on any catalog signal during the test."""
-    received: list[dict] = []
-
-    def receiver(sender, envelope, **kwargs):
-        received.append(envelope)
-
-    for spec in EVENT_CATALOG.values():
-        spec.signal.connect(receiver, dispatch_uid=f"test-capture-{spec.name}")
-    yield received
-    for spec in EVENT_CATALOG.values():
-        spec.signal.disconnect(dispatch_uid=f"test-capture-{spec.name}")
-
-
 def post_raw(client, name: str, body: bytes | str):
     return client.generic("POST", f"/api/events/{name}/", body, content_type="application/json")
 
