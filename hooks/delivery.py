@@ -1,13 +1,15 @@
 """Durable delivery of events to script hooks and webhooks (DESIGN.md §2, §4).
 
 The unit of work is a ``Delivery`` row: one per (event, hook or webhook),
-created by the worker-side fan-out (``deliveries_create``). An attempt:
+created by the worker-side fan-out of events waiting in the outbox
+(``fan_out_pending``, many events per transaction; see ``hooks.outbox``). An
+attempt:
 
-1. claims the row with a conditional UPDATE — ``pending`` and due, or
-   ``running`` with an expired lease (its worker died) — and sets a lease
-   longer than the attempt can take, so two workers never run the same
-   attempt. A first attempt that has a free slot in this worker is created
-   already claimed (same guarantee, one write less);
+1. holds a claim on the row — a lease longer than the attempt can take, so
+   two workers never run the same attempt. First attempts are created
+   already claimed by the fan-out; a retry (``pending`` and due) or an
+   orphan (``running`` with an expired lease: its worker died) is claimed
+   with a conditional UPDATE;
 2. runs the transport (``hooks.transports.webhook`` or ``.script``);
 3. records the outcome (``deliveries_record``), in one transaction: a HookLog
    row, the row moved to succeeded / failed / pending-with-``next_attempt_at``
@@ -20,7 +22,8 @@ Each worker process runs a ``Dispatcher``: a bounded thread pool for the
 attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` at once per hook
 or webhook, so a hanging receiver cannot take every slot), one writer thread
 that records outcomes as they come — many per transaction under load (group
-commit) — and a sweeper thread that picks up due retries and expired leases.
+commit) — and a sweeper thread that picks up due retries, expired leases and outbox
+events whose drain task was lost.
 The sweeper sleeps until the next due time it knows of, at most
 ``SUBLARR_DELIVERY_SWEEP_SECONDS``, and starts with every worker process
 (django-q2's ``post_spawn``), so work that fell due while every process was
@@ -42,14 +45,14 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -58,7 +61,7 @@ from events.catalog import HOOKABLE_EVENTS
 from events.samples import sample_payload
 from events.services import build_envelope
 
-from .models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
+from .models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
 from .transports import HookError, Result
 
 logger = logging.getLogger(__name__)
@@ -77,7 +80,7 @@ class Job:
     target: tuple[str, int]
     lease_seconds: float
     preloaded: Delivery | None = None
-    # Created already claimed (status running, lease set) in a slot reserved for it.
+    # Created already claimed by the fan-out (status running, attempt 1, lease set).
     claimed: bool = False
 
     @classmethod
@@ -188,7 +191,7 @@ _targets = _TargetCache()
 TARGET_CACHE_MAX_AGE = 30.0
 
 
-def _targets_for(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
+def _targets_for(name: str, *, cached: bool | None = None) -> tuple[list[WebhookConfig], list[HookConfig]]:
     """The webhooks and script hooks of event ``name``: a per-process cache validated on every call.
 
     The cache holds only what the fan-out reads (which targets, their settings);
@@ -196,11 +199,14 @@ def _targets_for(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
     on commit of every HookConfig / WebhookConfig save or delete and of every
     auto-disable — is the one it was loaded under, and for at most
     ``TARGET_CACHE_MAX_AGE`` seconds. One cache read per event instead of two
-    queries. Inside a transaction (a caller's atomic block, the test suite), or
-    when the stamp cannot be read, the database is read as before.
+    queries. Inside a transaction (a caller's atomic block, the test suite)
+    unless ``cached`` says otherwise, or when the stamp cannot be read, the
+    database is read as before.
     """
     global _targets
-    if transaction.get_connection().in_atomic_block:
+    if cached is None:
+        cached = not transaction.get_connection().in_atomic_block
+    if not cached:
         return _load_targets(name)
     from .receivers import subscription_version
 
@@ -218,27 +224,18 @@ def _targets_for(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
     return found
 
 
-def deliveries_create(
-    *, envelope: dict[str, Any], reserve: Callable[[list[tuple[str, int]]], set[tuple[str, int]]] | None = None
+def _event_rows(
+    envelope: dict[str, Any], targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
 ) -> list[Delivery]:
-    """Create the Delivery rows of one event (idempotent); return the ones to run, targets loaded.
-
-    Every enabled script hook for the event, and every webhook for it or for
-    ``*`` that is enabled or was disabled automatically — the latter get a
-    ``skipped`` row and log entry, so the event can be redelivered later.
-
-    ``reserve`` (the dispatcher's) takes the targets and returns those with a
-    free slot now: their rows are created already claimed for attempt 1 (one
-    write less per delivery); the caller must start them at once.
-    """
-    name = envelope["event_name"]
-    if name not in HOOKABLE_EVENTS:
-        return []
-    event_id = envelope["id"]
-    now = timezone.now()
-    webhooks, hooks = _targets_for(name)
+    """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
+    webhooks, hooks = targets
+    common = {
+        "event_id": envelope["id"],
+        "event_name": envelope["event_name"],
+        "envelope": envelope,
+        "next_attempt_at": now,
+    }
     rows: list[Delivery] = []
-    common = {"event_id": event_id, "event_name": name, "envelope": envelope, "next_attempt_at": now}
     for webhook in webhooks:
         skipped = not webhook.enabled
         rows.append(
@@ -253,32 +250,91 @@ def deliveries_create(
             )
         )
     rows.extend(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1) for hook in hooks)
+    return rows
+
+
+def deliveries_create(*, envelope: dict[str, Any], claim: bool = False) -> list[Delivery]:
+    """Create the Delivery rows of one event (idempotent); return the ones to run (see ``deliveries_create_many``)."""
+    return deliveries_create_many(envelopes=[envelope], claim=claim)
+
+
+def deliveries_create_many(
+    *, envelopes: list[dict[str, Any]], claim: bool = True, cached_targets: bool | None = None
+) -> list[Delivery]:
+    """Create the Delivery rows of these events (idempotent); return the ones to run, targets loaded.
+
+    Every enabled script hook for each event, and every webhook for it or for
+    ``*`` that is enabled or was disabled automatically — the latter get a
+    ``skipped`` row and log entry, so the event can be redelivered later.
+
+    With ``claim``, the rows to run are created already claimed for their
+    first attempt (status running, attempt 1, a lease): the caller hands them
+    to this process's dispatcher at once, and if this process dies they run
+    elsewhere when the lease expires. Without, they are created pending and
+    due. One INSERT for every row of every event.
+    ``cached_targets`` (default: unless in a transaction) reads targets from
+    the per-worker cache.
+    """
+    now = timezone.now()
+    rows: list[Delivery] = []
+    for envelope in envelopes:
+        name = envelope["event_name"]
+        if name in HOOKABLE_EVENTS:
+            rows.extend(_event_rows(envelope, _targets_for(name, cached=cached_targets), now))
     if not rows:
         return []
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]
-    reserved = reserve([_target_key(row.webhook_id, row.hook_id) for row in pending]) if reserve else set()
-    for row in pending:
-        if _target_key(row.webhook_id, row.hook_id) in reserved:
-            row.status = Delivery.Status.RUNNING
-            row.attempts = 1
-            row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
+    for row in pending if claim else ():
+        row.status = Delivery.Status.RUNNING
+        row.attempts = 1
+        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
     try:
         with transaction.atomic():
             Delivery.objects.bulk_create(rows)
             _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
-        # Unique per (event, target): this fan-out ran before (the task was
-        # handed out again); create only what is missing, unclaimed, keep what exists.
-        for row in pending:
-            row.pk, row.status, row.attempts, row.lease_expires_at = None, Delivery.Status.PENDING, 0, None
-        with transaction.atomic():
-            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-            unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
-            _log_skipped(list(unlogged.select_related("webhook")), now)
-        rows = list(
-            Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
-        )
-    return [row for row in rows if row.status in (Delivery.Status.PENDING, Delivery.Status.RUNNING)]
+        # Unique per (event, target): some fan-out ran before (the same event
+        # queued twice, a task handed out again); create only what is
+        # missing, unclaimed, and keep what exists.
+        return [row for envelope in envelopes for row in _create_missing(envelope, now)]
+    return pending
+
+
+def _create_missing(envelope: dict[str, Any], now: datetime) -> list[Delivery]:
+    """The idempotent path of one event's fan-out: its missing rows created pending; its pending rows."""
+    name = envelope["event_name"]
+    if name not in HOOKABLE_EVENTS:
+        return []
+    event_id = envelope["id"]
+    rows = _event_rows(envelope, _load_targets(name), now)
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
+        _log_skipped(list(unlogged.select_related("webhook")), now)
+    return list(
+        Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
+    )
+
+
+def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
+    """Take up to ``limit`` events from the outbox (``PendingEvent``), create their deliveries, delete them.
+
+    One transaction: a worker killed half-way leaves the events in the
+    outbox for the next one. On PostgreSQL concurrent workers take disjoint
+    batches (``SKIP LOCKED``); SQLite runs one writer at a time. Returns
+    (events taken, deliveries to run — created claimed, see ``deliveries_create_many``).
+    """
+    cached = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        events = PendingEvent.objects.order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            events = events.select_for_update(skip_locked=True)
+        taken = list(events.values_list("id", "envelope")[:limit])
+        if not taken:
+            return 0, []
+        rows = deliveries_create_many(envelopes=[envelope for _, envelope in taken], cached_targets=cached)
+        PendingEvent.objects.filter(pk__in=[pk for pk, _ in taken]).delete()
+    return len(taken), rows
 
 
 def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
@@ -740,15 +796,19 @@ class Dispatcher:
 
     At most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` attempts per hook or
     webhook run at once in this process; the rest wait in that target's queue
-    here (still unclaimed in the database, so another process may take them).
+    here. First attempts were claimed by the fan-out (if this process dies
+    they run elsewhere once the lease expires); retries the sweeper found are
+    claimed when they start, so another process may take them meanwhile.
     """
 
     MIN_SWEEP_GAP = 0.05
     MAX_BATCH = 200
+    SWEEP_DRAIN_SECONDS = 5.0
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
         self._executor = ThreadPoolExecutor(
             max_workers=int(settings.SUBLARR_DELIVERY_CONCURRENCY), thread_name_prefix="sublarr-delivery"
         )
@@ -761,6 +821,7 @@ class Dispatcher:
         self._results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._closed = False
+        self._swept = False
 
     def start(self) -> None:
         """Start the sweeper and the writer threads (once); flush on process exit."""
@@ -785,29 +846,11 @@ class Dispatcher:
         if self._writer is not None:
             self._writer.join(timeout=30)
 
-    def reserve(self, targets: list[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Take a running slot for each target that has one free; ``submit`` their claimed jobs next."""
-        cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
-        reserved = set()
-        with self._lock:
-            for key in targets:
-                if key not in reserved and self._running[key] < cap:
-                    self._running[key] += 1
-                    reserved.add(key)
-        return reserved
-
-    def release(self, targets: Iterable[tuple[str, int]]) -> None:
-        """Give back reserved slots that got no job."""
-        with self._lock:
-            for key in targets:
-                self._running[key] -= 1
-                if self._running[key] <= 0:
-                    del self._running[key]
-
     def submit(self, jobs: Iterable[Job]) -> int:
         """Run these deliveries here, each target's in order, at most N per target at once.
 
-        A claimed job runs in the slot ``reserve`` took for it.
+        Jobs over a target's limit wait in its queue here; claimed ones keep
+        their lease (renewed when they start if they waited long).
         """
         cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
         accepted = 0
@@ -817,14 +860,28 @@ class Dispatcher:
                     continue
                 self._known.add(job.delivery_id)
                 accepted += 1
-                if job.claimed:
-                    self._executor.submit(self._run, job)
-                elif self._running[job.target] < cap:
+                if self._running[job.target] < cap:
                     self._running[job.target] += 1
                     self._executor.submit(self._run, job)
                 else:
                     self._waiting.setdefault(job.target, deque()).append(job)
         return accepted
+
+    def backlog(self) -> int:
+        """Deliveries handed to this dispatcher and not finished yet."""
+        with self._lock:
+            return len(self._known)
+
+    def wait_for_room(self, limit: int, timeout: float) -> bool:
+        """Wait until fewer than ``limit`` deliveries are in hand (at most ``timeout`` s); whether they are."""
+        deadline = time.monotonic() + timeout
+        with self._room:
+            while len(self._known) >= limit:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._room.wait(remaining)
+        return True
 
     def wake_at(self, when: datetime | None = None) -> None:
         """Make the sweeper look for due work at ``when`` (now by default)."""
@@ -845,6 +902,7 @@ class Dispatcher:
                 close_old_connections()
             with self._lock:
                 self._known.discard(job.delivery_id)
+                self._room.notify_all()
                 waiting = self._waiting.get(job.target)
                 if not waiting:
                     self._waiting.pop(job.target, None)
@@ -889,8 +947,14 @@ class Dispatcher:
                 close_old_connections()
 
     def sweep(self) -> float:
-        """Submit due deliveries; return seconds until the sweeper should look again."""
+        """Submit due deliveries and stale outbox events; return seconds until the sweeper should look again."""
+        from . import outbox
+
         self.submit(Job.from_row(row) for row in due_deliveries())
+        # The first sweep of a process takes every waiting event (left over from
+        # a stop); later ones only events whose drain task was lost.
+        outbox.drain(max_seconds=self.SWEEP_DRAIN_SECONDS, stale_only=self._swept)
+        self._swept = True
         interval = float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS)
         upcoming = next_due_at()
         with self._lock:

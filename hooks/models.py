@@ -141,6 +141,28 @@ class Delivery(models.Model):
         return f"{self.event_name} {self.event_id} → {self.hook or self.webhook}"
 
 
+class PendingEvent(models.Model):
+    """An event waiting for its fan-out: the outbox between the producer and the queue workers.
+
+    The producer writes one row per subscribed event when the event's
+    transaction commits (one INSERT, however many targets) and rings a
+    django-q2 task; a worker turns a batch of rows into Delivery rows and
+    deletes them in the same transaction. A row outlives any process: a
+    worker killed mid-fan-out rolls back, and the row is taken again.
+    """
+
+    event_id = models.UUIDField(unique=True)
+    event_name = models.CharField(max_length=64)
+    envelope = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
+
 class HookLog(models.Model):
     """One script run or webhook attempt, with its outcome. Outlives its hook or webhook."""
 

@@ -1,10 +1,11 @@
-"""Event receivers: one durable enqueue per event that something is subscribed to.
+"""Event receivers: one durable outbox row per event that something is subscribed to.
 
 The producer's path (a catalog signal, sent on commit by ``emit_event``) asks
 a per-process snapshot "is any hook or webhook subscribed to this event?"
-and, only if so, enqueues ``hooks.tasks.deliver_event`` once; the worker fans
-out. With nothing subscribed the answer costs a dict lookup: no query, no
-cache or broker round trip.
+and, only if so, queues the event once (``hooks.outbox.push``: one outbox row,
+and a drain task rung if none is waiting); a worker fans out. With nothing
+subscribed the answer costs a dict lookup: no query, no cache or broker round
+trip.
 
 Staleness of the snapshot, bounded:
 
@@ -42,7 +43,6 @@ from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "hooks:subscriptions:version"
-DELIVER_TASK = "hooks.tasks.deliver_event"
 
 
 @dataclass(frozen=True)
@@ -135,12 +135,12 @@ def subscriptions_changed() -> None:
 
 
 def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
-    """Enqueue the fan-out of ``envelope`` if anything is subscribed to its event."""
+    """Queue the fan-out of ``envelope`` (``hooks.outbox.push``) if anything is subscribed to its event."""
     if not has_subscribers(envelope["event_name"]):
         return
-    from sublarr.queue import enqueue
+    from . import outbox
 
-    enqueue(DELIVER_TASK, envelope, task_name=f"hooks-{envelope['id']}")
+    outbox.push(envelope)
     stats.enqueued += 1
 
 

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import delivery
+from . import delivery, outbox
+
+
+def drain_events() -> int:
+    """Fan out the events waiting in the outbox; their first attempts start in this worker."""
+    return outbox.drain()
 
 
 def deliver_event(envelope: dict[str, Any]) -> int:
-    """Fan one event out: create its Delivery rows and start their first attempts in this worker."""
-    dispatcher = delivery.dispatcher()
-    reserved: set = set()
-
-    def reserve(targets: list) -> set:
-        reserved.update(dispatcher.reserve(targets))
-        return reserved
-
-    try:
-        rows = delivery.deliveries_create(envelope=envelope, reserve=reserve)
-    except BaseException:
-        dispatcher.release(reserved)
-        raise
-    jobs = [delivery.Job.of(row) for row in rows]
-    dispatcher.release(reserved - {job.target for job in jobs if job.claimed})
-    return dispatcher.submit(jobs)
+    """Fan one event out (enqueued whole when the outbox could not be written)."""
+    rows = delivery.deliveries_create(envelope=envelope, claim=True)
+    return delivery.dispatcher().submit(delivery.Job.of(row) for row in rows)
 
 
 def sweep_deliveries() -> None:

@@ -1,4 +1,4 @@
-"""The producer's path: one enqueue per subscribed event, nothing at all when nothing is subscribed."""
+"""The producer's path: one outbox row per subscribed event, nothing at all when nothing is subscribed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.core.cache import cache
 
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
-from hooks import receivers
-from hooks.models import HookConfig, WebhookConfig
+from hooks import outbox, receivers
+from hooks.models import HookConfig, PendingEvent, WebhookConfig
 from sublarr.queue import broker
 
 
@@ -18,13 +18,16 @@ from sublarr.queue import broker
 def fresh(settings):
     settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
     receivers.subscriptions_changed()
+    outbox._silence_doorbell()
     yield settings
     # What these tests enqueue must not reach a later test's workers (Redis outlives the test).
     broker().purge_queue()
+    outbox._silence_doorbell()
 
 
 def queued() -> int:
-    return broker().queue_size()
+    """Tasks waiting in the broker plus events waiting in the outbox."""
+    return broker().queue_size() + PendingEvent.objects.count()
 
 
 def envelope(name: str = "subtitle_downloaded") -> dict:
@@ -44,15 +47,40 @@ def test_nothing_subscribed_means_no_query_and_no_enqueue(fresh, django_assert_n
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_enqueue_per_event_however_many_webhooks(fresh):
+def test_one_outbox_row_per_event_however_many_webhooks(fresh):
     for i in range(20):
         WebhookConfig.objects.create(name=f"w{i}", event_name="subtitle_downloaded", url=f"http://10.0.0.{i}/")
-    before = queued()
+    tasks_before = broker().queue_size()
 
-    send_envelope(envelope())
+    sent = envelope()
+    send_envelope(sent)
     send_envelope(envelope("batch_complete"))  # nobody listens to this one
 
-    assert queued() == before + 1
+    assert list(PendingEvent.objects.values_list("envelope", flat=True)) == [sent]
+    assert broker().queue_size() == tasks_before + 1  # one drain task rung
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_events_rings_one_drain_task(fresh):
+    WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url="http://10.0.0.1/")
+    tasks_before = broker().queue_size()
+
+    for _ in range(50):
+        send_envelope(envelope())
+
+    assert PendingEvent.objects.count() == 50
+    assert broker().queue_size() == tasks_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_envelope_sent_twice_is_one_event(fresh):
+    WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url="http://10.0.0.1/")
+    sent = envelope()
+
+    send_envelope(sent)
+    send_envelope(sent)
+
+    assert PendingEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

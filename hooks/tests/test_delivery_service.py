@@ -249,7 +249,7 @@ def test_claimed_first_attempt_that_waited_renews_its_lease_or_yields(loopback, 
     httpserver.expect_request("/hook").respond_with_data("ok")
     webhook_for(httpserver)
     envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
-    [row] = delivery.deliveries_create(envelope=envelope, reserve=lambda targets: set(targets))
+    [row] = delivery.deliveries_create(envelope=envelope, claim=True)
     assert (row.status, row.attempts) == ("running", 1)
 
     # Its lease is nearly over and another worker has taken the row over meanwhile.

@@ -1,0 +1,198 @@
+"""The outbox between producer and workers: batched fan-out, crash safety, lost doorbells, fallbacks."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError, close_old_connections
+from django.utils import timezone
+
+from events import emit_event
+from events.samples import sample_payload
+from events.services import build_envelope, send_envelope
+from hooks import delivery, outbox, receivers
+from hooks.models import Delivery, HookLog, PendingEvent, WebhookConfig
+from hooks.tests.test_delivery_outcomes import FAST, receiver  # noqa: F401 - fixture
+from sublarr import testing
+from sublarr.queue import broker
+
+
+@pytest.fixture
+def quiet(settings):
+    """No doorbell left over from another test; nothing this test enqueues reaches a later one."""
+    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
+    receivers.subscriptions_changed()
+    outbox._silence_doorbell()
+    yield settings
+    broker().purge_queue()
+    outbox._silence_doorbell()
+
+
+def subscribed(count: int = 1, event: str = "subtitle_downloaded") -> list[WebhookConfig]:
+    hooks = [
+        WebhookConfig.objects.create(name=f"w{i}", event_name=event, url=f"http://10.0.0.{i + 1}/")
+        for i in range(count)
+    ]
+    receivers.subscriptions_changed()
+    return hooks
+
+
+def push(count: int) -> list[str]:
+    envelopes = [build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded")) for _ in range(count)]
+    for envelope in envelopes:
+        send_envelope(envelope)
+    return [envelope["id"] for envelope in envelopes]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fan_out_takes_events_in_batches_with_a_fixed_number_of_queries(quiet, django_assert_max_num_queries):
+    subscribed(2)
+    push(250)
+
+    with django_assert_max_num_queries(12):
+        taken, rows = delivery.fan_out_pending(limit=100)
+    assert (taken, len(rows)) == (100, 200)
+    assert delivery.fan_out_pending(limit=100)[0] == 100
+    assert delivery.fan_out_pending(limit=100)[0] == 50
+    assert delivery.fan_out_pending(limit=100) == (0, [])
+
+    assert PendingEvent.objects.count() == 0
+    assert Delivery.objects.count() == 500
+    # Created claimed for their first attempt: no second write before they run.
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("running", 1)}
+    assert Delivery.objects.filter(lease_expires_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fan_out_that_fails_half_way_leaves_its_events_for_the_next(quiet, monkeypatch):
+    subscribed(1)
+    ids = push(5)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(delivery, "_log_skipped", broken)
+    with pytest.raises(OperationalError):
+        delivery.fan_out_pending()
+    assert PendingEvent.objects.count() == 5
+    assert Delivery.objects.count() == 0
+
+    monkeypatch.undo()
+    assert delivery.fan_out_pending()[0] == 5
+    assert sorted(map(str, Delivery.objects.values_list("event_id", flat=True))) == sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_fanned_out_before_is_not_delivered_twice(quiet):
+    subscribed(1)
+    [event_id] = push(1)
+    delivery.fan_out_pending()
+    # The same event reaches the outbox again (a producer retried after a timeout).
+    row = Delivery.objects.get()
+    PendingEvent.objects.create(event_id=event_id, event_name="subtitle_downloaded", envelope=row.envelope)
+
+    taken, rows = delivery.fan_out_pending()
+
+    assert (taken, rows) == (1, [])  # the existing delivery is claimed by whoever runs it
+    assert Delivery.objects.count() == 1
+    assert PendingEvent.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_fan_outs_take_disjoint_batches(quiet):
+    subscribed(1)
+    push(300)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            while taken := delivery.fan_out_pending(limit=20)[0]:
+                results.append(taken)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=drain) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert sum(results) == 300
+    assert Delivery.objects.count() == 300
+    assert Delivery.objects.filter(status="running", attempts=1).count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_drain_clears_the_doorbell_before_it_looks(quiet):
+    subscribed(1)
+    tasks = broker().queue_size()
+    push(1)
+    assert broker().queue_size() == tasks + 1
+    push(1)  # the doorbell is up: no second drain task
+    assert broker().queue_size() == tasks + 1
+
+    outbox._silence_doorbell()  # what a drain does first
+    push(1)
+
+    assert broker().queue_size() == tasks + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_the_outbox_cannot_store_is_enqueued_whole(quiet, monkeypatch):
+    subscribed(1)
+    tasks = broker().queue_size()
+
+    def broken(row):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(outbox, "_insert", broken)
+    send_envelope(build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded")))
+
+    assert PendingEvent.objects.count() == 0
+    assert broker().queue_size() == tasks + 1
+    [task] = [t for t in _queued_tasks() if t["func"] == outbox.DELIVER_TASK]
+    assert task["args"][0]["event_name"] == "subtitle_downloaded"
+
+
+def _queued_tasks() -> list[dict]:
+    from django_q.signing import SignedPackage
+
+    b = broker()
+    if hasattr(b, "connection") and hasattr(b.connection, "lrange"):
+        return [SignedPackage.loads(raw) for raw in b.connection.lrange(b.list_key, 0, -1)]
+    from django_q.models import OrmQ
+
+    return [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
+
+
+@pytest.mark.slow
+def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start_worker, receiver, quiet):  # noqa: F811
+    # Events stored while every worker was down, their drain tasks lost with the broker.
+    WebhookConfig.objects.create(name="r", event_name="subtitle_downloaded", url=receiver.url("/r"))
+    envelopes = [build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded")) for _ in range(3)]
+    PendingEvent.objects.bulk_create(
+        PendingEvent(event_id=e["id"], event_name=e["event_name"], envelope=e) for e in envelopes
+    )
+    broker().purge_queue()
+
+    start_worker(**FAST)
+    testing.wait_for(lambda: len(receiver.to("/r")) == 3, timeout=30, message="the waiting events delivered")
+
+    # An event pushed later whose doorbell is muted (a drain task lost in flight) waits for the sweep, no longer.
+    outbox._doorbell_add()
+    late = emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
+    PendingEvent.objects.filter(event_id=late["id"]).update(
+        created_at=timezone.now() - timedelta(seconds=outbox.STALE_SECONDS)
+    )
+    testing.wait_for(lambda: len(receiver.to("/r")) == 4, timeout=30, message="the stale event delivered")
+
+    ids = {s.headers["Webhook-Id"] for s in receiver.to("/r")}
+    assert ids == {e["id"] for e in envelopes} | {late["id"]}
+    testing.wait_for(lambda: HookLog.objects.filter(success=True).count() == 4, timeout=10, message="logged")
+    assert PendingEvent.objects.count() == 0
