@@ -277,10 +277,14 @@ def deliveries_create_many(
     """
     now = timezone.now()
     rows: list[Delivery] = []
+    targets: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] = {}
     for envelope in envelopes:
         name = envelope["event_name"]
-        if name in HOOKABLE_EVENTS:
-            rows.extend(_event_rows(envelope, _targets_for(name, cached=cached_targets), now))
+        if name not in HOOKABLE_EVENTS:
+            continue
+        if name not in targets:  # one look-up per event name and batch
+            targets[name] = _targets_for(name, cached=cached_targets)
+        rows.extend(_event_rows(envelope, targets[name], now))
     if not rows:
         return []
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]

@@ -19,14 +19,19 @@ them at once. If the outbox cannot be written, the event is enqueued whole
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import redis
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
 from django.utils import timezone
 
 from .models import PendingEvent
@@ -60,20 +65,42 @@ def push(envelope: dict[str, Any]) -> None:
 
         enqueue(DELIVER_TASK, envelope, task_name=f"hooks-{envelope['id']}")
         return
-    transaction.on_commit(ring)
+    transaction.on_commit(ringer.request)
 
 
 def _insert(row: PendingEvent) -> None:
-    """One INSERT; the same envelope pushed twice is one event (the second insert is a no-op)."""
-    if transaction.get_connection().in_atomic_block:
-        PendingEvent.objects.bulk_create([row], ignore_conflicts=True)
-        return
-    # Autocommit, one statement: bulk_create would add a transaction around it (two more round trips).
-    try:
-        row.save(force_insert=True)
-    except IntegrityError:
-        if not PendingEvent.objects.filter(event_id=row.event_id).exists():
-            raise
+    """One INSERT statement, nothing else; the same envelope pushed twice is one event (a no-op the second time).
+
+    This is the producer's whole database cost per event, so it skips the
+    ORM's per-save machinery: ``bulk_create(ignore_conflicts=True)`` costs a
+    transaction around it (two more round trips) and ``save()`` raises on a
+    duplicate. ``ON CONFLICT DO NOTHING`` is understood by SQLite and PostgreSQL.
+    """
+    connection = transaction.get_connection()
+    statement = _statements.get(connection.vendor)
+    if statement is None:
+        statement = _statements[connection.vendor] = _insert_statement(connection)
+    fields, sql = statement
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+
+
+_statements: dict[str, tuple[list[Field], str]] = {}
+
+
+def _insert_statement(connection: BaseDatabaseWrapper) -> tuple[list[Field], str]:
+    meta = PendingEvent._meta
+    fields = [meta.get_field(name) for name in ("event_id", "event_name", "envelope", "created_at")]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Identifiers only, quoted by the backend; the values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+    )
+    return fields, sql
 
 
 def _doorbell_redis() -> redis.Redis | None:
@@ -118,6 +145,66 @@ def ring(*, force: bool = False) -> None:
         # The event is stored: a worker's sweeper takes it within SUBLARR_DELIVERY_SWEEP_SECONDS.
         logger.warning("Cannot enqueue the fan-out of pending events; the workers' sweep will take them", exc_info=True)
         _silence_doorbell()
+
+
+class Ringer:
+    """Rings the doorbell from a thread of this process, so the producer waits for one round trip (its INSERT).
+
+    ``request`` wakes the thread; one ``ring`` then answers every request
+    made before it started (a burst of events costs one doorbell check, not
+    one each). Nothing depends on it: a process that dies between its INSERT
+    and the ring leaves the event to a worker's sweep. Requests left at exit
+    are rung before the process ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._requested = 0
+        self._done = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def request(self) -> None:
+        with self._lock:
+            self._requested += 1
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="sublarr-outbox-ringer", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush)
+            self._wake.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every request made so far has been rung; whether it was, within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            target = self._requested
+            while self._done < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._pid != os.getpid():
+                    return False
+                self._wake.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._done >= self._requested:
+                    self._wake.wait()
+                answering = self._requested
+            try:
+                ring()
+            except Exception:
+                logger.exception("Ringing the outbox doorbell failed; the workers' sweep will take the events")
+            finally:
+                close_old_connections()
+            with self._lock:
+                self._done = answering
+                self._wake.notify_all()
+
+
+ringer = Ringer()
 
 
 def _silence_doorbell() -> None:
