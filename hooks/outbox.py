@@ -48,8 +48,9 @@ DOORBELL_SECONDS = 10
 BATCH = 100
 # A drain hands its worker back after this long (another drain is rung if work is left).
 DRAIN_SECONDS = 30.0
-# Deliveries a worker process holds (running or waiting their turn) before its drain waits for room.
-MAX_BACKLOG = 2000
+# Deliveries a worker process holds (running or waiting their turn) before its drain waits for room
+# (bounded memory: ~2 KB each; a dead webhook is disabled after SUBLARR_WEBHOOK_DISABLE_AFTER failures).
+MAX_BACKLOG = 10_000
 # The sweeper takes events that have waited this long (their doorbell was lost).
 STALE_SECONDS = 5.0
 

@@ -166,6 +166,28 @@ def test_an_event_the_outbox_cannot_store_is_enqueued_whole(quiet, monkeypatch):
     assert task["args"][0]["event_name"] == "subtitle_downloaded"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_waits_while_its_process_holds_too_many_deliveries(quiet, monkeypatch):
+    subscribed(1)
+    push(5)
+    held = delivery.Dispatcher()  # not started: no threads; jobs handed to it are only recorded
+    submitted: list = []
+    monkeypatch.setattr(held, "submit", lambda jobs: submitted.extend(jobs))
+    monkeypatch.setattr(delivery, "dispatcher", lambda: held)
+    monkeypatch.setattr(outbox, "MAX_BACKLOG", 3)
+    held._known.update({-1, -2, -3})  # three deliveries in hand: full
+    tasks = rung()
+
+    assert outbox.drain(max_seconds=0.2) == 0
+    assert PendingEvent.objects.count() == 5
+    assert rung() == tasks + 1  # events are left: another drain is rung
+
+    held._known.clear()
+    assert outbox.drain(max_seconds=5) == 5
+    assert len(submitted) == 5
+    assert PendingEvent.objects.count() == 0
+
+
 def _queued_tasks() -> list[dict]:
     from django_q.signing import SignedPackage
 
