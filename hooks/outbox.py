@@ -44,8 +44,9 @@ DOORBELL_KEY = "hooks:outbox:doorbell"
 # A doorbell whose task never started (lost with a broker) stops muting new
 # rings after this long.
 DOORBELL_SECONDS = 10
-# Events per fan-out transaction.
+# Events per fan-out transaction, at most; fewer when events have many targets.
 BATCH = 100
+BATCH_DELIVERIES = 200
 # A drain hands its worker back after this long (another drain is rung if work is left).
 DRAIN_SECONDS = 30.0
 # Deliveries a worker process holds (running or waiting their turn) before its drain waits for room
@@ -238,15 +239,23 @@ def drain(*, max_seconds: float = DRAIN_SECONDS, stale_only: bool = False) -> in
     dispatcher = delivery.dispatcher()
     deadline = time.monotonic() + max_seconds
     total = 0
+    limit = BATCH
     while True:
         room = dispatcher.wait_for_room(MAX_BACKLOG, max(0.0, deadline - time.monotonic()))
         if room:
-            taken, rows = delivery.fan_out_pending(limit=BATCH)
+            taken, rows = delivery.fan_out_pending(limit=limit)
             total += taken
             if rows:
                 dispatcher.submit(delivery.Job.of(row) for row in rows)
             if not taken:
                 return total
+            if taken == limit:
+                # More are waiting: let an idle worker drain beside this one
+                # (disjoint batches) rather than one process taking them all.
+                ring()
+            # About BATCH_DELIVERIES deliveries per batch: 100 events with one
+            # webhook each, 10 with twenty.
+            limit = max(1, min(BATCH, BATCH_DELIVERIES * taken // max(1, len(rows))))
         if not room or time.monotonic() >= deadline:
             if not stale_only and PendingEvent.objects.exists():
                 ring(force=True)

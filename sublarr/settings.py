@@ -172,6 +172,14 @@ else:
         "CONN_MAX_AGE": 600,
         "CONN_HEALTH_CHECKS": True,
     }
+if _default_db["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters sent apart from the query (psycopg 3's server-side binding)
+    # instead of quoted into it in Python: the quoting of JSON arrays in bulk
+    # INSERTs was ~15 % of a queue worker's time (py-spy), and webhook delivery
+    # is ~15-20 % faster with it (bench.webhooks). Prepared statements stay off
+    # (Django's default prepare_threshold=None), so PgBouncer in transaction
+    # mode still works. ``?server_side_binding=false`` in DATABASE_URL turns it off.
+    _default_db.setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     _default_db.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     # A file (not :memory:) so that servers and workers started by tests share it.

@@ -68,6 +68,13 @@ def test_scale_out_profile_uses_redis_everywhere(tmp_path):
     assert resolved["q"] == {"redis": "redis://127.0.0.1:6379/3"}
     assert resolved["db"] == "django.db.backends.postgresql"
     assert resolved["conn_max_age"] == 600
+    assert resolved["db_options"] == {"server_side_binding": True}
+
+
+def test_server_side_binding_can_be_turned_off_in_the_database_url(tmp_path):
+    resolved = probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x?server_side_binding=false")
+
+    assert resolved["db_options"] == {"server_side_binding": False}
 
 
 def test_secret_key_is_generated_once_and_kept(tmp_path):
