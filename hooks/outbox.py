@@ -1,13 +1,15 @@
 """The outbox between the producer and the queue workers: one row per event, a doorbell task to take them.
 
 The producer (``hooks.receivers.on_event``, when the event's transaction has
-committed) calls ``push``: one INSERT of the envelope into ``PendingEvent``,
-then ``ring``, which enqueues the django-q2 task ``hooks.tasks.drain_events``
-unless one is already queued and not yet started (a flag in Django's cache,
-set with ``add``). The worker's ``drain`` clears the flag first, then fans
-out batches of pending events until none is left — so events that arrive
-while workers are busy are fanned out many per transaction, not one task and
-two commits each.
+committed) calls ``push``: one INSERT of the envelope into ``PendingEvent`` —
+all it waits for. A thread of its process (``Ringer``) then calls ``ring``,
+which enqueues the django-q2 task ``hooks.tasks.drain_events`` unless one is
+already queued and not yet started (a flag: ``SET NX EX`` beside the Redis
+broker's queue, or ``cache.add`` in the embedded profile). The worker's
+``drain`` clears the flag first, then fans out batches of pending events
+until none is left, ringing for a second worker while a burst lasts — so
+events that arrive while workers are busy are fanned out many per
+transaction, not one task and two commits each.
 
 Nothing depends on the doorbell arriving: the event is in the database before
 the producer moves on. A doorbell lost with a crashed broker or worker only
