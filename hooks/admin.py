@@ -108,8 +108,15 @@ class WebhookConfigForm(forms.ModelForm):
     def clean_event_name(self) -> str:
         return validators.validate_webhook_event_name(self.cleaned_data.get("event_name", ""))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "url" in self.initial:
+            # The stored password is never put in the page; saving the mask keeps it.
+            self.initial["url"] = validators.mask_url(self.initial["url"])
+
     def clean_url(self) -> str:
-        return validators.validate_url(self.cleaned_data.get("url", ""))
+        url = validators.validate_url(self.cleaned_data.get("url", ""))
+        return validators.unmask_url(url, self.instance.url if self.instance.pk else None)
 
     def clean_retry_count(self) -> int:
         return validators.validate_retry_count(self.cleaned_data.get("retry_count"))

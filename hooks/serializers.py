@@ -151,7 +151,10 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         max_length=validators.URL_MAX_LENGTH,
         validators=[validators.validate_url],
         error_messages={"blank": validators.URL_SCHEME_MESSAGE, "max_length": validators.URL_LENGTH_MESSAGE},
-        help_text="http:// or https:// URL (at most 2048 characters) that receives a POST per event.",
+        help_text=(
+            "http:// or https:// URL (at most 2048 characters) that receives a POST per event. A password in it "
+            "(https://user:password@host/) is shown as ********; sending the URL back with ******** keeps it."
+        ),
     )
     secret = CheckedCharField(
         write_only=True,
@@ -241,10 +244,20 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "updated_at": {"help_text": "When the webhook was last changed."},
         }
 
+    def validate_url(self, value: str) -> str:
+        # A client that PUTs back what it read sends the masked password: keep the stored one.
+        return validators.unmask_url(value, self.instance.url if self.instance else None)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("generate_secret") and attrs.get("secret"):
             raise serializers.ValidationError({"generate_secret": [validators.SECRET_CONFLICT_MESSAGE]})
         return attrs
+
+    def to_representation(self, instance: WebhookConfig) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if data.get("url"):
+            data["url"] = validators.mask_url(data["url"])
+        return data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_generated_secret(self, obj: WebhookConfig) -> str | None:

@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 
@@ -41,6 +41,12 @@ URL_HOST_MESSAGE = "The URL must include a host name."
 URL_INVALID_MESSAGE = "Enter a valid URL."
 URL_PORT_MESSAGE = "The URL's port must be a number from 1 to 65535."
 URL_SPACE_MESSAGE = "The URL must not contain spaces or control characters."
+URL_MASKED_MESSAGE = (
+    "The URL's password is the masked placeholder ******** and there is no stored password to keep; "
+    "enter the real password."
+)
+# What a password in a webhook URL (https://user:password@host/) is shown as.
+URL_PASSWORD_MASK = "********"  # noqa: S105 - a placeholder shown instead of a password
 SCRIPT_PATH_REQUIRED_MESSAGE = "Enter the path of a script inside the hooks directory."
 SCRIPT_PATH_LENGTH_MESSAGE = f"The script path must be at most {SCRIPT_PATH_MAX_LENGTH} characters."
 SECRET_LENGTH_MESSAGE = f"The secret must be at most {SECRET_MAX_LENGTH} characters."
@@ -144,6 +150,48 @@ def validate_url(value: str) -> str:
     except AddressRefused as exc:
         raise ValidationError(str(exc), code="address") from None
     return url
+
+
+def _split_userinfo(url: str) -> tuple[Any, str, str | None, str] | None:
+    """(parts, user, password as written, host[:port]) of a URL with userinfo, else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return None
+    user, colon, password = userinfo.partition(":")
+    return parts, user, password if colon else None, hostport
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its userinfo replaced by ``URL_PASSWORD_MASK``: fit to show or log.
+
+    ``https://user:pw@host/x`` → ``https://user:********@host/x``; a URL
+    without a password is returned as it is.
+    """
+    split = _split_userinfo(url)
+    if split is None or not split[2]:
+        return url
+    parts, user, _password, hostport = split
+    return urlunsplit(parts._replace(netloc=f"{user}:{URL_PASSWORD_MASK}@{hostport}"))
+
+
+def unmask_url(submitted: str, stored: str | None) -> str:
+    """The URL to save when a client sends back the masked URL it was shown: the stored password kept.
+
+    Raises ValidationError when ``submitted`` carries the mask but nothing
+    is stored to keep (a new webhook, or a stored URL without a password).
+    """
+    split = _split_userinfo(submitted)
+    if split is None or split[2] != URL_PASSWORD_MASK:
+        return submitted
+    kept = _split_userinfo(stored or "")
+    if kept is None or not kept[2]:
+        raise ValidationError(URL_MASKED_MESSAGE, code="masked")
+    parts, user, _mask, hostport = split
+    return urlunsplit(parts._replace(netloc=f"{user}:{kept[2]}@{hostport}"))
 
 
 def validate_secret(value: str) -> str:

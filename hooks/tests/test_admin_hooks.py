@@ -431,3 +431,28 @@ def test_test_now_refuses_a_large_selection(admin_client, script):
     )
     assert messages_of(response) == ["Select at most 10 to test at once."]
     assert not HookLog.objects.exists()
+
+
+def test_a_password_in_the_url_is_masked_in_the_form_and_kept_on_save(admin_client):
+    url = "https://gotify:pa55-w0rd@93.184.216.34/message"
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=url)
+    page = admin_client.get(f"/admin/hooks/webhookconfig/{webhook.pk}/change/").content.decode()
+    assert "pa55-w0rd" not in page
+    assert "https://gotify:********@93.184.216.34/message" in page
+
+    masked = "https://gotify:********@93.184.216.34/message"
+    response = admin_client.post(
+        f"/admin/hooks/webhookconfig/{webhook.pk}/change/", webhook_form(webhook, url=masked, name="Gotify LAN")
+    )
+    assert response.status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.url) == ("Gotify LAN", url)
+
+
+def test_the_url_mask_is_refused_when_no_password_is_stored(admin_client, webhook):
+    response = admin_client.post(
+        f"/admin/hooks/webhookconfig/{webhook.pk}/change/",
+        webhook_form(webhook, url="https://u:********@93.184.216.34/hook"),
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"url": [validators.URL_MASKED_MESSAGE]}

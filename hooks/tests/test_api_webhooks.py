@@ -420,3 +420,66 @@ def test_no_endpoint_ever_returns_or_logs_the_secret(staff_client, settings, htt
     assert SECRET not in caplog.text
     webhook_received, _ = httpserver.log[0]
     assert SECRET not in json.dumps(dict(webhook_received.headers))
+
+
+# --- A password in the URL -----------------------------------------------------
+
+URL_WITH_PASSWORD = "https://gotify:pa55-w0rd@93.184.216.34/message?priority=5"
+URL_MASKED = "https://gotify:********@93.184.216.34/message?priority=5"
+
+
+def test_a_password_in_the_url_is_never_returned(staff_client, caplog):
+    caplog.set_level(logging.DEBUG)
+    created = staff_client.post(
+        "/api/webhooks/",
+        {"name": "Gotify", "event_name": "subtitle_downloaded", "url": URL_WITH_PASSWORD},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["url"] == URL_MASKED
+    webhook = WebhookConfig.objects.get()
+    assert webhook.url == URL_WITH_PASSWORD
+    for response in (staff_client.get("/api/webhooks/"), staff_client.get(f"/api/webhooks/{webhook.pk}/")):
+        assert "pa55-w0rd" not in response.content.decode()
+    assert "pa55-w0rd" not in caplog.text
+
+
+def test_sending_back_the_masked_url_keeps_the_password(staff_client):
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=URL_WITH_PASSWORD)
+    body = staff_client.get(f"/api/webhooks/{webhook.pk}/").json()
+    body["name"] = "Gotify (LAN)"
+    assert staff_client.put(f"/api/webhooks/{webhook.pk}/", body, format="json").status_code == 200
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.url) == ("Gotify (LAN)", URL_WITH_PASSWORD)
+
+    # A new password, or none, replaces it.
+    new = "https://gotify:n3w@93.184.216.34/message?priority=5"
+    assert staff_client.patch(f"/api/webhooks/{webhook.pk}/", {"url": new}, format="json").status_code == 200
+    webhook.refresh_from_db()
+    assert webhook.url == new
+
+
+def test_the_mask_is_not_a_password(staff_client):
+    response = staff_client.post(
+        "/api/webhooks/",
+        {"name": "Gotify", "event_name": "subtitle_downloaded", "url": URL_MASKED},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"url": [validators.URL_MASKED_MESSAGE]}
+    assert not WebhookConfig.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://93.184.216.34/x", "https://93.184.216.34/x"),
+        ("https://user@93.184.216.34/x", "https://user@93.184.216.34/x"),
+        ("https://user:@93.184.216.34/x", "https://user:@93.184.216.34/x"),
+        ("https://user:p%40ss@93.184.216.34:8443/x?a=1#f", "https://user:********@93.184.216.34:8443/x?a=1#f"),
+        ("http://:secret@93.184.216.34/", "http://:********@93.184.216.34/"),
+    ],
+)
+def test_mask_url(url, shown):
+    assert validators.mask_url(url) == shown
+    assert validators.unmask_url(shown, url) == url
