@@ -12,3 +12,17 @@ def script(hooks_dir: Path) -> Path:
     path.write_text("#!/bin/sh\necho ok\n")
     path.chmod(0o755)
     return path
+
+
+@pytest.fixture
+def quiet_outbox(settings):
+    """Subscriptions reloaded and no doorbell left over from another test; nothing enqueued outlives the test."""
+    from hooks import outbox, receivers
+    from sublarr.queue import broker
+
+    receivers.subscriptions_changed()
+    outbox._silence_doorbell()
+    yield settings
+    # Redis outlives the test: what it enqueued must not reach a later test's workers.
+    broker().purge_queue()
+    outbox._silence_doorbell()

@@ -9,31 +9,22 @@ from django.core.cache import cache
 
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
-from hooks import outbox, receivers
+from hooks import receivers
 from hooks.models import HookConfig, PendingEvent, WebhookConfig
+from hooks.tests.test_outbox import rung
 from sublarr.queue import broker
 
 
 @pytest.fixture
-def fresh(settings):
+def fresh(settings, quiet_outbox):
     settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
     receivers.subscriptions_changed()
-    outbox._silence_doorbell()
-    yield settings
-    # What these tests enqueue must not reach a later test's workers (Redis outlives the test).
-    broker().purge_queue()
-    outbox._silence_doorbell()
+    return settings
 
 
 def queued() -> int:
     """Tasks waiting in the broker plus events waiting in the outbox."""
     return rung() + PendingEvent.objects.count()
-
-
-def rung() -> int:
-    """Tasks waiting in the broker, once this process's doorbell ringer has caught up."""
-    assert outbox.ringer.flush()
-    return broker().queue_size()
 
 
 def envelope(name: str = "subtitle_downloaded") -> dict:

@@ -20,14 +20,9 @@ from sublarr.queue import broker
 
 
 @pytest.fixture
-def quiet(settings):
-    """No doorbell left over from another test; nothing this test enqueues reaches a later one."""
-    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
-    receivers.subscriptions_changed()
-    outbox._silence_doorbell()
-    yield settings
-    broker().purge_queue()
-    outbox._silence_doorbell()
+def quiet(quiet_outbox):
+    quiet_outbox.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
+    return quiet_outbox
 
 
 def rung() -> int:
