@@ -162,6 +162,11 @@ class Ringer:
     """
 
     def __init__(self) -> None:
+        self._reset()
+        # A child forked while another thread held the lock must not inherit it held.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._requested = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 
@@ -219,3 +220,18 @@ def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start
     assert ids == {e["id"] for e in envelopes} | {late["id"]}
     testing.wait_for(lambda: HookLog.objects.filter(success=True).count() == 4, timeout=10, message="logged")
     assert PendingEvent.objects.count() == 0
+
+
+def test_the_ringer_starts_afresh_in_a_forked_child():
+    ringer = outbox.Ringer()
+    ringer._lock.acquire()  # another thread holds it at the moment of the fork
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        try:
+            locked = ringer._lock.locked()
+            os._exit(1 if locked else 0)
+        except BaseException:
+            os._exit(2)
+    ringer._lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
