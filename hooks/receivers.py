@@ -16,7 +16,7 @@ Staleness of the snapshot, bounded:
   event) and reload from the database when it changed. So an event emitted in
   *another* process less than that long after the first webhook for it was
   created may not be delivered to it. Stale in the other direction (a webhook
-  just removed) costs only an enqueue: the worker's fan-out reads the database
+  just removed) costs only an outbox row: the worker's fan-out reads the database
   (or its per-worker cache, valid only while this same stamp is unchanged).
 
 If the cache or database cannot be read, every event is treated as
