@@ -871,11 +871,6 @@ class Dispatcher:
                     self._waiting.setdefault(job.target, deque()).append(job)
         return accepted
 
-    def backlog(self) -> int:
-        """Deliveries handed to this dispatcher and not finished yet."""
-        with self._lock:
-            return len(self._known)
-
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Wait until fewer than ``limit`` deliveries are in hand (at most ``timeout`` s); whether they are."""
         deadline = time.monotonic() + timeout
