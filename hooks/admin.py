@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from events.catalog import HOOKABLE_EVENTS
 
 from . import services, validators
-from .models import HookConfig, HookLog, WebhookConfig
+from .models import HookConfig, HookLog, PendingEvent, WebhookConfig
 from .serializers import redact_headers
 
 # "Test now" runs synchronously in the request: keep a selection small.
@@ -446,3 +446,24 @@ class HookLogAdmin(admin.ModelAdmin):
                 done += 1
         if done:
             self.message_user(request, f"Queued {done} redelivery(ies).", messages.SUCCESS)
+
+
+@admin.register(PendingEvent)
+class PendingEventAdmin(admin.ModelAdmin):
+    """Events stored by producers and not yet fanned out: this list stays empty while queue workers run."""
+
+    list_display = ["created_at", "event_name", "event_id"]
+    list_filter = ["event_name"]
+    search_fields = ["event_id"]
+    fields = ["event_id", "event_name", "created_at", "envelope"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PendingEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PendingEvent | None = None) -> bool:
+        # Deleting one would drop an event without a trace: they leave only by being delivered.
+        return False

@@ -158,6 +158,8 @@ class PendingEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "event waiting for fan-out"
+        verbose_name_plural = "events waiting for fan-out"
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"

@@ -21,6 +21,8 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
             options={
+                'verbose_name': 'event waiting for fan-out',
+                'verbose_name_plural': 'events waiting for fan-out',
                 'ordering': ['id'],
             },
         ),

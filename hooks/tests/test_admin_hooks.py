@@ -456,3 +456,22 @@ def test_the_url_mask_is_refused_when_no_password_is_stored(admin_client, webhoo
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"url": [validators.URL_MASKED_MESSAGE]}
+
+
+def test_events_waiting_for_fan_out_are_listed_read_only(admin_client):
+    from events.samples import sample_payload
+    from events.services import build_envelope
+    from hooks.models import PendingEvent
+
+    envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
+    event = PendingEvent.objects.create(event_id=envelope["id"], event_name="subtitle_downloaded", envelope=envelope)
+
+    listing = admin_client.get("/admin/hooks/pendingevent/")
+    assert listing.status_code == 200
+    assert envelope["id"] in listing.content.decode()
+    assert admin_client.get("/admin/hooks/pendingevent/add/").status_code == 403
+    detail = admin_client.get(f"/admin/hooks/pendingevent/{event.pk}/change/")
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    assert admin_client.post(f"/admin/hooks/pendingevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert PendingEvent.objects.count() == 1
