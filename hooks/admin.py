@@ -102,17 +102,17 @@ class WebhookConfigForm(forms.ModelForm):
         model = WebhookConfig
         fields = WEBHOOK_FIELDS
 
-    def clean_name(self) -> str:
-        return validators.validate_name(self.cleaned_data.get("name", ""))
-
-    def clean_event_name(self) -> str:
-        return validators.validate_webhook_event_name(self.cleaned_data.get("event_name", ""))
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and "url" in self.initial:
             # The stored password is never put in the page; saving the mask keeps it.
             self.initial["url"] = validators.mask_url(self.initial["url"])
+
+    def clean_name(self) -> str:
+        return validators.validate_name(self.cleaned_data.get("name", ""))
+
+    def clean_event_name(self) -> str:
+        return validators.validate_webhook_event_name(self.cleaned_data.get("event_name", ""))
 
     def clean_url(self) -> str:
         url = validators.validate_url(self.cleaned_data.get("url", ""))

@@ -107,18 +107,13 @@ def _insert_statement(connection: BaseDatabaseWrapper) -> tuple[list[Field], str
     return fields, sql
 
 
-def _doorbell_redis() -> redis.Redis | None:
-    """The Redis broker's connection (the doorbell lives beside the queue it rings), or None."""
+def _doorbell_redis() -> tuple[redis.Redis, str] | None:
+    """The Redis broker's connection and the doorbell's key beside its queue; None on another broker."""
     from sublarr.queue import broker
 
-    connection = getattr(broker(), "connection", None)
-    return connection if isinstance(connection, redis.Redis) else None
-
-
-def _doorbell_key() -> str:
-    from sublarr.queue import broker
-
-    return f"{broker().list_key}:{DOORBELL_KEY}"
+    current = broker()
+    connection = getattr(current, "connection", None)
+    return (connection, f"{current.list_key}:{DOORBELL_KEY}") if isinstance(connection, redis.Redis) else None
 
 
 def _doorbell_add() -> bool:
@@ -128,9 +123,10 @@ def _doorbell_add() -> bool:
     (Django's RedisCache builds a client object on every call);
     otherwise Django's cache, shared by the machine's processes.
     """
-    connection = _doorbell_redis()
-    if connection is not None:
-        return bool(connection.set(_doorbell_key(), 1, nx=True, ex=DOORBELL_SECONDS))
+    on_redis = _doorbell_redis()
+    if on_redis is not None:
+        connection, key = on_redis
+        return bool(connection.set(key, 1, nx=True, ex=DOORBELL_SECONDS))
     return cache.add(DOORBELL_KEY, 1, DOORBELL_SECONDS)
 
 
@@ -218,9 +214,10 @@ ringer = Ringer()
 
 def _silence_doorbell() -> None:
     try:
-        connection = _doorbell_redis()
-        if connection is not None:
-            connection.delete(_doorbell_key())
+        on_redis = _doorbell_redis()
+        if on_redis is not None:
+            connection, key = on_redis
+            connection.delete(key)
         else:
             cache.delete(DOORBELL_KEY)
     except Exception:

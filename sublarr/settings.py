@@ -174,9 +174,9 @@ else:
     }
 if _default_db["ENGINE"] == "django.db.backends.postgresql":
     # Parameters sent apart from the query (psycopg 3's server-side binding)
-    # instead of quoted into it in Python: the quoting of JSON arrays in bulk
-    # INSERTs was ~15 % of a queue worker's time (py-spy), and webhook delivery
-    # is ~15-20 % faster with it (bench.webhooks). Prepared statements stay off
+    # instead of merged into its text in Python: that merging was ~15 % of a
+    # queue worker's time (py-spy), and webhook delivery is ~15-20 % faster
+    # without it (bench.webhooks). Prepared statements stay off
     # (Django's default prepare_threshold=None), so PgBouncer in transaction
     # mode still works. ``?server_side_binding=false`` in DATABASE_URL turns it off.
     _default_db.setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
