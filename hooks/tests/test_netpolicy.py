@@ -10,7 +10,7 @@ from hooks import netpolicy
 from hooks.models import WebhookConfig
 from hooks.netpolicy import AddressRefused, HostUnresolvable, InvalidWebhookURL, check_webhook_url
 from hooks.transports import HookError
-from hooks.transports.webhook import GuardedBackend, deliver
+from hooks.transports.webhook import GuardedHTTPConnection, GuardedHTTPSConnection, deliver
 
 LOOPBACK_REFUSED = "is a loopback address (refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true)."
 
@@ -144,10 +144,11 @@ def test_unresolvable_host_is_refused_as_transient():
     assert str(info.value).startswith("Webhook host 'no-such-host.invalid' could not be resolved")
 
 
-def test_connection_guard_refuses_before_connecting(strict, httpserver):
+@pytest.mark.parametrize("connection_class", [GuardedHTTPConnection, GuardedHTTPSConnection])
+def test_connection_guard_refuses_before_connecting(strict, httpserver, connection_class):
     """The check at connect time (no DNS-rebinding gap) refuses loopback by itself."""
     with pytest.raises(AddressRefused) as info:
-        GuardedBackend().connect_tcp("localhost", httpserver.port, timeout=2)
+        connection_class("localhost", httpserver.port, timeout=2).connect()
     assert str(info.value).startswith("Webhook address refused: localhost (resolves to ")
     assert httpserver.log == []
 
