@@ -323,7 +323,7 @@ SUBLARR_WEBHOOK_BLOCK_PRIVATE = env_bool("SUBLARR_WEBHOOK_BLOCK_PRIVATE", False)
 SUBLARR_EVENT_MAX_BODY_BYTES = env_int("SUBLARR_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 SUBLARR_HOOK_LOG_RETENTION_DAYS = env_int("SUBLARR_HOOK_LOG_RETENTION_DAYS", 30, minimum=1)
 SUBLARR_SCRIPT_OUTPUT_CAP = env_int("SUBLARR_SCRIPT_OUTPUT_CAP", 4096, minimum=0)
-# Webhook delivery (hooks/delivery.py, docs/HOOKS.md): seconds before retry 1, 2, …
+# Webhook delivery (hooks/delivery/, docs/HOOKS.md): seconds before retry 1, 2, …
 # (the last value repeats; each gets ±20 % jitter), the Retry-After ceiling, the
 # response bytes kept in the log, failed deliveries in a row before a webhook
 # is disabled (0 = never), deliveries run at once per worker process (and per

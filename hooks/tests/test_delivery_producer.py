@@ -128,11 +128,11 @@ def test_hook_executed_never_triggers_webhooks(fresh):
 def test_a_task_run_inline_does_not_turn_this_process_into_a_delivery_worker():
     from django_q.tasks import async_task
 
-    from hooks import delivery
+    from hooks.delivery import worker
 
     async_task("math.floor", 1.5, sync=True)  # django-q2 sends post_spawn in this process
 
-    assert delivery._dispatcher is None or delivery._dispatcher.pid != os.getpid()
+    assert worker._dispatcher is None or worker._dispatcher.pid != os.getpid()
 
 
 @pytest.mark.django_db(transaction=True)

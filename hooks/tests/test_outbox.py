@@ -14,6 +14,7 @@ from events import emit_event
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
 from hooks import delivery, outbox, receivers
+from hooks.delivery import fanout
 from hooks.models import Delivery, HookLog, PendingEvent, WebhookConfig
 from hooks.tests.test_delivery_outcomes import FAST, receiver  # noqa: F401 - fixture
 from sublarr import testing
@@ -75,7 +76,7 @@ def test_a_fan_out_that_fails_half_way_leaves_its_events_for_the_next(quiet, mon
     def broken(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr(delivery, "_log_skipped", broken)
+    monkeypatch.setattr(fanout, "_log_skipped", broken)  # read by fan_out_pending in hooks.delivery.fanout
     with pytest.raises(OperationalError):
         delivery.fan_out_pending()
     assert PendingEvent.objects.count() == 5
@@ -169,7 +170,7 @@ def test_a_drain_waits_while_its_process_holds_too_many_deliveries(quiet, monkey
     held = delivery.Dispatcher()  # not started: no threads; jobs handed to it are only recorded
     submitted: list = []
     monkeypatch.setattr(held, "submit", lambda jobs: submitted.extend(jobs))
-    monkeypatch.setattr(delivery, "dispatcher", lambda: held)
+    monkeypatch.setattr(delivery, "dispatcher", lambda: held)  # outbox.drain looks it up on the package
     monkeypatch.setattr(outbox, "MAX_BACKLOG", 3)
     held._known.update({-1, -2, -3})  # three deliveries in hand: full
     tasks = rung()

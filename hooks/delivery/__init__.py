@@ -1,0 +1,80 @@
+"""Durable delivery of events to script hooks and webhooks (DESIGN.md §2, §4).
+
+The unit of work is a ``Delivery`` row: one per (event, hook or webhook),
+created by the worker-side fan-out of events waiting in the outbox
+(``fan_out_pending``, many events per transaction; see ``hooks.outbox``). An
+attempt:
+
+1. holds a claim on the row — a lease longer than the attempt can take, so
+   two workers never run the same attempt. First attempts are created
+   already claimed by the fan-out; a retry (``pending`` and due) or an
+   orphan (``running`` with an expired lease: its worker died) is claimed
+   with a conditional UPDATE;
+2. runs the transport (``hooks.transports.webhook`` or ``.script``);
+3. records the outcome (``deliveries_record``), in one transaction: a HookLog
+   row, the row moved to succeeded / failed / pending-with-``next_attempt_at``
+   (the retry lives in the database, not in a sleeping worker), the target's
+   stats, auto-disable (410, or ``SUBLARR_WEBHOOK_DISABLE_AFTER`` failed
+   deliveries in a row), and ``hook_executed`` for a final outcome, sent on
+   commit.
+
+Each worker process runs a ``Dispatcher``: a bounded thread pool for the
+attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` at once per hook
+or webhook, so a hanging receiver cannot take every slot), one writer thread
+that records outcomes as they come — many per transaction under load (group
+commit) — and a sweeper thread that picks up due retries, expired leases and outbox
+events whose drain task was lost.
+The sweeper sleeps until the next due time it knows of, at most
+``SUBLARR_DELIVERY_SWEEP_SECONDS``, and starts with every worker process
+(django-q2's ``post_spawn``), so work that fell due while every process was
+down runs as soon as a worker is back. Delivery is at-least-once: an attempt
+cut short by a crash (before its outcome was committed) runs again once its
+lease expires, with the same ``webhook-id``.
+
+The package: ``fanout`` (the targets of an event and their per-process cache,
+the Delivery rows, ``fan_out_pending``), ``attempts`` (``Job``, the transport
+call, the claim, one attempt, ``deliveries_record`` and the stats),
+``worker`` (``Dispatcher``, ``dispatcher()``, the due-work queries) and
+``manual`` (test runs, redelivery, purge). Other code imports the names below
+from ``hooks.delivery``; module state (the target cache, this process's
+dispatcher) and constants are read from the submodule that holds them.
+"""
+
+from __future__ import annotations
+
+from .attempts import Job, Outcome, _attempt, _claim, deliveries_record, delivery_attempt, lease_seconds, retry_delay
+from .fanout import deliveries_create, deliveries_create_many, fan_out_pending
+from .manual import (
+    RedeliveryError,
+    deliveries_purge,
+    delivery_redeliver,
+    redeliver_log,
+    redeliver_webhook,
+    run_test,
+)
+from .worker import Dispatcher, dispatcher, due_deliveries, next_due_at
+
+# ``_attempt`` and ``_claim`` are called by the tests.
+__all__ = [
+    "Dispatcher",
+    "Job",
+    "Outcome",
+    "RedeliveryError",
+    "_attempt",
+    "_claim",
+    "deliveries_create",
+    "deliveries_create_many",
+    "deliveries_purge",
+    "deliveries_record",
+    "delivery_attempt",
+    "delivery_redeliver",
+    "dispatcher",
+    "due_deliveries",
+    "fan_out_pending",
+    "lease_seconds",
+    "next_due_at",
+    "redeliver_log",
+    "redeliver_webhook",
+    "retry_delay",
+    "run_test",
+]

@@ -1,0 +1,206 @@
+"""Fan-out: the Delivery rows of each event, from the outbox; the per-process cache of targets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from events.catalog import HOOKABLE_EVENTS
+
+from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
+from .attempts import _lease_seconds, _skip_reason
+
+
+def _load_targets(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
+    webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
+        Q(enabled=True) | ~Q(disabled_reason="")
+    )
+    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True))
+
+
+@dataclass
+class _TargetCache:
+    version: str | None = None
+    loaded_at: float = float("-inf")
+    by_event: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] | None = None
+
+
+_targets = _TargetCache()
+TARGET_CACHE_MAX_AGE = 30.0
+
+
+def _targets_for(name: str, *, cached: bool | None = None) -> tuple[list[WebhookConfig], list[HookConfig]]:
+    """The webhooks and script hooks of event ``name``: a per-process cache validated on every call.
+
+    The cache holds only what the fan-out reads (which targets, their settings);
+    it is valid while the subscription version stamp in Django's cache — bumped
+    on commit of every HookConfig / WebhookConfig save or delete and of every
+    auto-disable — is the one it was loaded under, and for at most
+    ``TARGET_CACHE_MAX_AGE`` seconds. One cache read per event instead of two
+    queries. Inside a transaction (a caller's atomic block, the test suite)
+    unless ``cached`` says otherwise, or when the stamp cannot be read, the
+    database is read as before.
+    """
+    global _targets
+    if cached is None:
+        cached = not transaction.get_connection().in_atomic_block
+    if not cached:
+        return _load_targets(name)
+    from ..receivers import subscription_version
+
+    version = subscription_version()
+    if version is None:
+        return _load_targets(name)
+    now = time.monotonic()
+    current = _targets
+    if current.version != version or current.by_event is None or now - current.loaded_at > TARGET_CACHE_MAX_AGE:
+        current = _targets = _TargetCache(version, now, {})
+    assert current.by_event is not None
+    found = current.by_event.get(name)
+    if found is None:
+        found = current.by_event[name] = _load_targets(name)
+    return found
+
+
+def _event_rows(
+    envelope: dict[str, Any], targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
+) -> list[Delivery]:
+    """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
+    webhooks, hooks = targets
+    common = {
+        "event_id": envelope["id"],
+        "event_name": envelope["event_name"],
+        "envelope": envelope,
+        "next_attempt_at": now,
+    }
+    rows: list[Delivery] = []
+    for webhook in webhooks:
+        skipped = not webhook.enabled
+        rows.append(
+            Delivery(
+                **common,
+                hook_type=HookType.WEBHOOK,
+                webhook=webhook,
+                max_attempts=webhook.retry_count + 1,
+                status=Delivery.Status.SKIPPED if skipped else Delivery.Status.PENDING,
+                last_error=_skip_reason(webhook) if skipped else "",
+                finished_at=now if skipped else None,
+            )
+        )
+    rows.extend(Delivery(**common, hook_type=HookType.SCRIPT, hook=hook, max_attempts=1) for hook in hooks)
+    return rows
+
+
+def deliveries_create(*, envelope: dict[str, Any], claim: bool = False) -> list[Delivery]:
+    """Create the Delivery rows of one event (idempotent); return the ones to run (see ``deliveries_create_many``)."""
+    return deliveries_create_many(envelopes=[envelope], claim=claim)
+
+
+def deliveries_create_many(
+    *, envelopes: list[dict[str, Any]], claim: bool = True, cached_targets: bool | None = None
+) -> list[Delivery]:
+    """Create the Delivery rows of these events (idempotent); return the ones to run, targets loaded.
+
+    Every enabled script hook for each event, and every webhook for it or for
+    ``*`` that is enabled or was disabled automatically — the latter get a
+    ``skipped`` row and log entry, so the event can be redelivered later.
+
+    With ``claim``, the rows to run are created already claimed for their
+    first attempt (status running, attempt 1, a lease): the caller hands them
+    to this process's dispatcher at once, and if this process dies they run
+    elsewhere when the lease expires. Without, they are created pending and
+    due. One INSERT for every row of every event.
+    ``cached_targets`` (default: unless in a transaction) reads targets from
+    the per-worker cache.
+    """
+    now = timezone.now()
+    rows: list[Delivery] = []
+    targets: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] = {}
+    for envelope in envelopes:
+        name = envelope["event_name"]
+        if name not in HOOKABLE_EVENTS:
+            continue
+        if name not in targets:  # one look-up per event name and batch
+            targets[name] = _targets_for(name, cached=cached_targets)
+        rows.extend(_event_rows(envelope, targets[name], now))
+    if not rows:
+        return []
+    pending = [row for row in rows if row.status == Delivery.Status.PENDING]
+    for row in pending if claim else ():
+        row.status = Delivery.Status.RUNNING
+        row.attempts = 1
+        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
+    try:
+        with transaction.atomic():
+            Delivery.objects.bulk_create(rows)
+            _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
+    except IntegrityError:
+        # Unique per (event, target): some fan-out ran before (the same event
+        # queued twice, a task handed out again); create only what is
+        # missing, unclaimed, and keep what exists.
+        return [row for envelope in envelopes for row in _create_missing(envelope, now)]
+    return pending
+
+
+def _create_missing(envelope: dict[str, Any], now: datetime) -> list[Delivery]:
+    """The idempotent path of one event's fan-out: its missing rows created pending; its pending rows."""
+    name = envelope["event_name"]
+    if name not in HOOKABLE_EVENTS:
+        return []
+    event_id = envelope["id"]
+    rows = _event_rows(envelope, _load_targets(name), now)
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
+        _log_skipped(list(unlogged.select_related("webhook")), now)
+    return list(
+        Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
+    )
+
+
+def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
+    """Take up to ``limit`` events from the outbox (``PendingEvent``), create their deliveries, delete them.
+
+    One transaction: a worker killed half-way leaves the events in the
+    outbox for the next one. On PostgreSQL concurrent workers take disjoint
+    batches (``SKIP LOCKED``); SQLite runs one writer at a time. Returns
+    (events taken, deliveries to run — created claimed, see ``deliveries_create_many``).
+    """
+    cached = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        events = PendingEvent.objects.order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            events = events.select_for_update(skip_locked=True)
+        taken = list(events.values_list("id", "envelope")[:limit])
+        if not taken:
+            return 0, []
+        rows = deliveries_create_many(envelopes=[envelope for _, envelope in taken], cached_targets=cached)
+        PendingEvent.objects.filter(pk__in=[pk for pk, _ in taken]).delete()
+    return len(taken), rows
+
+
+def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
+    HookLog.objects.bulk_create(
+        [
+            HookLog(
+                webhook_id=d.webhook_id,
+                delivery=d,
+                hook_name=d.webhook.name,
+                event_name=d.event_name,
+                event_id=d.event_id,
+                hook_type=HookType.WEBHOOK,
+                attempt=0,
+                success=False,
+                skipped=True,
+                error=d.last_error,
+                triggered_at=now,
+            )
+            for d in deliveries
+        ]
+    )

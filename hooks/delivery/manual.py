@@ -1,0 +1,155 @@
+"""Test runs, redelivery and purge of finished deliveries (API, admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events.catalog import HOOKABLE_EVENTS
+from events.samples import sample_payload
+from events.services import build_envelope
+
+from ..models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
+from .attempts import _result_fields, _run_transport, _target_label
+
+TEST_EVENT_FOR_ALL = "subtitle_downloaded"
+
+
+class RedeliveryError(ValueError):
+    """A redelivery that cannot be done; the message is safe to show."""
+
+
+def run_test(target: HookConfig | WebhookConfig) -> HookLog:
+    """Deliver a sample event to ``target`` now, synchronously; log it with is_test=True.
+
+    Uses ``events.samples.sample_payload`` (``subtitle_downloaded`` for a ``*``
+    webhook). Neither the target's stats nor its failure count change, and a
+    disabled target is tested all the same.
+    """
+    event = target.event_name
+    if event == WebhookConfig.ALL_EVENTS or event not in HOOKABLE_EVENTS:
+        event = TEST_EVENT_FOR_ALL
+    envelope = build_envelope(event, sample_payload(event))
+    triggered_at = timezone.now()
+    result, _error = _run_transport(target, envelope, 1)
+    is_webhook = isinstance(target, WebhookConfig)
+    return HookLog.objects.create(
+        hook=None if is_webhook else target,
+        webhook=target if is_webhook else None,
+        hook_name=target.name,
+        event_name=event,
+        event_id=envelope["id"],
+        hook_type=HookType.WEBHOOK if is_webhook else HookType.SCRIPT,
+        attempt=1,
+        is_test=True,
+        success=result.success,
+        **_result_fields(result),
+        triggered_at=triggered_at,
+    )
+
+
+def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfig | WebhookConfig:
+    if target is None:
+        raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
+    if not target.enabled:
+        reason = f" ({target.disabled_reason})" if getattr(target, "disabled_reason", "") else ""
+        raise RedeliveryError(f"{_target_label(target)} is disabled{reason}; enable it before redelivering.")
+    return target
+
+
+def _attempt_budget(target: HookConfig | WebhookConfig) -> int:
+    return target.retry_count + 1 if isinstance(target, WebhookConfig) else 1
+
+
+def _kick_workers() -> None:
+    from sublarr.queue import enqueue
+
+    enqueue("hooks.tasks.sweep_deliveries", task_name="hooks-sweep")
+
+
+@transaction.atomic
+def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+    """Queue ``delivery`` again with a fresh retry budget (same event id, same ``webhook-id``)."""
+    target = _check_redeliverable(delivery.webhook or delivery.hook)
+    now = timezone.now()
+    updated = (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(status=Delivery.Status.RUNNING)
+        .update(
+            status=Delivery.Status.PENDING,
+            next_attempt_at=now,
+            max_attempts=F("attempts") + _attempt_budget(target),
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=now,
+        )
+    )
+    if not updated:
+        raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
+    transaction.on_commit(_kick_workers)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def redeliver_log(log: HookLog) -> Delivery:
+    """Redeliver the event of one log entry to its hook or webhook."""
+    if log.is_test:
+        raise RedeliveryError("A test run cannot be redelivered; run the test again instead.")
+    delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=log.delivery_id).first()
+    if delivery is None:
+        raise RedeliveryError("The delivery of this log entry no longer exists (deleted or purged).")
+    return delivery_redeliver(delivery=delivery)
+
+
+@transaction.atomic
+def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Queue again every failed or skipped delivery of ``webhook`` whose event arrived in [since, until].
+
+    Returns how many were queued.
+    """
+    _check_redeliverable(webhook)
+    if since and until and since > until:
+        raise RedeliveryError("'since' must not be after 'until'.")
+    deliveries = Delivery.objects.filter(webhook=webhook, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED])
+    if since:
+        deliveries = deliveries.filter(created_at__gte=since)
+    if until:
+        deliveries = deliveries.filter(created_at__lte=until)
+    now = timezone.now()
+    count = deliveries.update(
+        status=Delivery.Status.PENDING,
+        next_attempt_at=now,
+        max_attempts=F("attempts") + _attempt_budget(webhook),
+        lease_expires_at=None,
+        finished_at=None,
+        updated_at=now,
+    )
+    if count:
+        transaction.on_commit(_kick_workers)
+    return count
+
+
+def deliveries_purge(*, older_than_days: int | None = None, batch_size: int = 1000) -> int:
+    """Delete finished deliveries older than SUBLARR_HOOK_LOG_RETENTION_DAYS; return how many.
+
+    Their log rows stay (``HookLog.delivery`` becomes null: no longer redeliverable).
+    Pending and running deliveries are never purged. Deleted in short batches.
+    """
+    days = older_than_days if older_than_days is not None else int(settings.SUBLARR_HOOK_LOG_RETENTION_DAYS)
+    cutoff = timezone.now() - timedelta(days=days)
+    finished = Delivery.objects.filter(
+        status__in=[Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.SKIPPED],
+        finished_at__lt=cutoff,
+    )
+    total = 0
+    while True:
+        ids = list(finished.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        with transaction.atomic():
+            HookLog.objects.filter(delivery_id__in=ids).update(delivery=None)
+            total += Delivery.objects.filter(id__in=ids).delete()[0]

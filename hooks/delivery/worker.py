@@ -1,0 +1,247 @@
+"""The per-process dispatcher: a bounded thread pool for attempts, a writer thread, a sweeper thread."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing.util
+import os
+import queue
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from ..models import Delivery
+from .attempts import ROW_FIELDS, Job, Outcome, Row, _attempt, deliveries_record
+
+logger = logging.getLogger(__name__)
+
+
+def due_deliveries(*, limit: int = 500) -> list[Row]:
+    """Deliveries that may be claimed now: pending and due, or running with an expired lease."""
+    now = timezone.now()
+    return list(
+        Delivery.objects.filter(
+            Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.RUNNING, lease_expires_at__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list(*ROW_FIELDS)[:limit]
+    )
+
+
+def next_due_at() -> datetime | None:
+    """The earliest future time at which some delivery becomes claimable."""
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
+    leased = Delivery.objects.filter(status=Delivery.Status.RUNNING).aggregate(t=Min("lease_expires_at"))["t"]
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
+
+
+class Dispatcher:
+    """Runs delivery attempts in a bounded thread pool; a sweeper thread finds due work.
+
+    At most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` attempts per hook or
+    webhook run at once in this process; the rest wait in that target's queue
+    here. First attempts were claimed by the fan-out (if this process dies
+    they run elsewhere once the lease expires); retries the sweeper found are
+    claimed when they start, so another process may take them meanwhile.
+    """
+
+    MIN_SWEEP_GAP = 0.05
+    MAX_BATCH = 200
+    SWEEP_DRAIN_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._executor = ThreadPoolExecutor(
+            max_workers=int(settings.SUBLARR_DELIVERY_CONCURRENCY), thread_name_prefix="sublarr-delivery"
+        )
+        self._known: set[int] = set()
+        self._running: Counter[tuple[str, int]] = Counter()
+        self._waiting: dict[tuple[str, int], deque[Job]] = {}
+        self._wake = threading.Event()
+        self._wake_at: datetime | None = None
+        self._sweeper: threading.Thread | None = None
+        self._results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+        self._swept = False
+
+    def start(self) -> None:
+        """Start the sweeper and the writer threads (once); flush on process exit."""
+        with self._lock:
+            if self._sweeper is None:
+                self._sweeper = threading.Thread(target=self._sweep_forever, name="sublarr-sweeper", daemon=True)
+                self._sweeper.start()
+                self._writer = threading.Thread(target=self._write_forever, name="sublarr-writer", daemon=True)
+                self._writer.start()
+                # django-q2 workers are multiprocessing children: they run
+                # multiprocessing finalizers at exit, not atexit handlers.
+                multiprocessing.util.Finalize(self, self.close, exitpriority=10)
+                atexit.register(self.close)
+
+    def close(self) -> None:
+        """Finish the attempts under way and record every outcome (process exit, recycled worker)."""
+        if self._closed or self.pid != os.getpid():
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        self._results.put(None)
+        if self._writer is not None:
+            self._writer.join(timeout=30)
+
+    def submit(self, jobs: Iterable[Job]) -> int:
+        """Run these deliveries here, each target's in order, at most N per target at once.
+
+        Jobs over a target's limit wait in its queue here; claimed ones keep
+        their lease (renewed when they start if they waited long).
+        """
+        cap = int(settings.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY)
+        accepted = 0
+        with self._lock:
+            for job in jobs:
+                if job.delivery_id in self._known:
+                    continue
+                self._known.add(job.delivery_id)
+                accepted += 1
+                if self._running[job.target] < cap:
+                    self._running[job.target] += 1
+                    self._executor.submit(self._run, job)
+                else:
+                    self._waiting.setdefault(job.target, deque()).append(job)
+        return accepted
+
+    def wait_for_room(self, limit: int, timeout: float) -> bool:
+        """Wait until fewer than ``limit`` deliveries are in hand (at most ``timeout`` s); whether they are."""
+        deadline = time.monotonic() + timeout
+        with self._room:
+            while len(self._known) >= limit:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._room.wait(remaining)
+        return True
+
+    def wake_at(self, when: datetime | None = None) -> None:
+        """Make the sweeper look for due work at ``when`` (now by default)."""
+        with self._lock:
+            if when is None or self._wake_at is None or when < self._wake_at:
+                self._wake_at = when
+        self._wake.set()
+
+    def _run(self, job: Job) -> None:
+        while True:
+            try:
+                outcome = _attempt(job.delivery_id, job.lease_seconds, job.preloaded, claimed_already=job.claimed)
+                if outcome is not None:
+                    self._results.put(outcome)
+            except Exception:
+                # The row keeps its lease and is retried when it expires.
+                logger.exception("Delivery %s: attempt failed unexpectedly", job.delivery_id)
+                close_old_connections()
+            with self._lock:
+                self._known.discard(job.delivery_id)
+                self._room.notify_all()
+                waiting = self._waiting.get(job.target)
+                if not waiting:
+                    self._waiting.pop(job.target, None)
+                    self._running[job.target] -= 1
+                    if self._running[job.target] <= 0:
+                        del self._running[job.target]
+                    return
+                job = waiting.popleft()
+
+    def _write_forever(self) -> None:
+        """Record outcomes as they come, many per transaction when they come fast (group commit)."""
+        while True:
+            first = self._results.get()
+            batch = [first] if first is not None else []
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._results.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    first = None
+                    break
+                batch.append(item)
+            if batch:
+                self._record(batch)
+            if first is None:
+                return
+
+    def _record(self, batch: list[Outcome]) -> None:
+        try:
+            deliveries_record(outcomes=batch)
+            return
+        except Exception:
+            logger.exception("Recording %d delivery outcomes failed; recording them one by one", len(batch))
+            close_old_connections()
+        for outcome in batch:
+            try:
+                deliveries_record(outcomes=[outcome])
+            except Exception:
+                # The row stays claimed: it runs again when its lease expires.
+                logger.exception("Recording the outcome of delivery %s failed", outcome.delivery.pk)
+                close_old_connections()
+
+    def sweep(self) -> float:
+        """Submit due deliveries and stale outbox events; return seconds until the sweeper should look again."""
+        from .. import outbox
+
+        self.submit(Job.from_row(row) for row in due_deliveries())
+        # The first sweep of a process takes every waiting event (left over from
+        # a stop); later ones only events whose drain task was lost.
+        outbox.drain(max_seconds=self.SWEEP_DRAIN_SECONDS, stale_only=self._swept)
+        self._swept = True
+        interval = float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS)
+        upcoming = next_due_at()
+        with self._lock:
+            if self._wake_at is not None and (upcoming is None or self._wake_at < upcoming):
+                upcoming = self._wake_at
+            self._wake_at = None
+        if upcoming is None:
+            return interval
+        return min(interval, max(self.MIN_SWEEP_GAP, (upcoming - timezone.now()).total_seconds()))
+
+    def _sweep_forever(self) -> None:
+        while True:
+            try:
+                wait = self.sweep()
+            except Exception:
+                logger.exception("Delivery sweep failed; trying again shortly")
+                wait = 1.0
+            finally:
+                close_old_connections()
+            if self._wake.wait(wait):
+                self._wake.clear()
+                # Coalesce bursts of wake-ups into one query.
+                time.sleep(self.MIN_SWEEP_GAP)
+
+
+_dispatcher: Dispatcher | None = None
+_dispatcher_lock = threading.Lock()
+
+
+def dispatcher() -> Dispatcher:
+    """This process's dispatcher, created (and its sweeper started) on first use."""
+    global _dispatcher
+    current = _dispatcher
+    if current is None or current.pid != os.getpid():
+        with _dispatcher_lock:
+            if _dispatcher is None or _dispatcher.pid != os.getpid():
+                _dispatcher = Dispatcher()
+                _dispatcher.start()
+            current = _dispatcher
+    return current
