@@ -8,9 +8,10 @@ a 2-worker ``qcluster`` and a local receiver (its own process, HTTP/1.1,
 answers 204 and records the arrival time of every ``webhook-id``). Then, with 1
 and with 20 webhooks per event, it emits events until ``--deliveries``
 deliveries are owed and reports deliveries/s (first emit → last arrival) and
-the p50/p99 emit → arrival latency, for
+the p50/p99 emit → arrival latency, and the queue workers' CPU per delivery
+(user + system time of the ``qcluster`` process group, from /proc), for
 
-* sublarr's durable path: emit_event → one enqueue → worker fan-out → Delivery
+* sublarr's durable path: emit_event → one outbox row → worker fan-out → Delivery
   rows, claimed, signed, posted, logged (HookLog), stats updated;
 * the naive baseline (Sublarr's design), in the same run: a thread pool of 4
   posting each delivery with a new ``requests.Session``, signed, nothing persisted.
@@ -85,6 +86,24 @@ def receiver_main(port_file: str) -> None:
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds used so far by the live processes of process group ``pgid`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "(comm)": state ppid pgrp session … utime (14th field of the line) stime.
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20)) -> None:
@@ -195,6 +214,7 @@ def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 
             # Durable path.
             emitted: dict[str, float] = {}
             emit_us = []
+            cpu_before = group_cpu_seconds(cluster.pid)
             for _ in range(events):
                 t = time.time()
                 envelope = emit_event("subtitle_downloaded", payload)
@@ -203,6 +223,7 @@ def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 
             wait_for(total)
             time.sleep(0.3)  # count late duplicates too
             durable = summarise(f"durable, {per_event}/event", emitted, take(), total, emit_us)
+            durable["worker_cpu_us"] = (group_cpu_seconds(cluster.pid) - cpu_before) / total * 1e6
             durable["logged"] = HookLog.objects.filter(webhook__in=hooks, success=True).count()
             results.append(durable)
 
@@ -326,20 +347,24 @@ def main() -> int:
             time.sleep(0.05)
         url = f"http://127.0.0.1:{Path(port_file).read_text()}"
         print(f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles}")
-        print("| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print(
+            "| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) "
+            "| worker CPU µs/delivery |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
         for profile in args.profiles.split(","):
             result = run_profile(profile, args.deliveries, url, args.per_event)
             if result is None:
                 continue
             for r in result["results"]:
                 logged = f" (logged {r['logged']})" if "logged" in r else ""
+                cpu = f"{r['worker_cpu_us']:.0f}" if "worker_cpu_us" in r else "—"
                 print(
                     f"| {profile} | {r['name']} | {r['deliveries']}{logged} | {r['per_s']:.0f} | "
-                    f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['duplicates']} | {r['emit_us']:.0f} |",
+                    f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['duplicates']} | {r['emit_us']:.0f} | {cpu} |",
                     flush=True,
                 )
-            print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | |", flush=True)
+            print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | | |", flush=True)
             for name, p in result["producer"].items():
                 line = f"{name}: p50 {p['p50_us']:.1f} µs, p99 {p['p99_us']:.1f} µs"
                 print(f"producer, nothing subscribed ({profile}): {line}")
