@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from events import emit_event
 
+from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, WebhookConfig
 from ..transports import HookError, Result
 
@@ -245,7 +246,8 @@ def deliveries_record(*, outcomes: list[Outcome]) -> None:
     INSERT and one stats UPDATE per target for many attempts.
     """
     with transaction.atomic():
-        HookLog.objects.bulk_create(
+        bulk.insert(
+            HookLog,
             [
                 HookLog(
                     hook=o.delivery.hook,
@@ -263,7 +265,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> None:
                     triggered_at=o.started_at,
                 )
                 for o in outcomes
-            ]
+            ],
         )
         plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
         if plain:

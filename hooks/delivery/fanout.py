@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
 
+from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
 from .attempts import _lease_seconds, _skip_reason
 
@@ -138,7 +140,7 @@ def deliveries_create_many(
         row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
     try:
         with transaction.atomic():
-            Delivery.objects.bulk_create(rows)
+            _insert_rows(rows)
             _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
         # Unique per (event, target): some fan-out ran before (the same event
@@ -146,6 +148,27 @@ def deliveries_create_many(
         # missing, unclaimed, and keep what exists.
         return [row for envelope in envelopes for row in _create_missing(envelope, now)]
     return pending
+
+
+def _insert_rows(rows: list[Delivery]) -> None:
+    """INSERT new Delivery rows and set their primary keys: COPY plus one SELECT per target kind on PostgreSQL."""
+    if not bulk.uses_copy():
+        Delivery.objects.bulk_create(rows)
+        return
+    bulk.insert(Delivery, rows)
+    event_ids = list({row.event_id for row in rows})
+    pks: dict[tuple[str, str, int], int] = {}
+    # Each look-up matches one of the partial unique indexes (event_id, webhook) and (event_id, hook).
+    for kind in ("webhook", "hook"):
+        if any(getattr(row, f"{kind}_id") for row in rows):
+            found = Delivery.objects.filter(event_id__in=event_ids, **{f"{kind}__isnull": False})
+            for pk, event_id, target_id in found.values_list("pk", "event_id", f"{kind}_id"):
+                pks[str(event_id), kind, target_id] = pk
+    for row in rows:
+        kind = "webhook" if row.webhook_id else "hook"
+        row.pk = pks[str(uuid.UUID(str(row.event_id))), kind, row.webhook_id or row.hook_id]
+        row._state.adding = False
+        row._state.db = Delivery.objects.db
 
 
 def _create_missing(envelope: dict[str, Any], now: datetime) -> list[Delivery]:
