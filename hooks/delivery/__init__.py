@@ -42,7 +42,7 @@ dispatcher) and constants are read from the submodule that holds them.
 
 from __future__ import annotations
 
-from .attempts import Job, Outcome, _attempt, _claim, deliveries_record, delivery_attempt, lease_seconds, retry_delay
+from .attempts import Job, Outcome, deliveries_record, delivery_attempt, lease_seconds, retry_delay
 from .fanout import deliveries_create, deliveries_create_many, fan_out_pending
 from .manual import (
     RedeliveryError,
@@ -54,14 +54,11 @@ from .manual import (
 )
 from .worker import Dispatcher, dispatcher, due_deliveries, next_due_at
 
-# ``_attempt`` and ``_claim`` are called by the tests.
 __all__ = [
     "Dispatcher",
     "Job",
     "Outcome",
     "RedeliveryError",
-    "_attempt",
-    "_claim",
     "deliveries_create",
     "deliveries_create_many",
     "deliveries_purge",
