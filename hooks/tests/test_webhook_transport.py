@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import trustme
 
 from hooks.models import WebhookConfig
 from hooks.transports import HookError
+from hooks.transports import webhook as transport
 from hooks.transports.webhook import deliver
 
 
@@ -31,12 +34,13 @@ def webhook(url: str, **fields) -> WebhookConfig:
 
 
 class KeepAliveReceiver(ThreadingHTTPServer):
-    """HTTP/1.1 with keep-alive; records the client port of every request and answers with ``body``."""
+    """HTTP/1.1 with keep-alive; records the client port and Host of every request and answers with ``body``."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
         self.ports: list[int] = []
+        self.hosts: list[str] = []
         self.body = b""
         receiver = self
 
@@ -49,6 +53,7 @@ class KeepAliveReceiver(ThreadingHTTPServer):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.ports.append(self.client_address[1])
+                receiver.hosts.append(self.headers["Host"])
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
@@ -56,18 +61,47 @@ class KeepAliveReceiver(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that gives up mid-handshake is what some tests do
+
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
 
 
-@pytest.fixture
-def keepalive() -> Iterator[KeepAliveReceiver]:
-    server = KeepAliveReceiver()
+def serve(server: KeepAliveReceiver) -> Iterator[KeepAliveReceiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def keepalive() -> Iterator[KeepAliveReceiver]:
+    yield from serve(KeepAliveReceiver())
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_receiver(ca) -> Iterator[KeepAliveReceiver]:
+    """The keep-alive receiver over TLS, with a certificate for ``localhost``; records the SNI names asked for."""
+    server = KeepAliveReceiver()
+    server.sni: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    context.sni_callback = lambda sock, name, ctx: server.sni.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    yield from serve(server)
+
+
+@pytest.fixture
+def fresh_client(monkeypatch):
+    """The transport's per-process pools made anew with the settings of this test."""
+    monkeypatch.setattr(transport, "_client", None)
 
 
 def test_deliveries_to_one_receiver_reuse_one_connection(loopback, keepalive):
@@ -171,3 +205,30 @@ def test_receiver_that_accepts_and_never_answers_times_out(loopback):
     assert info.value.message == "Timed out after 1 s."
     assert info.value.result.extra["timed_out"] is True
     assert not info.value.permanent
+
+
+def test_https_is_verified_for_the_host_name_while_connecting_to_the_checked_address(
+    loopback, tls_receiver, ca, tmp_path, fresh_client
+):
+    bundle = tmp_path / "lan-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    loopback.SUBLARR_WEBHOOK_CA_BUNDLE = str(bundle)
+    port = tls_receiver.server_address[1]
+
+    result = deliver(webhook(f"https://localhost:{port}/hook"), envelope())
+
+    assert result.status_code == 200
+    assert tls_receiver.sni == ["localhost"]
+    assert tls_receiver.hosts == [f"localhost:{port}"]
+
+
+def test_https_with_a_certificate_no_trusted_ca_signed_fails_with_a_clear_message(loopback, tls_receiver, fresh_client):
+    port = tls_receiver.server_address[1]
+
+    with pytest.raises(HookError) as info:
+        deliver(webhook(f"https://localhost:{port}/hook"), envelope())
+
+    assert info.value.message.startswith("Connection failed: SSLError: ")
+    assert "certificate verify failed" in info.value.message
+    assert not info.value.permanent
+    assert tls_receiver.hosts == []

@@ -12,6 +12,8 @@
   the checked address itself — TLS SNI, certificate checks and the Host header
   still use the name.
 * user:password in the URL is sent as HTTP Basic auth (and redacted in the log).
+* https:// certificates are verified against certifi's bundle, or the PEM file
+  ``SUBLARR_WEBHOOK_CA_BUNDLE`` names (a LAN's own CA).
 * The response body is read only up to ``SUBLARR_WEBHOOK_RESPONSE_CAP`` bytes,
   and the whole attempt is bounded by the webhook's timeout.
 """
@@ -29,6 +31,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote
 
+import certifi
 import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -108,7 +111,14 @@ def client() -> urllib3.PoolManager:
             # Connections kept per host: enough for every delivery thread to
             # reuse one; past that, extra connections open and close (block=False).
             keep = max(4, int(settings.SUBLARR_DELIVERY_CONCURRENCY))
-            manager = urllib3.PoolManager(num_pools=200, maxsize=keep, block=False, retries=False)
+            manager = urllib3.PoolManager(
+                num_pools=200,
+                maxsize=keep,
+                block=False,
+                retries=False,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=settings.SUBLARR_WEBHOOK_CA_BUNDLE or certifi.where(),
+            )
             manager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
             _client = (os.getpid(), manager)
         return _client[1]

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from sublarr import testing
 
 PROBE = """
@@ -91,16 +93,27 @@ def test_secret_key_from_environment_wins(tmp_path):
     assert probe(tmp_path, SECRET_KEY="k" * 60)["secret_key"] == "k" * 60
 
 
-def test_bad_setting_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
+        (
+            "SUBLARR_WEBHOOK_CA_BUNDLE",
+            "/nonexistent/ca.pem",
+            "SUBLARR_WEBHOOK_CA_BUNDLE must name a PEM file, not '/nonexistent/ca.pem'.",
+        ),
+    ],
+)
+def test_bad_setting_is_a_clear_error(tmp_path, variable, value, message):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        env={"SUBLARR_DATA_DIR": str(tmp_path), "DEBUG": "maybe", "PATH": "/usr/bin:/bin"},
+        env={"SUBLARR_DATA_DIR": str(tmp_path), variable: value, "PATH": "/usr/bin:/bin"},
         cwd=testing.BASE_DIR,
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
-    assert "DEBUG must be true or false, not 'maybe'." in result.stderr
+    assert message in result.stderr
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path):
