@@ -1,6 +1,6 @@
 """Webhook delivery end to end: emit → received, durable path vs a naive thread pool.
 
-    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis] [--per-event 1,20]
+    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis] [--per-event 1,20] [--rounds 1]
 
 Per profile (embedded: SQLite + ORM broker in a temporary data dir; redis:
 PostgreSQL + Redis broker), a child process migrates a fresh database, starts
@@ -15,6 +15,10 @@ the p50/p99 emit → arrival latency, and the queue workers' CPU per delivery
   rows, claimed, signed, posted, logged (HookLog), stats updated;
 * the naive baseline (Sublarr's design), in the same run: a thread pool of 4
   posting each delivery with a new ``requests.Session``, signed, nothing persisted.
+
+With ``--rounds N`` each case runs N times (durable, then naive, back to back)
+and the ratio of each round and their median are printed last: on a shared
+machine the ratio moves ±20 % from one round to the next.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,7 +111,7 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
-def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20)) -> None:
+def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20), rounds: int = 1) -> None:
     import django
 
     django.setup()
@@ -211,45 +216,52 @@ def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 
             receivers.subscriptions_changed()
             payload = sample_payload("subtitle_downloaded")
 
-            # Durable path.
-            emitted: dict[str, float] = {}
-            emit_us = []
-            cpu_before = group_cpu_seconds(cluster.pid)
-            for _ in range(events):
-                t = time.time()
-                envelope = emit_event("subtitle_downloaded", payload)
-                emit_us.append((time.time() - t) * 1e6)
-                emitted[envelope["id"]] = t
-            wait_for(total)
-            time.sleep(0.3)  # count late duplicates too
-            durable = summarise(f"durable, {per_event}/event", emitted, take(), total, emit_us)
-            durable["worker_cpu_us"] = (group_cpu_seconds(cluster.pid) - cpu_before) / total * 1e6
-            durable["logged"] = HookLog.objects.filter(webhook__in=hooks, success=True).count()
-            results.append(durable)
+            logged_before = 0
+            for round_no in range(1, rounds + 1):
+                # Durable path.
+                emitted: dict[str, float] = {}
+                emit_us = []
+                cpu_before = group_cpu_seconds(cluster.pid)
+                for _ in range(events):
+                    t = time.time()
+                    envelope = emit_event("subtitle_downloaded", payload)
+                    emit_us.append((time.time() - t) * 1e6)
+                    emitted[envelope["id"]] = t
+                wait_for(total)
+                time.sleep(0.3)  # count late duplicates too
+                durable = summarise(f"durable, {per_event}/event", emitted, take(), total, emit_us)
+                durable["worker_cpu_us"] = (group_cpu_seconds(cluster.pid) - cpu_before) / total * 1e6
+                logged = HookLog.objects.filter(webhook__in=hooks, success=True).count()
+                durable["logged"] = logged - logged_before
+                durable["round"] = round_no
+                logged_before = logged
+                results.append(durable)
 
-            # Naive baseline: 4 threads, a new requests.Session per delivery, nothing persisted.
-            from concurrent.futures import ThreadPoolExecutor
+                # Naive baseline: 4 threads, a new requests.Session per delivery, nothing persisted.
+                from concurrent.futures import ThreadPoolExecutor
 
-            def post(url: str, envelope: dict) -> None:
-                body = envelope_body(envelope)
-                headers = {"Content-Type": "application/json", "webhook-id": envelope["id"]}
-                headers.update(signature_headers("whsec_" + "QUJD" * 11, envelope["id"], int(time.time()), body))
-                with requests.Session() as s:
-                    s.post(url, data=body, headers=headers, timeout=10)
+                def post(url: str, envelope: dict) -> None:
+                    body = envelope_body(envelope)
+                    headers = {"Content-Type": "application/json", "webhook-id": envelope["id"]}
+                    headers.update(signature_headers("whsec_" + "QUJD" * 11, envelope["id"], int(time.time()), body))
+                    with requests.Session() as s:
+                        s.post(url, data=body, headers=headers, timeout=10)
 
-            pool = ThreadPoolExecutor(max_workers=4)
-            emitted = {}
-            emit_us = []
-            for _ in range(events):
-                t = time.time()
-                envelope = build_envelope("subtitle_downloaded", payload)
-                for hook in hooks:
-                    pool.submit(post, hook.url, envelope)
-                emit_us.append((time.time() - t) * 1e6)
-                emitted[envelope["id"]] = t
-            wait_for(total)
-            pool.shutdown()
-            results.append(summarise(f"naive pool, {per_event}/event", emitted, take(), total, emit_us))
+                pool = ThreadPoolExecutor(max_workers=4)
+                emitted = {}
+                emit_us = []
+                for _ in range(events):
+                    t = time.time()
+                    envelope = build_envelope("subtitle_downloaded", payload)
+                    for hook in hooks:
+                        pool.submit(post, hook.url, envelope)
+                    emit_us.append((time.time() - t) * 1e6)
+                    emitted[envelope["id"]] = t
+                wait_for(total)
+                pool.shutdown()
+                naive = summarise(f"naive pool, {per_event}/event", emitted, take(), total, emit_us)
+                naive["round"] = round_no
+                results.append(naive)
             WebhookConfig.objects.all().delete()
     finally:
         cluster.terminate()
@@ -278,7 +290,9 @@ def _service(host: str, port: int) -> bool:
         return False
 
 
-def run_profile(profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20") -> dict | None:
+def run_profile(
+    profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20", rounds: int = 1
+) -> dict | None:
     data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-webhooks-{profile}-")
     env = {
         **os.environ,
@@ -299,7 +313,7 @@ def run_profile(profile: str, deliveries: int, receiver_url: str, per_event: str
         env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url, per_event],
+            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url, per_event, str(rounds)],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -327,14 +341,39 @@ def run_profile(profile: str, deliveries: int, receiver_url: str, per_event: str
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _ratios(profile: str, results: list[dict]) -> list[str]:
+    """Durable ÷ naive deliveries/s per round (the two paths of one round run back to back), and their median."""
+    lines = []
+    cases = dict.fromkeys(r["name"].split(", ", 1)[1] for r in results)
+    for case in cases:
+        by_round: dict[int, dict[str, float]] = {}
+        for r in results:
+            path, _, name = r["name"].partition(", ")
+            if name == case:
+                by_round.setdefault(r.get("round", 1), {})[path] = r["per_s"]
+        ratios = sorted(p["durable"] / p["naive pool"] for p in by_round.values() if len(p) == 2)
+        if ratios:
+            shown = ", ".join(f"{ratio:.0%}" for ratio in ratios)
+            lines.append(
+                f"{profile}, {case}: durable ÷ naive per round {shown}; median {statistics.median(ratios):.0%}"
+            )
+    return lines
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), sys.argv[3], tuple(int(n) for n in sys.argv[4].split(",")))
+        child(int(sys.argv[2]), sys.argv[3], tuple(int(n) for n in sys.argv[4].split(",")), int(sys.argv[5]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--profiles", default="embedded,redis")
     parser.add_argument("--per-event", default="1,20", help="webhooks per event to measure, comma-separated")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="durable then naive this many times per case, alternated; ratios per round",
+    )
     args = parser.parse_args()
 
     port_file = tempfile.mktemp(prefix="bench-webhooks-port-")
@@ -346,14 +385,18 @@ def main() -> int:
         while not os.path.exists(port_file) or not Path(port_file).read_text():
             time.sleep(0.05)
         url = f"http://127.0.0.1:{Path(port_file).read_text()}"
-        print(f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles}")
+        ratios: list[str] = []
+        print(
+            f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles} "
+            f"--per-event {args.per_event} --rounds {args.rounds}"
+        )
         print(
             "| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) "
             "| worker CPU µs/delivery |"
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for profile in args.profiles.split(","):
-            result = run_profile(profile, args.deliveries, url, args.per_event)
+            result = run_profile(profile, args.deliveries, url, args.per_event, args.rounds)
             if result is None:
                 continue
             for r in result["results"]:
@@ -365,9 +408,12 @@ def main() -> int:
                     flush=True,
                 )
             print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | | |", flush=True)
+            ratios.extend(_ratios(profile, result["results"]))
             for name, p in result["producer"].items():
                 line = f"{name}: p50 {p['p50_us']:.1f} µs, p99 {p['p99_us']:.1f} µs"
                 print(f"producer, nothing subscribed ({profile}): {line}")
+        for line in ratios:
+            print(line)
     finally:
         receiver.terminate()
         receiver.join(5)
