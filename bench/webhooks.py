@@ -1,6 +1,7 @@
 """Webhook delivery end to end: emit → received, durable path vs a naive thread pool.
 
-    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis] [--per-event 1,20] [--rounds 1]
+    .venv/bin/python -m bench.webhooks [--deliveries 1000] [--profiles embedded,redis] [--per-event 1,20]
+        [--rounds 1] [--per-transaction 1]
 
 Per profile (embedded: SQLite + ORM broker in a temporary data dir; redis:
 PostgreSQL + Redis broker), a child process migrates a fresh database, starts
@@ -18,7 +19,10 @@ the p50/p99 emit → arrival latency, and the queue workers' CPU per delivery
 
 With ``--rounds N`` each case runs N times (durable, then naive, back to back)
 and the ratio of each round and their median are printed last: on a shared
-machine the ratio moves ±20 % from one round to the next.
+machine the ratio moves ±20 % from one round to the next. With
+``--per-transaction K`` the producer emits K events per ``transaction.atomic()``
+(a scan reporting its items, say): their outbox rows commit with it, one WAL
+flush for K events; "emit µs" is then the transaction's time ÷ K.
 """
 
 from __future__ import annotations
@@ -111,13 +115,16 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
-def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20), rounds: int = 1) -> None:
+def child(
+    deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 20), rounds: int = 1, per_transaction: int = 1
+) -> None:
     import django
 
     django.setup()
     import requests
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import transaction
 
     from events import emit_event
     from events.samples import sample_payload
@@ -222,16 +229,23 @@ def child(deliveries: int, receiver_url: str, per_events: tuple[int, ...] = (1, 
                 emitted: dict[str, float] = {}
                 emit_us = []
                 cpu_before = group_cpu_seconds(cluster.pid)
-                for _ in range(events):
+                for start in range(0, events, per_transaction):
                     t = time.time()
-                    envelope = emit_event("subtitle_downloaded", payload)
-                    emit_us.append((time.time() - t) * 1e6)
-                    emitted[envelope["id"]] = t
+                    # One event per statement outside a transaction; K per commit with --per-transaction K.
+                    with transaction.atomic() if per_transaction > 1 else contextlib.nullcontext():
+                        for _ in range(min(per_transaction, events - start)):
+                            envelope = emit_event("subtitle_downloaded", payload)
+                            emitted[envelope["id"]] = t
+                    emit_us.append((time.time() - t) * 1e6 / min(per_transaction, events - start))
                 wait_for(total)
                 time.sleep(0.3)  # count late duplicates too
                 durable = summarise(f"durable, {per_event}/event", emitted, take(), total, emit_us)
                 durable["worker_cpu_us"] = (group_cpu_seconds(cluster.pid) - cpu_before) / total * 1e6
-                logged = HookLog.objects.filter(webhook__in=hooks, success=True).count()
+                # An outcome is written just after its POST returns: give the last ones a moment.
+                deadline = time.monotonic() + 30
+                successes = HookLog.objects.filter(webhook__in=hooks, success=True)
+                while (logged := successes.count()) < logged_before + total and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 durable["logged"] = logged - logged_before
                 durable["round"] = round_no
                 logged_before = logged
@@ -291,7 +305,7 @@ def _service(host: str, port: int) -> bool:
 
 
 def run_profile(
-    profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20", rounds: int = 1
+    profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20", rounds: int = 1, per_transaction: int = 1
 ) -> dict | None:
     data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-webhooks-{profile}-")
     env = {
@@ -313,7 +327,17 @@ def run_profile(
         env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.webhooks", "--child", str(deliveries), receiver_url, per_event, str(rounds)],
+            [
+                sys.executable,
+                "-m",
+                "bench.webhooks",
+                "--child",
+                str(deliveries),
+                receiver_url,
+                per_event,
+                str(rounds),
+                str(per_transaction),
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -362,7 +386,8 @@ def _ratios(profile: str, results: list[dict]) -> list[str]:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), sys.argv[3], tuple(int(n) for n in sys.argv[4].split(",")), int(sys.argv[5]))
+        per_events = tuple(int(n) for n in sys.argv[4].split(","))
+        child(int(sys.argv[2]), sys.argv[3], per_events, int(sys.argv[5]), int(sys.argv[6]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
@@ -373,6 +398,12 @@ def main() -> int:
         type=int,
         default=1,
         help="durable then naive this many times per case, alternated; ratios per round",
+    )
+    parser.add_argument(
+        "--per-transaction",
+        type=int,
+        default=1,
+        help="the producer emits this many events per transaction (1: each on its own, outside a transaction)",
     )
     args = parser.parse_args()
 
@@ -388,7 +419,7 @@ def main() -> int:
         ratios: list[str] = []
         print(
             f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles} "
-            f"--per-event {args.per_event} --rounds {args.rounds}"
+            f"--per-event {args.per_event} --rounds {args.rounds} --per-transaction {args.per_transaction}"
         )
         print(
             "| profile | path | deliveries | deliveries/s | p50 ms | p99 ms | duplicates | emit µs (mean) "
@@ -396,7 +427,7 @@ def main() -> int:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for profile in args.profiles.split(","):
-            result = run_profile(profile, args.deliveries, url, args.per_event, args.rounds)
+            result = run_profile(profile, args.deliveries, url, args.per_event, args.rounds, args.per_transaction)
             if result is None:
                 continue
             for r in result["results"]:

@@ -1,7 +1,9 @@
 """The event bus: a catalog of named events, emit_event(), and a WebSocket bridge.
 
 Public API: ``emit_event``, ``aemit_event``, ``EventError``; the catalog is
-``events.catalog.EVENT_CATALOG`` / ``CATALOG_VERSION``.
+``events.catalog.EVENT_CATALOG`` / ``CATALOG_VERSION``; receivers that store
+an event with its producer's transaction connect to
+``events.signals.event_accepted``.
 """
 
 from __future__ import annotations

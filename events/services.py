@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from .catalog import CATALOG_VERSION, EVENT_CATALOG
+from .signals import event_accepted
 
 logger = logging.getLogger(__name__)
 
@@ -90,31 +91,39 @@ def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def send_envelope(envelope: dict[str, Any]) -> None:
-    """Send an envelope's signal now; a failing receiver is logged, never raised."""
-    spec = EVENT_CATALOG[envelope["event_name"]]
-    for receiver, result in spec.signal.send_robust(sender=spec.name, envelope=envelope):
+def _log_failures(results: list[tuple[Any, Any]], envelope: dict[str, Any]) -> None:
+    for receiver, result in results:
         if isinstance(result, Exception):
             logger.error(
                 "Receiver %s failed for event %s (%s): %s",
                 getattr(receiver, "__qualname__", receiver),
-                spec.name,
+                envelope["event_name"],
                 envelope["id"],
                 result,
                 exc_info=result,
             )
 
 
+def send_envelope(envelope: dict[str, Any]) -> None:
+    """Send an envelope's signal now; a failing receiver is logged, never raised."""
+    spec = EVENT_CATALOG[envelope["event_name"]]
+    _log_failures(spec.signal.send_robust(sender=spec.name, envelope=envelope), envelope)
+
+
 def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> dict[str, Any]:
     """Emit catalog event ``name`` with payload ``data``; return its envelope.
 
     Raises ``EventError`` (nothing sent) for an unknown event, an undeclared
-    key or a value that is not JSON. The signal goes out when the current
+    key or a value that is not JSON. ``events.signals.event_accepted`` is sent
+    at once (inside the caller's transaction, for receivers that store the
+    event with it; a database error there is raised, as from any write in the
+    transaction); the event's catalog signal goes out when the current
     transaction on ``using`` commits — at once outside a transaction — so a
     rolled-back change emits nothing. Synchronous: from async code, use
     ``aemit_event``.
     """
     envelope = build_envelope(name, {} if data is None else data)
+    event_accepted.send(sender=name, envelope=envelope, using=using)
     transaction.on_commit(lambda: send_envelope(envelope), using=using)
     return envelope
 

@@ -1,8 +1,10 @@
 """The outbox between the producer and the queue workers: one row per event, a doorbell task to take them.
 
-The producer (``hooks.receivers.on_event``, when the event's transaction has
-committed) calls ``push``: one INSERT of the envelope into ``PendingEvent`` —
-all it waits for. A thread of its process (``Ringer``) then calls ``ring``,
+The producer stores the envelope as one row of ``PendingEvent``: inside its
+own transaction when it emits in one (``store_in_transaction``, from
+``hooks.receivers.on_event_accepted``: the row commits with the producer's
+change), otherwise with one INSERT when the event is sent
+(``hooks.receivers.on_event`` → ``push``) — all it waits for. A thread of its process (``Ringer``) then calls ``ring``,
 which enqueues the django-q2 task ``hooks.tasks.drain_events`` unless one is
 already queued and not yet started (a flag: ``SET NX EX`` beside the Redis
 broker's queue, or ``cache.add`` in the embedded profile). The worker's
@@ -22,6 +24,7 @@ them at once. If the outbox cannot be written, the event is enqueued whole
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import threading
@@ -56,6 +59,57 @@ DRAIN_SECONDS = 30.0
 MAX_BACKLOG = 10_000
 # The sweeper takes events that have waited this long (their doorbell was lost).
 STALE_SECONDS = 5.0
+
+
+class _Stored:
+    """Ids of events this process stored inside their producer's transaction, until their commit is seen.
+
+    Bounded: an event whose savepoint rolled back never reaches ``push``, so
+    its id is only dropped when the oldest ones make room.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, event_id: str) -> None:
+        with self._lock:
+            self._ids[event_id] = None
+            while len(self._ids) > self.LIMIT:
+                self._ids.popitem(last=False)
+
+    def take(self, event_id: str) -> bool:
+        """Whether ``event_id`` was stored with its transaction (forgotten now)."""
+        if event_id not in self._ids:  # the common case, without the lock
+            return False
+        with self._lock:
+            return self._ids.pop(event_id, False) is None
+
+
+_stored = _Stored()
+
+
+def store_in_transaction(envelope: dict[str, Any]) -> None:
+    """Write ``envelope``'s outbox row in the current transaction: it commits or rolls back with the producer's change.
+
+    The row is then durable the moment the producer's transaction is — no
+    window between that commit and a later one in which a crash loses the
+    event — and a transaction that emits many events commits them with one
+    WAL flush. One statement, no savepoint (two more round trips per event):
+    like any other write in the transaction, a failure here is raised to the
+    producer and fails its transaction, so the change and its event are kept
+    or lost together.
+    """
+    row = PendingEvent(event_id=envelope["id"], event_name=envelope["event_name"], envelope=envelope)
+    _insert(row)
+    _stored.add(envelope["id"])
+
+
+def stored_with_transaction(envelope: dict[str, Any]) -> bool:
+    """Whether ``store_in_transaction`` stored this event (its transaction has committed if it is being sent)."""
+    return _stored.take(envelope["id"])
 
 
 def push(envelope: dict[str, Any]) -> None:

@@ -1,9 +1,11 @@
 """Event receivers: one durable outbox row per event that something is subscribed to.
 
-The producer's path (a catalog signal, sent on commit by ``emit_event``) asks
-a per-process snapshot "is any hook or webhook subscribed to this event?"
-and, only if so, queues the event once (``hooks.outbox.push``: one outbox row,
-and a drain task rung if none is waiting); a worker fans out. With nothing
+The producer's path asks a per-process snapshot "is any hook or webhook
+subscribed to this event?" and, only if so, queues the event once: one outbox
+row, written inside the producer's transaction when it emits in one
+(``on_event_accepted``, on ``events.signals.event_accepted``), else when the
+catalog signal is sent on commit (``on_event``, ``hooks.outbox.push``); then a
+drain task is rung if none is waiting, and a worker fans out. With nothing
 subscribed the answer costs a dict lookup: no query, no cache or broker round
 trip.
 
@@ -34,11 +36,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
+from events.signals import event_accepted
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +139,31 @@ def subscriptions_changed() -> None:
 
 def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
     """Queue the fan-out of ``envelope`` (``hooks.outbox.push``) if anything is subscribed to its event."""
-    if not has_subscribers(envelope["event_name"]):
+    from . import outbox
+
+    if outbox.stored_with_transaction(envelope):
+        outbox.ringer.request()  # its row committed with the producer's transaction
+    elif has_subscribers(envelope["event_name"]):
+        outbox.push(envelope)
+    else:
+        return
+    stats.enqueued += 1
+
+
+def on_event_accepted(sender: Any, envelope: dict[str, Any], using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Inside the producer's transaction, store a subscribed event's outbox row with it (``outbox``).
+
+    Outside a transaction, or on another database than the outbox's, nothing
+    happens here: ``on_event`` stores the event when it is sent.
+    """
+    if using != DEFAULT_DB_ALIAS or not transaction.get_connection(using).in_atomic_block:
+        return
+    name = envelope["event_name"]
+    if name not in HOOKABLE_EVENTS or not has_subscribers(name):
         return
     from . import outbox
 
-    outbox.push(envelope)
-    stats.enqueued += 1
+    outbox.store_in_transaction(envelope)
 
 
 def _config_saved(sender: Any, **kwargs: Any) -> None:
@@ -171,6 +193,7 @@ def connect() -> None:
 
     for name in HOOKABLE_EVENTS:
         EVENT_CATALOG[name].signal.connect(on_event, dispatch_uid=f"hooks.receivers.on_event.{name}")
+    event_accepted.connect(on_event_accepted, dispatch_uid="hooks.receivers.on_event_accepted")
     for model in (HookConfig, WebhookConfig):
         post_save.connect(_config_saved, sender=model, dispatch_uid=f"hooks.receivers.saved.{model.__name__}")
         post_delete.connect(_config_saved, sender=model, dispatch_uid=f"hooks.receivers.deleted.{model.__name__}")

@@ -63,3 +63,38 @@ def test_async_variant_emits_from_async_code(emitted):
     envelope = asyncio.run(aemit_event("whisper_failed", {"job_id": "j"}))
 
     assert emitted == [envelope]
+
+
+def test_event_accepted_is_sent_inside_the_transaction_before_the_catalog_signal(emitted):
+    from events.signals import event_accepted
+
+    seen: list[tuple[str, dict, str, bool, int]] = []
+
+    def on_accepted(sender, envelope, using, **kwargs):
+        seen.append((sender, envelope, using, transaction.get_connection().in_atomic_block, len(emitted)))
+
+    event_accepted.connect(on_accepted, dispatch_uid="test-accepted")
+    try:
+        with transaction.atomic():
+            envelope = emit_event("batch_complete", {"total": 1})
+    finally:
+        event_accepted.disconnect(dispatch_uid="test-accepted")
+
+    assert seen == [("batch_complete", envelope, "default", True, 0)]  # in the transaction, before the event went out
+    assert emitted == [envelope]
+
+
+def test_a_receiver_of_event_accepted_that_fails_fails_the_producers_transaction(emitted):
+    from events.signals import event_accepted
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the write failed")
+
+    event_accepted.connect(broken, dispatch_uid="test-accepted-broken")
+    try:
+        with pytest.raises(RuntimeError, match="the write failed"), transaction.atomic():
+            emit_event("batch_complete", {"total": 1})
+    finally:
+        event_accepted.disconnect(dispatch_uid="test-accepted-broken")
+
+    assert emitted == []  # rolled back with the transaction: nothing sent
