@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -65,6 +66,18 @@ def _attempt_budget(target: HookConfig | WebhookConfig) -> int:
     return target.retry_count + 1 if isinstance(target, WebhookConfig) else 1
 
 
+def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
+    """The fields of a delivery queued again, due now, with ``budget`` more attempts."""
+    return {
+        "status": Delivery.Status.PENDING,
+        "next_attempt_at": now,
+        "max_attempts": F("attempts") + budget,
+        "lease_expires_at": None,
+        "finished_at": None,
+        "updated_at": now,
+    }
+
+
 def _kick_workers() -> None:
     from sublarr.queue import enqueue
 
@@ -79,14 +92,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
         .exclude(status=Delivery.Status.RUNNING)
-        .update(
-            status=Delivery.Status.PENDING,
-            next_attempt_at=now,
-            max_attempts=F("attempts") + _attempt_budget(target),
-            lease_expires_at=None,
-            finished_at=None,
-            updated_at=now,
-        )
+        .update(**_queued_again(_attempt_budget(target), now))
     )
     if not updated:
         raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
@@ -120,14 +126,7 @@ def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, 
     if until:
         deliveries = deliveries.filter(created_at__lte=until)
     now = timezone.now()
-    count = deliveries.update(
-        status=Delivery.Status.PENDING,
-        next_attempt_at=now,
-        max_attempts=F("attempts") + _attempt_budget(webhook),
-        lease_expires_at=None,
-        finished_at=None,
-        updated_at=now,
-    )
+    count = deliveries.update(**_queued_again(_attempt_budget(webhook), now))
     if count:
         transaction.on_commit(_kick_workers)
     return count
