@@ -6,6 +6,7 @@ import base64
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,3 +233,36 @@ def test_https_with_a_certificate_no_trusted_ca_signed_fails_with_a_clear_messag
     assert "certificate verify failed" in info.value.message
     assert not info.value.permanent
     assert tls_receiver.hosts == []
+
+
+def test_a_receiver_dripping_its_answer_cannot_stretch_the_attempt_past_its_timeout(loopback):
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.wait(0.2):
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+        conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        result = deliver(webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", timeout_seconds=1), envelope())
+    finally:
+        elapsed = time.monotonic() - started
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+    # 2048 bytes at 5 a second would take minutes; the attempt ends at its deadline plus at most one read.
+    assert elapsed < 5
+    assert result.status_code == 200
+    assert 1 <= len(result.response_body) <= 10
+    assert set(result.response_body) == {"x"}

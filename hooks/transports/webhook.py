@@ -196,18 +196,23 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _read_capped(response: urllib3.BaseHTTPResponse, cap: int, deadline: float) -> str:
-    """Up to ``cap`` bytes of the body; the connection is reused only when the body was read to its end."""
+    """Up to ``cap`` bytes of the body, read by ``deadline``; the connection is kept only if the body was all read.
+
+    ``read1`` returns what has arrived, so a receiver dripping its answer a
+    byte at a time cannot stretch the attempt past the deadline by more than
+    one read timeout.
+    """
     kept = bytearray()
-    complete = True
-    for chunk in response.stream(max(cap, 1024), decode_content=False):
-        if len(kept) < cap:
-            kept += chunk[: cap - len(kept)]
-        if len(kept) >= cap or time.monotonic() > deadline:
-            complete = False
-            break
-    if not complete:
-        response.close()  # never read an unbounded body just to keep its connection
-    response.release_conn()
+    try:
+        while len(kept) < cap and time.monotonic() <= deadline:
+            chunk = response.read1(cap - len(kept), decode_content=False)
+            if not chunk:
+                break
+            kept += chunk
+    finally:
+        if not response.closed:
+            response.close()  # body left unread: never read it just to keep the connection
+        response.release_conn()
     return kept.decode("utf-8", errors="replace")
 
 
