@@ -4,10 +4,11 @@ The producer stores the envelope as one row of ``PendingEvent``: inside its
 own transaction when it emits in one (``store_in_transaction``, from
 ``hooks.receivers.on_event_accepted``: the row commits with the producer's
 change), otherwise with one INSERT when the event is sent
-(``hooks.receivers.on_event`` → ``push``) — all it waits for. A thread of its process (``Ringer``) then calls ``ring``,
-which enqueues the django-q2 task ``hooks.tasks.drain_events`` unless one is
-already queued and not yet started (a flag: ``SET NX EX`` beside the Redis
-broker's queue, or ``cache.add`` in the embedded profile). The worker's
+(``hooks.receivers.on_event`` → ``push``) — all it waits for. After the
+commit, a thread of its process (``Ringer``) calls ``ring``, which enqueues
+the django-q2 task ``hooks.tasks.drain_events`` unless one is already queued
+and not yet started (a flag: ``SET NX EX`` beside the Redis broker's queue,
+or ``cache.add`` in the embedded profile). The worker's
 ``drain`` clears the flag first, then fans out batches of pending events
 until none is left, ringing for a second worker while a burst lasts — so
 events that arrive while workers are busy are fanned out many per
