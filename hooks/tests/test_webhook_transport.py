@@ -157,6 +157,20 @@ def test_no_credentials_no_authorization_header(loopback, httpserver):
     assert request.headers["User-Agent"].startswith("Sublarr-Webhook/")
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """The whole request (headers and Content-Length body): closing with bytes unread would send a reset instead."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += conn.recv(65536)
+    return data
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -177,7 +191,7 @@ def test_receiver_closing_without_an_answer_is_a_retryable_failure(loopback):
 
     def hang_up() -> None:
         conn, _ = listener.accept()
-        conn.recv(65536)
+        read_request(conn)
         conn.close()
 
     thread = threading.Thread(target=hang_up, daemon=True)
@@ -241,7 +255,7 @@ def test_a_receiver_dripping_its_answer_cannot_stretch_the_attempt_past_its_time
 
     def drip() -> None:
         conn, _ = listener.accept()
-        conn.recv(65536)
+        read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
         while not stop.wait(0.2):
             try:
