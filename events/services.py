@@ -91,23 +91,19 @@ def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _log_failures(results: list[tuple[Any, Any]], envelope: dict[str, Any]) -> None:
-    for receiver, result in results:
+def send_envelope(envelope: dict[str, Any]) -> None:
+    """Send an envelope's signal now; a failing receiver is logged, never raised."""
+    spec = EVENT_CATALOG[envelope["event_name"]]
+    for receiver, result in spec.signal.send_robust(sender=spec.name, envelope=envelope):
         if isinstance(result, Exception):
             logger.error(
                 "Receiver %s failed for event %s (%s): %s",
                 getattr(receiver, "__qualname__", receiver),
-                envelope["event_name"],
+                spec.name,
                 envelope["id"],
                 result,
                 exc_info=result,
             )
-
-
-def send_envelope(envelope: dict[str, Any]) -> None:
-    """Send an envelope's signal now; a failing receiver is logged, never raised."""
-    spec = EVENT_CATALOG[envelope["event_name"]]
-    _log_failures(spec.signal.send_robust(sender=spec.name, envelope=envelope), envelope)
 
 
 def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> dict[str, Any]:
