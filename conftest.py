@@ -213,6 +213,18 @@ def config_events() -> Iterator[list[dict]]:
 
 
 @pytest.fixture
+def own_redis(tmp_path) -> Iterator[testing.OwnRedis]:
+    """A redis-server of this test's own (free port, nothing on disk) that the test may kill and restart."""
+    if shutil.which("redis-server") is None:
+        if testing.IN_CI:
+            pytest.fail("redis-server is not installed; CI=true requires it for the fault tests")
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    server = testing.OwnRedis(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def hooks_dir(settings) -> Path:
     """An empty SUBLARR_HOOKS_DIR for this test."""
     path: Path = settings.HOOKS_DIR

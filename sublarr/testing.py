@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -197,3 +198,44 @@ def wait_for(predicate, timeout: float = 20, interval: float = 0.05, message: st
 def stop_all(processes: Iterable[Process]) -> None:
     for process in processes:
         process.stop()
+
+
+class OwnRedis:
+    """A redis-server of a test's own on a free loopback port, to kill and restart (never the shared one).
+
+    Keeps nothing on disk, like the shared server; ``restart()`` brings it back
+    empty on the same port, as a crashed Redis without persistence comes back.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> None:
+        assert self.popen is None or self.popen.poll() is not None, "already running"
+        argv = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        argv += ["--dir", str(self.log_dir), "--logfile", str(self.log_dir / f"redis-{self.port}.log")]
+        self.popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: service_available("127.0.0.1", self.port, timeout=0.2), timeout, message="redis-server")
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash: clients see connection errors at once)."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        self.kill()

@@ -1,0 +1,78 @@
+"""Parse untrusted JSON with a nesting limit: a clear error instead of a RecursionError.
+
+CPython's ``json`` module recurses once per nesting level, so about a thousand
+levels of ``[`` raise RecursionError — a 500 in a view, a dead socket in a
+consumer. Every door that takes JSON from outside (REST bodies, WebSocket
+messages, ``manage.py emit_event --data``, incoming webhooks) parses through
+:func:`loads`, or :class:`JSONParser` for DRF, and refuses anything nested
+deeper than :data:`MAX_DEPTH` before any other work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+# Deeper than any payload this project reads (a scoring preview is 4 levels,
+# an *arr webhook about 6) and far from the interpreter's recursion limit.
+MAX_DEPTH = 64
+
+
+class JSONDepthError(ValueError):
+    """The document is nested deeper than the limit."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested deeper than {max_depth} levels")
+        self.max_depth = max_depth
+
+
+def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Raise JSONDepthError when ``value`` nests lists/dicts deeper than ``max_depth``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            raise JSONDepthError(max_depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _may_exceed(text: str | bytes, max_depth: int) -> bool:
+    """Whether the document has enough brackets to nest past the limit (cheap pre-check)."""
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{") > max_depth
+    return text.count("[") + text.count("{") > max_depth
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` that raises JSONDepthError (a ValueError) past ``max_depth`` levels."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JSONDepthError(max_depth) from None
+    if _may_exceed(text, max_depth):
+        check_depth(value, max_depth)
+    return value
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with the nesting limit: a 400 with the reason, never a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - {JSONDepthError(MAX_DEPTH)}.") from None
+        try:
+            check_depth(data)
+        except JSONDepthError as exc:
+            raise ParseError(f"JSON parse error - {exc}.") from None
+        return data
