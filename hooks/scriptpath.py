@@ -15,6 +15,7 @@ from django.conf import settings
 
 EMPTY = "Script path is empty."
 NUL = "Script path contains a NUL character."
+SURROGATE = "Script path is not valid text (it contains a lone surrogate character)."
 DOT_DOT = "Script path must not contain '..'."
 OUTSIDE = "Script path is outside SUBLARR_HOOKS_DIR."
 SYMLINK_OUTSIDE = "Script path is a symlink that resolves outside SUBLARR_HOOKS_DIR."
@@ -54,6 +55,9 @@ def resolve_script_path(path: str) -> Path:
     path = str(path)
     if "\x00" in path:
         raise ScriptPathError(NUL)
+    if any("\ud800" <= char <= "\udfff" for char in path):
+        # No file name can hold one: os.stat would raise UnicodeEncodeError.
+        raise ScriptPathError(SURROGATE)
     if ".." in PurePath(path).parts:
         raise ScriptPathError(DOT_DOT)
 

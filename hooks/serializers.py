@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -35,7 +36,23 @@ def redact_headers(headers: Any) -> dict[str, str]:
     return redacted
 
 
-class CheckedCharField(serializers.CharField):
+class TextField(serializers.CharField):
+    """A CharField that refuses text no store accepts (a lone surrogate) before any other check runs.
+
+    Field validators such as the script path or URL checks touch the file
+    system and DNS, which raise on such text; refusing it first makes it a
+    field message (400) on every text field alike.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return validators.validate_text(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from None
+
+
+class CheckedCharField(TextField):
     """A CharField whose length limit is checked (and worded) by hooks.validators; still in the schema."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -44,17 +61,17 @@ class CheckedCharField(serializers.CharField):
 
 
 @extend_schema_field({"type": "string", "enum": list(HOOKABLE_EVENTS)})
-class HookEventField(serializers.CharField):
+class HookEventField(TextField):
     pass
 
 
 @extend_schema_field({"type": "string", "enum": [*HOOKABLE_EVENTS, validators.ALL_EVENTS]})
-class WebhookEventField(serializers.CharField):
+class WebhookEventField(TextField):
     pass
 
 
 def _name_field() -> serializers.CharField:
-    return serializers.CharField(
+    return TextField(
         max_length=validators.NAME_MAX_LENGTH,
         min_length=1,
         error_messages={
@@ -360,7 +377,7 @@ class QueryParamsSerializer(serializers.Serializer):
 class ConfigFilterSerializer(QueryParamsSerializer):
     """Filters of the hook and webhook lists."""
 
-    event_name = serializers.CharField(required=False, help_text="Only those on this event (or * for webhooks).")
+    event_name = TextField(required=False, help_text="Only those on this event (or * for webhooks).")
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
 
 

@@ -45,6 +45,10 @@ URL_MASKED_MESSAGE = (
     "The URL's password is the masked placeholder ******** and there is no stored password to keep; "
     "enter the real password."
 )
+URL_MASKED_ORIGIN_MESSAGE = (
+    "The URL's password is the masked placeholder ******** but the scheme, host, port or user name changed, "
+    "so the stored password is not kept; enter the password for the new address."
+)
 # What a password in a webhook URL (https://user:password@host/) is shown as.
 URL_PASSWORD_MASK = "********"  # noqa: S105 - a placeholder shown instead of a password
 SCRIPT_PATH_REQUIRED_MESSAGE = "Enter the path of a script inside the hooks directory."
@@ -58,8 +62,29 @@ SECRET_CONFLICT_MESSAGE = "Send a secret or generate_secret, not both."  # noqa:
 SECRET_CHARACTERS_MESSAGE = "The secret must not contain spaces or control characters."  # noqa: S105
 SECRET_WHSEC_MESSAGE = "A secret starting with whsec_ must continue with valid base64 (at least 16 bytes decoded)."  # noqa: S105
 
+TEXT_TYPE_MESSAGE = "Enter text."
+# Worded like DRF's own check, so every text field of the API says the same.
+SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{code_point:X}."
+
 _MASK_CHARACTERS = frozenset("*•●")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def validate_text(value: Any) -> str:
+    """Return ``value`` if it is a string that can be stored and encoded (no lone surrogate).
+
+    A lone surrogate (``"\\ud800"``) is valid JSON but not valid Unicode: the
+    file system, the database and UTF-8 all refuse it. Every text field is
+    checked here first, so no later check (path, DNS, database) meets one.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(TEXT_TYPE_MESSAGE, code="invalid")
+    surrogate = _SURROGATE.search(value)
+    if surrogate:
+        raise ValidationError(SURROGATE_MESSAGE.format(code_point=ord(surrogate.group())), code="surrogate")
+    return value
 
 
 def _unknown_event_message(value: str, *, allow_all: bool) -> str:
@@ -71,7 +96,7 @@ def _unknown_event_message(value: str, *, allow_all: bool) -> str:
 
 def validate_name(value: str) -> str:
     """Return the name, stripped; 1 to 100 characters."""
-    name = (value or "").strip()
+    name = validate_text(value if value is not None else "").strip()
     if not name or len(name) > NAME_MAX_LENGTH:
         raise ValidationError(NAME_MESSAGE, code="name")
     return name
@@ -79,6 +104,7 @@ def validate_name(value: str) -> str:
 
 def validate_event_name(value: str, *, allow_all: bool) -> str:
     """Return a hookable catalog event name (``*`` too when ``allow_all``, for webhooks)."""
+    validate_text(value)
     if value == ALL_EVENTS:
         if allow_all:
             return value
@@ -103,7 +129,7 @@ def validate_script_path(value: str) -> str:
     """Check a script path (inside SUBLARR_HOOKS_DIR, regular file, executable) and return it as given."""
     from hooks.scriptpath import ScriptPathError, resolve_script_path
 
-    path = (value or "").strip()
+    path = validate_text(value if value is not None else "").strip()
     if not path:
         raise ValidationError(SCRIPT_PATH_REQUIRED_MESSAGE, code="required")
     if len(path) > SCRIPT_PATH_MAX_LENGTH:
@@ -117,7 +143,7 @@ def validate_script_path(value: str) -> str:
 
 def validate_url_syntax(value: str) -> str:
     """Check a webhook URL's form (http/https, a host, at most 2048 characters) without resolving it."""
-    url = value or ""
+    url = validate_text(value if value is not None else "")
     if len(url) > URL_MAX_LENGTH:
         raise ValidationError(URL_LENGTH_MESSAGE, code="max_length")
     if _CONTROL_OR_SPACE.search(url):
@@ -196,6 +222,7 @@ def unmask_url(submitted: str, stored: str | None) -> str:
 
 def validate_secret(value: str) -> str:
     """Check a secret being set (the empty string, which clears it, is always valid)."""
+    validate_text(value)
     if value == "":
         return value
     if len(value) > SECRET_MAX_LENGTH:
