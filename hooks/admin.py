@@ -104,6 +104,8 @@ class WebhookConfigForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Set by clean_url: shown as admin messages once the webhook is saved.
+        self.url_warnings: list[str] = []
         if self.instance.pk and "url" in self.initial:
             # The stored password is never put in the page; saving the mask keeps it.
             self.initial["url"] = validators.mask_url(self.initial["url"])
@@ -115,8 +117,12 @@ class WebhookConfigForm(forms.ModelForm):
         return validators.validate_webhook_event_name(self.cleaned_data.get("event_name", ""))
 
     def clean_url(self) -> str:
-        url = validators.validate_url(self.cleaned_data.get("url", ""))
-        return validators.unmask_url(url, self.instance.url if self.instance.pk else None)
+        url = validators.validate_url_syntax(self.cleaned_data.get("url", ""))
+        # The mask keeps the stored password only for the same address; then check the real URL.
+        url = validators.unmask_url(url, self.instance.url if self.instance.pk else None)
+        url, warning = validators.check_url(url)
+        self.url_warnings = [warning] if warning else []
+        return url
 
     def clean_retry_count(self) -> int:
         return validators.validate_retry_count(self.cleaned_data.get("retry_count"))
@@ -317,6 +323,8 @@ class WebhookConfigAdmin(admin.ModelAdmin):
             webhook = services.webhook_create(**fields, **secret, generate_secret=generate, source="admin")
             obj.pk = webhook.pk
         obj.refresh_from_db()
+        for warning in form.url_warnings:
+            self.message_user(request, warning, messages.WARNING)
         if generate:
             self.message_user(
                 request,

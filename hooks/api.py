@@ -218,8 +218,19 @@ class WebhookViewSet(viewsets.ModelViewSet):
             queryset = _filter_configs(queryset, self.request)
         return queryset
 
-    def _respond(self, webhook: WebhookConfig, *, generated: bool, status_code: int = status.HTTP_200_OK) -> Response:
-        context = {**self.get_serializer_context(), "generated_secret": webhook.secret if generated else None}
+    def _respond(
+        self,
+        webhook: WebhookConfig,
+        *,
+        generated: bool,
+        warnings: list[str] | None = None,
+        status_code: int = status.HTTP_200_OK,
+    ) -> Response:
+        context = {
+            **self.get_serializer_context(),
+            "generated_secret": webhook.secret if generated else None,
+            "warnings": warnings or [],
+        }
         return Response(WebhookConfigSerializer(webhook, context=context).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -228,7 +239,8 @@ class WebhookViewSet(viewsets.ModelViewSet):
         with _service_errors():
             webhook = services.webhook_create(**serializer.validated_data, source="api")
         generated = serializer.validated_data.get("generate_secret", False)
-        return self._respond(webhook, generated=generated, status_code=status.HTTP_201_CREATED)
+        warnings = serializer.url_warnings
+        return self._respond(webhook, generated=generated, warnings=warnings, status_code=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         webhook = self.get_object()
@@ -238,7 +250,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         generate = data.pop("generate_secret", False)
         with _service_errors():
             webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
-        return self._respond(webhook, generated=generate)
+        return self._respond(webhook, generated=generate, warnings=serializer.url_warnings)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.webhook_delete(webhook=self.get_object(), source="api")

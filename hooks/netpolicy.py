@@ -16,7 +16,11 @@ Policy, read from settings at call time:
 A hostname is resolved and every address it resolves to must pass. At send
 time the transport connects only to an address it has just checked
 (``resolve_checked``), so DNS that changes between the check and the connection
-(rebinding) cannot reach a refused address.
+(rebinding) cannot reach a refused address. That check is the one that
+protects; the check when a webhook is saved (``check_webhook_url_on_save``)
+gives early feedback: a refused literal address, or a name resolving to a
+refused address, cannot be saved, but a name that does not resolve yet (no DNS
+right now, a host that will exist later) is saved with a warning.
 """
 
 from __future__ import annotations
@@ -76,6 +80,17 @@ PRIVATE = (
 )
 _NAT64 = _net("64:ff9b::/96")
 
+# The two refusals a setting lifts say exactly which setting, and how (README: "Same-host receivers").
+LOOPBACK_REFUSAL = (
+    "a loopback address (a receiver on this machine), refused by default. To allow same-host receivers "
+    "such as Home Assistant or ntfy, set SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true in Sublarr's environment "
+    "and restart Sublarr"
+)
+PRIVATE_REFUSAL = (
+    "a private network address, refused because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true. To allow receivers on "
+    "your LAN, set SUBLARR_WEBHOOK_BLOCK_PRIVATE=false (or remove it) in Sublarr's environment and restart Sublarr"
+)
+
 
 def _redact(parts: SplitResult) -> str:
     """The URL without user:password (which may be a secret) and without its query."""
@@ -117,10 +132,10 @@ def address_refusal(ip: IPAddress) -> str | None:
     if any(ip in net for net in LOOPBACK):
         if settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK:
             return None
-        return "a loopback address (refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true)"
+        return LOOPBACK_REFUSAL
     if any(ip in net for net in PRIVATE):
         if settings.SUBLARR_WEBHOOK_BLOCK_PRIVATE:
-            return "a private network address (refused because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true)"
+            return PRIVATE_REFUSAL
         return None
     if not ip.is_global:
         return "a reserved address (always refused)"
@@ -167,6 +182,18 @@ def resolve_checked(host: str, port: int) -> list[str]:
             shown = host if literal is not None else f"{host} (resolves to {address})"
             raise AddressRefused(f"Webhook address refused: {shown} is {reason}.")
     return addresses
+
+
+def check_webhook_url_on_save(url: str) -> str | None:
+    """Check ``url`` for saving: raise AddressRefused if refused; return a warning if its host does not resolve now."""
+    try:
+        check_webhook_url(url)
+    except HostUnresolvable as exc:
+        return (
+            f"{exc.message} Saved anyway: the address is checked again before every delivery, "
+            "which fails until the name resolves to an allowed address."
+        )
+    return None
 
 
 def check_webhook_url(url: str) -> None:

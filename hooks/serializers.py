@@ -166,11 +166,15 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
     )
     url = CheckedCharField(
         max_length=validators.URL_MAX_LENGTH,
-        validators=[validators.validate_url],
+        validators=[validators.validate_url_syntax],
         error_messages={"blank": validators.URL_SCHEME_MESSAGE, "max_length": validators.URL_LENGTH_MESSAGE},
         help_text=(
             "http:// or https:// URL (at most 2048 characters) that receives a POST per event. A password in it "
-            "(https://user:password@host/) is shown as ********; sending the URL back with ******** keeps it."
+            "(https://user:password@host/) is shown as ********; sending the URL back with ******** keeps the "
+            "stored password only if the scheme, host, port and user name are unchanged (else: 400, send the "
+            "password again). Loopback is refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true, private LAN "
+            "addresses when SUBLARR_WEBHOOK_BLOCK_PRIVATE=true; a host name that does not resolve yet is saved "
+            "with a warning (see warnings)."
         ),
     )
     secret = CheckedCharField(
@@ -199,6 +203,12 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "null otherwise. Store it now: it is never shown again."
         )
     )
+    warnings = serializers.SerializerMethodField(
+        help_text=(
+            "Things to know about what this very request saved, e.g. that the URL's host did not resolve "
+            "(deliveries fail until it does); empty otherwise."
+        )
+    )
     enabled = serializers.BooleanField(default=True, help_text="Whether events are delivered to this URL.")
     retry_count = _bounded_int(
         validators.RETRY_COUNT_BOUNDS,
@@ -224,6 +234,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "generate_secret",
             "has_secret",
             "generated_secret",
+            "warnings",
             "enabled",
             "retry_count",
             "timeout_seconds",
@@ -261,9 +272,18 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "updated_at": {"help_text": "When the webhook was last changed."},
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Set by validate_url: what the view should tell the client along with the saved webhook.
+        self.url_warnings: list[str] = []
+
     def validate_url(self, value: str) -> str:
-        # A client that PUTs back what it read sends the masked password: keep the stored one.
-        return validators.unmask_url(value, self.instance.url if self.instance else None)
+        # A client that PUTs back what it read sends the masked password: keep the stored
+        # one (same address only), then check the address that will really be used.
+        url = validators.unmask_url(value, self.instance.url if self.instance else None)
+        url, warning = validators.check_url(url)
+        self.url_warnings = [warning] if warning else []
+        return url
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("generate_secret") and attrs.get("secret"):
@@ -279,6 +299,10 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_generated_secret(self, obj: WebhookConfig) -> str | None:
         return self.context.get("generated_secret")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, obj: WebhookConfig) -> list[str]:
+        return list(self.context.get("warnings", []))
 
 
 class SecretSerializer(serializers.Serializer):

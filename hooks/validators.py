@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
+from hooks.netpolicy import AddressRefused, check_webhook_url_on_save
+from hooks.scriptpath import ScriptPathError, resolve_script_path
 
 ALL_EVENTS = "*"
 
@@ -38,6 +41,7 @@ STAR_FOR_HOOK_MESSAGE = "'*' (every event) is only available for webhooks; a scr
 URL_LENGTH_MESSAGE = f"Enter a URL of at most {URL_MAX_LENGTH} characters."
 URL_SCHEME_MESSAGE = "The URL must start with http:// or https://."
 URL_HOST_MESSAGE = "The URL must include a host name."
+URL_HOST_INVALID_MESSAGE = "The URL's host is not a valid host name."
 URL_INVALID_MESSAGE = "Enter a valid URL."
 URL_PORT_MESSAGE = "The URL's port must be a number from 1 to 65535."
 URL_SPACE_MESSAGE = "The URL must not contain spaces or control characters."
@@ -127,8 +131,6 @@ def validate_webhook_event_name(value: str) -> str:
 
 def validate_script_path(value: str) -> str:
     """Check a script path (inside SUBLARR_HOOKS_DIR, regular file, executable) and return it as given."""
-    from hooks.scriptpath import ScriptPathError, resolve_script_path
-
     path = validate_text(value if value is not None else "").strip()
     if not path:
         raise ValidationError(SCRIPT_PATH_REQUIRED_MESSAGE, code="required")
@@ -161,21 +163,47 @@ def validate_url_syntax(value: str) -> str:
         raise ValidationError(URL_PORT_MESSAGE, code="port") from None
     if not host:
         raise ValidationError(URL_HOST_MESSAGE, code="host")
+    if not _is_host(host):
+        raise ValidationError(URL_HOST_INVALID_MESSAGE, code="host")
     if port == 0:
         raise ValidationError(URL_PORT_MESSAGE, code="port")
     return url
 
 
-def validate_url(value: str) -> str:
-    """Check a webhook URL's form and the address policy (DESIGN.md §4); return it unchanged."""
-    from hooks.netpolicy import AddressRefused, check_webhook_url
+def _is_host(host: str) -> bool:
+    """Whether ``host`` is an IP address or a name DNS could look up (IDNA-encodable, labels of 1-63)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        host.rstrip(".").encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
+
+def check_url(value: str) -> tuple[str, str | None]:
+    """Check a webhook URL to be saved: its form and the address policy (DESIGN.md §4).
+
+    Returns the URL and a warning to show, or None. A literal address or a
+    name resolving to a refused address is refused; a name that does not
+    resolve now is accepted with a warning (the check before every
+    connection is the one that protects, and the host may exist later).
+    """
     url = validate_url_syntax(value)
     try:
-        check_webhook_url(url)
+        warning = check_webhook_url_on_save(url)
     except AddressRefused as exc:
         raise ValidationError(str(exc), code="address") from None
-    return url
+    return url, warning
+
+
+def validate_url(value: str) -> str:
+    """``check_url`` without the warning: for callers that only need to know it may be saved."""
+    return check_url(value)[0]
 
 
 def _split_userinfo(url: str) -> tuple[Any, str, str | None, str] | None:
@@ -204,11 +232,25 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{URL_PASSWORD_MASK}@{hostport}"))
 
 
+def _origin(url: str) -> tuple[str, str, int | None, str] | None:
+    """(scheme, host, port, user) of ``url``, the parts a stored password belongs to; None if unparsable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.username or ""
+
+
 def unmask_url(submitted: str, stored: str | None) -> str:
     """The URL to save when a client sends back the masked URL it was shown: the stored password kept.
 
-    Raises ValidationError when ``submitted`` carries the mask but nothing
-    is stored to keep (a new webhook, or a stored URL without a password).
+    The password is kept only for the address it was given for: scheme, host,
+    port and user name unchanged. Anything else would send the stored password
+    to a server the client chose, by editing the host around the mask. Raises
+    ValidationError when ``submitted`` carries the mask but there is nothing
+    to keep (a new object, no stored password) or the address changed.
+    Reusable for any URL whose password is kept on edit.
     """
     split = _split_userinfo(submitted)
     if split is None or split[2] != URL_PASSWORD_MASK:
@@ -216,6 +258,8 @@ def unmask_url(submitted: str, stored: str | None) -> str:
     kept = _split_userinfo(stored or "")
     if kept is None or not kept[2]:
         raise ValidationError(URL_MASKED_MESSAGE, code="masked")
+    if _origin(submitted) != _origin(stored or ""):
+        raise ValidationError(URL_MASKED_ORIGIN_MESSAGE, code="masked_origin")
     parts, user, _mask, hostport = split
     return urlunsplit(parts._replace(netloc=f"{user}:{kept[2]}@{hostport}"))
 

@@ -475,3 +475,37 @@ def test_events_waiting_for_fan_out_are_listed_read_only(admin_client):
     assert 'name="_save"' not in detail.content.decode()
     assert admin_client.post(f"/admin/hooks/pendingevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PendingEvent.objects.count() == 1
+
+
+def test_the_masked_password_is_not_kept_for_another_host_in_the_form(admin_client):
+    url = "https://gotify:pa55-w0rd@93.184.216.34/message"
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=url)
+    response = admin_client.post(
+        f"/admin/hooks/webhookconfig/{webhook.pk}/change/",
+        webhook_form(webhook, url="https://gotify:********@93.184.216.35/message"),
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"url": [validators.URL_MASKED_ORIGIN_MESSAGE]}
+    assert "pa55-w0rd" not in response.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.url == url
+
+
+def test_a_host_that_does_not_resolve_is_saved_with_a_warning_in_the_admin(admin_client):
+    form = {
+        "name": "HA",
+        "event_name": "*",
+        "url": "https://ha.receiver.invalid/api/webhook/x",
+        "enabled": "on",
+        "retry_count": 3,
+        "timeout_seconds": 10,
+        "new_secret": "ha-secret-123",
+    }
+    response = admin_client.post("/admin/hooks/webhookconfig/add/", form, follow=True)
+    assert response.status_code == 200
+    webhook = WebhookConfig.objects.get()
+    assert webhook.url == "https://ha.receiver.invalid/api/webhook/x"
+    warnings = [m for m in messages_of(response) if "could not be resolved" in m]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Webhook host 'ha.receiver.invalid' could not be resolved (")
+    assert warnings[0].endswith("which fails until the name resolves to an allowed address.")

@@ -54,6 +54,7 @@ def test_create_stores_the_secret_and_never_returns_it(
         "url": URL,
         "has_secret": True,
         "generated_secret": None,
+        "warnings": [],
         "enabled": True,
         "retry_count": 3,
         "timeout_seconds": 10,
@@ -283,8 +284,9 @@ VALID = {"name": "Gotify", "event_name": "subtitle_downloaded", "url": URL}
         (
             {"url": "http://127.0.0.1:8080/hook"},
             "url",
-            "Webhook URL http://127.0.0.1:8080/hook refused: 127.0.0.1 is a loopback address "
-            "(refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true).",
+            "Webhook URL http://127.0.0.1:8080/hook refused: 127.0.0.1 is a loopback address (a receiver on this "
+            "machine), refused by default. To allow same-host receivers such as Home Assistant or ntfy, set "
+            "SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true in Sublarr's environment and restart Sublarr.",
         ),
         (
             {"url": "http://169.254.169.254/latest/meta-data"},
@@ -324,7 +326,8 @@ def test_private_lan_addresses_are_allowed_by_default_and_refused_by_the_setting
     assert response.json() == {
         "url": [
             "Webhook URL http://192.168.1.20:8123/api/webhook/sublarr refused: 192.168.1.20 is a private network "
-            "address (refused because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true)."
+            "address, refused because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true. To allow receivers on your LAN, set "
+            "SUBLARR_WEBHOOK_BLOCK_PRIVATE=false (or remove it) in Sublarr's environment and restart Sublarr."
         ]
     }
 
@@ -483,3 +486,93 @@ def test_the_mask_is_not_a_password(staff_client):
 def test_mask_url(url, shown):
     assert validators.mask_url(url) == shown
     assert validators.unmask_url(shown, url) == url
+
+
+@pytest.mark.parametrize(
+    "masked",
+    [
+        "https://gotify:********@93.184.216.35/message?priority=5",  # another host
+        "https://gotify:********@attacker.example/message?priority=5",  # another host, by name
+        "https://gotify:********@93.184.216.34:8443/message?priority=5",  # another port
+        "http://gotify:********@93.184.216.34/message?priority=5",  # another scheme (cleartext)
+        "https://admin:********@93.184.216.34/message?priority=5",  # another user
+    ],
+)
+def test_the_masked_password_is_not_kept_for_another_address(staff_client, masked):
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=URL_WITH_PASSWORD)
+    for method in ("patch", "put"):
+        body = {"name": "Gotify", "event_name": "subtitle_downloaded", "url": masked}
+        response = getattr(staff_client, method)(f"/api/webhooks/{webhook.pk}/", body, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"url": [validators.URL_MASKED_ORIGIN_MESSAGE]}
+        assert "pa55-w0rd" not in response.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.url == URL_WITH_PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("masked", "kept"),
+    [
+        # The same address written differently keeps the password; the path and query may change.
+        (
+            "https://gotify:********@93.184.216.34:443/other?priority=8",
+            "https://gotify:pa55-w0rd@93.184.216.34:443/other?priority=8",
+        ),
+        ("HTTPS://gotify:********@93.184.216.34/message", "https://gotify:pa55-w0rd@93.184.216.34/message"),
+    ],
+)
+def test_the_masked_password_is_kept_for_the_same_address(staff_client, masked, kept):
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=URL_WITH_PASSWORD)
+    response = staff_client.patch(f"/api/webhooks/{webhook.pk}/", {"url": masked}, format="json")
+    assert response.status_code == 200, response.json()
+    webhook.refresh_from_db()
+    assert webhook.url == kept
+
+
+def test_a_new_password_for_a_new_host_is_accepted(staff_client):
+    webhook = WebhookConfig.objects.create(name="Gotify", event_name="subtitle_downloaded", url=URL_WITH_PASSWORD)
+    new = "https://gotify:n3w-pw@93.184.216.35/message"
+    response = staff_client.patch(f"/api/webhooks/{webhook.pk}/", {"url": new}, format="json")
+    assert response.status_code == 200
+    webhook.refresh_from_db()
+    assert webhook.url == new
+
+
+# --- Saving: what is checked, what is only a warning ----------------------------------
+
+UNRESOLVED_SUFFIX = (
+    "). Saved anyway: the address is checked again before every delivery, "
+    "which fails until the name resolves to an allowed address."
+)
+
+
+def test_a_host_that_does_not_resolve_is_saved_with_a_warning(staff_client):
+    body = {**VALID, "url": "https://ha.receiver.invalid/api/webhook/x"}
+    response = staff_client.post("/api/webhooks/", body, format="json")
+    assert response.status_code == 201, response.json()
+    [warning] = response.json()["warnings"]
+    assert warning.startswith("Webhook host 'ha.receiver.invalid' could not be resolved (")
+    assert warning.endswith(UNRESOLVED_SUFFIX)
+    webhook = WebhookConfig.objects.get()
+    assert webhook.url == "https://ha.receiver.invalid/api/webhook/x"
+    # Shown with what this request saved, not later.
+    assert staff_client.get(f"/api/webhooks/{webhook.pk}/").json()["warnings"] == []
+    patched = staff_client.patch(f"/api/webhooks/{webhook.pk}/", {"url": URL}, format="json")
+    assert (patched.status_code, patched.json()["warnings"]) == (200, [])
+
+
+def test_a_name_resolving_to_loopback_is_still_refused_at_save(staff_client, settings):
+    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = False
+    response = staff_client.post("/api/webhooks/", {**VALID, "url": "http://localhost:8123/hook"}, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["url"]
+    assert message.startswith("Webhook URL http://localhost:8123/hook refused: localhost (resolves to ")
+    assert message.endswith("SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true in Sublarr's environment and restart Sublarr.")
+    assert not WebhookConfig.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["https://" + "a" * 64 + ".example/hook", "https://a..b/hook"])
+def test_a_host_that_is_no_host_name_is_refused_not_warned(staff_client, url):
+    response = staff_client.post("/api/webhooks/", {**VALID, "url": url}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"url": [validators.URL_HOST_INVALID_MESSAGE]}

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from standardwebhooks import Webhook
 
 from events.catalog import EVENT_CATALOG
-from hooks import checks, scriptpath, services, validators
+from hooks import checks, netpolicy, scriptpath, services, validators
 from hooks.models import HookConfig, WebhookConfig
 
 
@@ -92,11 +92,8 @@ def test_a_url_of_exactly_2048_characters_is_accepted():
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://[::1]:8000/hook", "::1 is a loopback address (refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true)"),
-        (
-            "http://127.0.0.2/hook",
-            "127.0.0.2 is a loopback address (refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true)",
-        ),
+        ("http://[::1]:8000/hook", f"::1 is {netpolicy.LOOPBACK_REFUSAL}"),
+        ("http://127.0.0.2/hook", f"127.0.0.2 is {netpolicy.LOOPBACK_REFUSAL}"),
         ("http://169.254.1.1/hook", "169.254.1.1 is a link-local address (always refused)"),
     ],
 )
@@ -120,6 +117,31 @@ def test_link_local_stays_refused_even_with_loopback_allowed(settings):
     with pytest.raises(ValidationError) as exc:
         validators.validate_url("http://169.254.169.254/latest/meta-data/")
     assert "cloud metadata address (always refused)" in messages(exc)[0]
+
+
+STORED = "https://user:pw-1@ha.example:8123/api"
+
+
+@pytest.mark.parametrize(
+    ("submitted", "expected"),
+    [
+        ("https://user:********@ha.example:8123/api/v2", "https://user:pw-1@ha.example:8123/api/v2"),
+        ("https://user:********@HA.example:8123/api", "https://user:pw-1@HA.example:8123/api"),
+        ("https://user:********@ha.example/api", validators.URL_MASKED_ORIGIN_MESSAGE),
+        ("https://user:********@ha.example:8124/api", validators.URL_MASKED_ORIGIN_MESSAGE),
+        ("http://user:********@ha.example:8123/api", validators.URL_MASKED_ORIGIN_MESSAGE),
+        ("https://other:********@ha.example:8123/api", validators.URL_MASKED_ORIGIN_MESSAGE),
+        ("https://user:********@evil.example:8123/api", validators.URL_MASKED_ORIGIN_MESSAGE),
+        ("https://user:typed@evil.example/api", "https://user:typed@evil.example/api"),
+    ],
+)
+def test_a_kept_password_stays_with_its_scheme_host_port_and_user(submitted, expected):
+    if expected.startswith("http"):
+        assert validators.unmask_url(submitted, STORED) == expected
+    else:
+        with pytest.raises(ValidationError) as exc:
+            validators.unmask_url(submitted, STORED)
+        assert messages(exc) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -306,3 +328,11 @@ def test_deploy_warning_for_loopback_webhooks(settings):
     assert [w.id for w in checks.check_webhook_policy()] == ["hooks.W003"]
     settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = False
     assert checks.check_webhook_policy() == []
+
+
+@pytest.mark.django_db
+def test_the_services_save_a_webhook_whose_host_does_not_resolve():
+    webhook = services.webhook_create(
+        name="x", event_name="*", url="https://later.receiver.invalid/", secret="", source="cli"
+    )
+    assert WebhookConfig.objects.get(pk=webhook.pk).url == "https://later.receiver.invalid/"

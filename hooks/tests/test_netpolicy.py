@@ -12,7 +12,7 @@ from hooks.netpolicy import AddressRefused, HostUnresolvable, InvalidWebhookURL,
 from hooks.transports import HookError
 from hooks.transports.webhook import GuardedHTTPConnection, GuardedHTTPSConnection, deliver
 
-LOOPBACK_REFUSED = "is a loopback address (refused unless SUBLARR_WEBHOOK_ALLOW_LOOPBACK=true)."
+LOOPBACK_REFUSED = f"is {netpolicy.LOOPBACK_REFUSAL}."
 
 
 @pytest.fixture
@@ -112,8 +112,9 @@ def test_private_lan_allowed_by_default_and_refused_by_setting(strict):
         check_webhook_url(url)
     strict.SUBLARR_WEBHOOK_BLOCK_PRIVATE = True
     assert refusal("http://192.168.1.10:8123/") == (
-        "Webhook URL http://192.168.1.10:8123/ refused: 192.168.1.10 is a private network address "
-        "(refused because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true)."
+        "Webhook URL http://192.168.1.10:8123/ refused: 192.168.1.10 is a private network address, refused "
+        "because SUBLARR_WEBHOOK_BLOCK_PRIVATE=true. To allow receivers on your LAN, set "
+        "SUBLARR_WEBHOOK_BLOCK_PRIVATE=false (or remove it) in Sublarr's environment and restart Sublarr."
     )
 
 
@@ -178,3 +179,20 @@ def test_nat64_and_mapped_addresses_are_judged_by_their_ipv4(strict):
         "a cloud metadata address (always refused)"
     )
     assert netpolicy.address_refusal(ipaddress.ip_address("::ffff:10.0.0.1")) is None
+
+
+def test_an_unresolvable_host_may_be_saved_with_a_warning(strict):
+    """At save time a name that does not resolve (no DNS now, a host that will exist later) is a warning."""
+    warning = netpolicy.check_webhook_url_on_save("http://receiver.invalid/hook")
+    assert warning.startswith("Webhook host 'receiver.invalid' could not be resolved (")
+    assert warning.endswith(
+        "). Saved anyway: the address is checked again before every delivery, "
+        "which fails until the name resolves to an allowed address."
+    )
+
+
+def test_at_save_a_resolving_name_or_a_literal_in_a_refused_range_is_still_refused(strict):
+    for url in ("http://localhost:8080/hook", "http://127.0.0.1/", "http://169.254.169.254/", "http://[fe80::1]/"):
+        with pytest.raises(AddressRefused):
+            netpolicy.check_webhook_url_on_save(url)
+    assert netpolicy.check_webhook_url_on_save("https://93.184.215.14/hooks") is None
