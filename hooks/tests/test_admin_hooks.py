@@ -509,3 +509,42 @@ def test_a_host_that_does_not_resolve_is_saved_with_a_warning_in_the_admin(admin
     assert len(warnings) == 1
     assert warnings[0].startswith("Webhook host 'ha.receiver.invalid' could not be resolved (")
     assert warnings[0].endswith("which fails until the name resolves to an allowed address.")
+
+
+# --- Search is no oracle for secrets ------------------------------------------------------
+
+
+def _found(admin_client, query: str) -> list[str]:
+    response = admin_client.get("/admin/hooks/webhookconfig/", {"q": query})
+    assert response.status_code == 200
+    return sorted(w.name for w in response.context["cl"].result_list)
+
+
+def test_search_never_matches_inside_the_url_password_or_the_secret(admin_client):
+    WebhookConfig.objects.create(
+        name="Gotify", event_name="*", url="https://gotify:pa55-w0rd@93.184.216.34/message?priority=5", secret=SECRET
+    )
+    WebhookConfig.objects.create(name="Other", event_name="*", url="https://93.184.216.35/hook")
+    for guess in ("pa55", "pa55-w0rd", "w0rd", "gotify:pa55", SECRET, SECRET[:5]):
+        assert _found(admin_client, guess) == [], guess
+    # What the list would show still matches: the host, the path, the user, the name.
+    assert _found(admin_client, "93.184.216.34") == ["Gotify"]
+    assert _found(admin_client, "/message") == ["Gotify"]
+    assert _found(admin_client, "gotify:") == ["Gotify"]
+    assert _found(admin_client, "GOTIFY") == ["Gotify"]
+    assert _found(admin_client, "93.184.216") == ["Gotify", "Other"]
+    assert _found(admin_client, "93.184.216 hook") == ["Other"]
+    assert _found(admin_client, '"Other"') == ["Other"]
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    ["secret__startswith=adm", "secret=" + SECRET, "url__contains=pa55", "url__regex=pa55", "url=x"],
+)
+def test_the_changelist_refuses_lookups_on_secret_bearing_columns(admin_client, webhook, lookup):
+    response = admin_client.get(f"/admin/hooks/webhookconfig/?{lookup}")
+    assert response.status_code == 400
+
+
+def test_the_log_changelist_refuses_lookups_through_to_the_webhook_secret(admin_client, webhook):
+    assert admin_client.get("/admin/hooks/hooklog/?webhook__secret__startswith=adm").status_code == 400
