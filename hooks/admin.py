@@ -96,9 +96,16 @@ class WebhookConfigForm(forms.ModelForm):
         strip=False,
         max_length=validators.SECRET_MAX_LENGTH,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the stored secret. The stored secret is never shown.",
+        help_text=(
+            "Leave blank to keep the stored secret — or, for a new webhook, to have a whsec_ secret generated "
+            "and shown once after saving. The stored secret is never shown."
+        ),
     )
-    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret (deliveries go unsigned).")
+    clear_secret = forms.BooleanField(
+        required=False,
+        label="No secret",
+        help_text="Remove the stored secret, or create the webhook without one: deliveries go unsigned.",
+    )
     generate_secret = forms.BooleanField(
         required=False, help_text="Replace the secret with a new whsec_ one, shown once after saving."
     )
@@ -146,12 +153,16 @@ class WebhookConfigForm(forms.ModelForm):
         return cleaned
 
     def secret_change(self) -> tuple[dict[str, str], bool]:
-        """What the form asks of the secret: ({} | {"secret": value}, generate)."""
+        """What the form asks of the secret: ({} | {"secret": value}, generate).
+
+        A new webhook with nothing asked gets a generated secret (DESIGN.md §4);
+        "No secret" is the explicit way to create it unsigned.
+        """
         if self.cleaned_data.get("new_secret"):
             return {"secret": self.cleaned_data["new_secret"]}, False
         if self.cleaned_data.get("clear_secret"):
             return {"secret": ""}, False
-        return {}, bool(self.cleaned_data.get("generate_secret"))
+        return {}, bool(self.cleaned_data.get("generate_secret")) or not self.instance.pk
 
 
 def _delivery_function(name: str) -> Callable[..., Any] | None:
@@ -354,7 +365,8 @@ class WebhookConfigAdmin(admin.ModelAdmin):
                 webhook=current, data={**changed, **secret}, generate_secret=generate, source="admin"
             )
         else:
-            webhook = services.webhook_create(**fields, **secret, generate_secret=generate, source="admin")
+            # Without a "secret" key the service generates one (generate is then True).
+            webhook = services.webhook_create(**fields, **secret, source="admin")
             obj.pk = webhook.pk
         obj.refresh_from_db()
         for warning in form.url_warnings:

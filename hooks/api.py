@@ -184,7 +184,10 @@ class HookViewSet(viewsets.ModelViewSet):
         parameters=[ConfigFilterSerializer],
         responses={200: WebhookConfigSerializer(many=True), **_errors(400)},
     ),
-    create=extend_schema(summary="Create a webhook", responses={201: WebhookConfigSerializer, **_errors(400)}),
+    create=extend_schema(
+        summary='Create a webhook (signed by a generated secret unless secret is sent; "" for none)',
+        responses={201: WebhookConfigSerializer, **_errors(400)},
+    ),
     retrieve=extend_schema(
         summary="Get a webhook", parameters=_id("webhook"), responses={200: WebhookConfigSerializer, **_errors(404)}
     ),
@@ -236,9 +239,12 @@ class WebhookViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("generate_secret", False)
+        # No secret given: the service generates one, shown in this response only; "" asks for none.
+        generated = "secret" not in data
         with _service_errors():
-            webhook = services.webhook_create(**serializer.validated_data, source="api")
-        generated = serializer.validated_data.get("generate_secret", False)
+            webhook = services.webhook_create(**data, source="api")
         warnings = serializer.url_warnings
         return self._respond(webhook, generated=generated, warnings=warnings, status_code=status.HTTP_201_CREATED)
 

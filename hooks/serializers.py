@@ -186,21 +186,26 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         validators=[validators.validate_secret],
         error_messages={"max_length": validators.SECRET_LENGTH_MESSAGE},
         help_text=(
-            "Write-only signing secret. Omit it to keep the stored one; send an empty string to clear it. "
-            "Never returned: see has_secret."
+            "Write-only signing secret. On create: omit it and the server generates a whsec_ secret, returned "
+            "once in generated_secret; send an empty string to create the webhook unsigned (explicitly). On "
+            "update: omit it to keep the stored one; send an empty string to clear it. Never returned: see "
+            "has_secret."
         ),
     )
     generate_secret = serializers.BooleanField(
         write_only=True,
         required=False,
         default=False,
-        help_text="Set true to have the server generate a whsec_ secret, returned once in generated_secret.",
+        help_text=(
+            "Set true to have the server generate a new whsec_ secret, returned once in generated_secret "
+            "(on update: replaces the stored one; on create it is what omitting secret does anyway)."
+        ),
     )
     has_secret = serializers.BooleanField(read_only=True, help_text="Whether a signing secret is stored.")
     generated_secret = serializers.SerializerMethodField(
         help_text=(
-            "The secret the server generated in this very request (generate_secret or rotate-secret); "
-            "null otherwise. Store it now: it is never shown again."
+            "The secret the server generated in this very request (a create without secret, generate_secret, "
+            "or rotate-secret); null otherwise. Store it now: it is never shown again."
         )
     )
     warnings = serializers.SerializerMethodField(
@@ -286,7 +291,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         return url
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("generate_secret") and attrs.get("secret"):
+        if attrs.get("generate_secret") and "secret" in attrs:
             raise serializers.ValidationError({"generate_secret": [validators.SECRET_CONFLICT_MESSAGE]})
         return attrs
 

@@ -13,9 +13,7 @@ Secrets are never logged or put in an event: only the key ``webhooks.<id>.secret
 
 from __future__ import annotations
 
-import base64
 import logging
-import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Literal
@@ -27,7 +25,7 @@ from django.utils import timezone
 
 from events import emit_event
 
-from . import validators
+from . import signing, validators
 from .models import HookConfig, HookLog, WebhookConfig
 
 logger = logging.getLogger(__name__)
@@ -40,7 +38,7 @@ PURGE_BATCH_SIZE = 1000
 
 def generate_webhook_secret() -> str:
     """A new Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return signing.generate_secret()
 
 
 def _emit_config_updated(changed_keys: list[str], source: Source) -> None:
@@ -128,15 +126,15 @@ def webhook_create(
     name: str,
     event_name: str,
     url: str,
-    secret: str = "",
-    generate_secret: bool = False,
+    secret: str | None = None,
     enabled: bool = True,
     retry_count: int = 3,
     timeout_seconds: int = 10,
     source: Source,
 ) -> WebhookConfig:
-    """Create a webhook; ``generate_secret`` makes the server pick a ``whsec_`` secret.
+    """Create a webhook, signed by default: no ``secret`` given makes the server generate a ``whsec_`` one.
 
+    ``secret=""`` is the explicit way to create it unsigned (DESIGN.md §4).
     The secret (given or generated) is on the returned instance only; callers
     show a generated one once and never again.
     """
@@ -145,14 +143,12 @@ def webhook_create(
             "name": name,
             "event_name": event_name,
             "url": url,
-            "secret": secret,
+            "secret": generate_webhook_secret() if secret is None else secret,
             "enabled": enabled,
             "retry_count": retry_count,
             "timeout_seconds": timeout_seconds,
         }
     )
-    if generate_secret:
-        cleaned["secret"] = generate_webhook_secret()
     webhook = WebhookConfig(**cleaned)
     webhook.full_clean()
     webhook.save()

@@ -548,3 +548,29 @@ def test_the_changelist_refuses_lookups_on_secret_bearing_columns(admin_client, 
 
 def test_the_log_changelist_refuses_lookups_through_to_the_webhook_secret(admin_client, webhook):
     assert admin_client.get("/admin/hooks/hooklog/?webhook__secret__startswith=adm").status_code == 400
+
+
+# --- Signed by default ------------------------------------------------------------------
+
+ADD_FORM = {"name": "HA", "event_name": "*", "url": URL, "enabled": "on", "retry_count": 3, "timeout_seconds": 10}
+
+
+def test_adding_a_webhook_without_a_secret_generates_one_shown_once(admin_client):
+    response = admin_client.post("/admin/hooks/webhookconfig/add/", {**ADD_FORM, "new_secret": ""}, follow=True)
+    assert response.status_code == 200
+    webhook = WebhookConfig.objects.get()
+    assert webhook.secret.startswith("whsec_")
+    assert (
+        f"New signing secret for HA: <code>{webhook.secret}</code> — copy it now, it will not be shown again."
+    ) in messages_of(response)
+    again = admin_client.get(f"/admin/hooks/webhookconfig/{webhook.pk}/change/")
+    assert webhook.secret not in again.content.decode()
+
+
+def test_adding_a_webhook_with_no_secret_ticked_leaves_it_unsigned(admin_client):
+    response = admin_client.post(
+        "/admin/hooks/webhookconfig/add/", {**ADD_FORM, "new_secret": "", "clear_secret": "on"}, follow=True
+    )
+    assert response.status_code == 200
+    assert WebhookConfig.objects.get().secret == ""
+    assert not any("signing secret" in message for message in messages_of(response))

@@ -576,3 +576,62 @@ def test_a_host_that_is_no_host_name_is_refused_not_warned(staff_client, url):
     response = staff_client.post("/api/webhooks/", {**VALID, "url": url}, format="json")
     assert response.status_code == 400
     assert response.json() == {"url": [validators.URL_HOST_INVALID_MESSAGE]}
+
+
+# --- Signed by default (DESIGN.md §4) ------------------------------------------------------
+
+
+def test_a_webhook_created_without_a_secret_gets_one_generated_and_shown_once(staff_client, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = staff_client.post("/api/webhooks/", VALID, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    generated = body["generated_secret"]
+    _assert_generated(generated)
+    assert body["has_secret"] is True
+    webhook = WebhookConfig.objects.get()
+    assert webhook.secret == generated
+    for again in (staff_client.get(f"/api/webhooks/{webhook.pk}/"), staff_client.get("/api/webhooks/")):
+        assert generated not in again.content.decode()
+    assert staff_client.get(f"/api/webhooks/{webhook.pk}/").json()["generated_secret"] is None
+    assert generated not in caplog.text
+
+
+def test_an_empty_secret_on_create_is_the_explicit_way_to_go_unsigned(staff_client):
+    response = staff_client.post("/api/webhooks/", {**VALID, "secret": ""}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["has_secret"], body["generated_secret"]) == (False, None)
+    assert WebhookConfig.objects.get().secret == ""
+
+
+def test_a_given_secret_is_kept_and_not_echoed_on_create(staff_client):
+    response = staff_client.post("/api/webhooks/", {**VALID, "secret": SECRET}, format="json")
+    assert response.status_code == 201
+    assert response.json()["generated_secret"] is None
+    assert WebhookConfig.objects.get().secret == SECRET
+
+
+@pytest.mark.parametrize("secret", ["", SECRET])
+def test_generate_secret_with_a_secret_even_empty_is_refused(staff_client, secret):
+    response = staff_client.post("/api/webhooks/", {**VALID, "secret": secret, "generate_secret": True}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"generate_secret": [validators.SECRET_CONFLICT_MESSAGE]}
+    assert not WebhookConfig.objects.exists()
+
+
+def test_deliveries_of_a_webhook_created_without_a_secret_are_signed(staff_client, settings, httpserver: HTTPServer):
+    from standardwebhooks import Webhook
+
+    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    created = staff_client.post("/api/webhooks/", {**VALID, "url": httpserver.url_for("/hook")}, format="json")
+    assert created.status_code == 201
+    secret = created.json()["generated_secret"]
+
+    assert staff_client.post(f"/api/webhooks/{created.json()['id']}/test/").json()["success"] is True
+
+    request, _ = httpserver.log[0]
+    headers = {name: request.headers[name] for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    assert Webhook(secret).verify(request.get_data(), headers)["event_name"] == "subtitle_downloaded"
+    assert request.headers["X-Sublarr-Signature"].startswith("sha256=")

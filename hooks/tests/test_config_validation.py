@@ -239,9 +239,8 @@ def test_services_validate_too(hooks_dir):
 
 @pytest.mark.django_db
 def test_a_generated_secret_signs_standard_webhooks(django_capture_on_commit_callbacks):
-    webhook = services.webhook_create(
-        name="x", event_name="*", url="https://93.184.216.34/", generate_secret=True, source="cli"
-    )
+    # No secret given: the service generates one (DESIGN.md §4).
+    webhook = services.webhook_create(name="x", event_name="*", url="https://93.184.216.34/", source="cli")
     secret = WebhookConfig.objects.get(pk=webhook.pk).secret
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
@@ -336,3 +335,11 @@ def test_the_services_save_a_webhook_whose_host_does_not_resolve():
         name="x", event_name="*", url="https://later.receiver.invalid/", secret="", source="cli"
     )
     assert WebhookConfig.objects.get(pk=webhook.pk).url == "https://later.receiver.invalid/"
+
+
+@pytest.mark.django_db
+def test_a_webhook_created_without_a_secret_is_signed_and_an_empty_one_is_the_opt_out():
+    signed = services.webhook_create(name="a", event_name="*", url="https://93.184.216.34/", source="cli")
+    unsigned = services.webhook_create(name="b", event_name="*", url="https://93.184.216.34/", secret="", source="cli")
+    assert WebhookConfig.objects.get(pk=signed.pk).secret.startswith("whsec_")
+    assert WebhookConfig.objects.get(pk=unsigned.pk).secret == ""
