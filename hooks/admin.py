@@ -394,6 +394,7 @@ _LOG_FIELDS = [
     "stderr",
     "sent_headers",
     "response_body",
+    "response_headers",
 ]
 
 

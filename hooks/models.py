@@ -191,6 +191,11 @@ class HookLog(models.Model):
     # Webhooks: headers sent (secrets and signatures redacted), capped response body.
     request_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Webhooks: the response headers received, secrets redacted, bounded (at most 50 headers, 8 KiB).",
+    )
     triggered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

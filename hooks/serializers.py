@@ -302,6 +302,7 @@ class HookLogSerializer(serializers.ModelSerializer):
             "duration_ms",
             "request_headers",
             "response_body",
+            "response_headers",
             "triggered_at",
         ]
         read_only_fields = fields

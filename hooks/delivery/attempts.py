@@ -332,6 +332,7 @@ def _result_fields(result: Result) -> dict[str, Any]:
         "duration_ms": max(0, result.duration_ms),
         "request_headers": result.request_headers,
         "response_body": result.response_body,
+        "response_headers": result.response_headers,
     }
 
 
