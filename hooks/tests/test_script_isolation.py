@@ -119,4 +119,4 @@ def test_a_script_run_as_root_has_no_capability_to_read_other_processes(hooks_di
 def test_every_process_of_the_project_is_non_dumpable():
     # This test process ran django.setup() (pytest-django): AppConfig.ready protected it.
     pr_get_dumpable = 3
-    assert runner._libc.prctl(pr_get_dumpable, 0, 0, 0, 0) == 0
+    assert runner._libc_prctl_function(pr_get_dumpable, 0, 0, 0, 0) == 0

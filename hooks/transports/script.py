@@ -98,14 +98,25 @@ DROPPED_CAPABILITIES = {
     "CAP_BPF": 39,
 }
 
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+def _libc_prctl() -> Any:
+    """libc's prctl, its signature declared once (the child of a fork calls it without looking it up)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    function = ctypes.CDLL(None, use_errno=True).prctl
+    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    function.restype = ctypes.c_int
+    return function
+
+
+_libc_prctl_function = _libc_prctl()
 
 
 def _prctl(option: int, arg2: int = 0) -> int:
     """``prctl(option, arg2, 0, 0, 0)``; the errno on failure, 0 on success."""
-    if _libc is None:
+    if _libc_prctl_function is None:
         return errno.ENOSYS
-    if _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)):
+    if _libc_prctl_function(option, arg2, 0, 0, 0):
         return ctypes.get_errno()
     return 0
 
