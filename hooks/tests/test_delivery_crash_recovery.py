@@ -261,3 +261,14 @@ def test_a_clean_stop_hands_on_its_claims_at_once_and_forgets_the_process(httpse
     after = Delivery.objects.get(pk=row.pk)
     assert after.lease_expires_at <= timezone.now()
     assert not WorkerProcess.objects.filter(pk=me.pk).exists()
+
+
+@pytest.mark.slow
+def test_a_cluster_stopped_cleanly_leaves_no_worker_process_behind(start_worker):
+    cluster = start_worker("clean", **ENV)
+    testing.wait_for(lambda: WorkerProcess.objects.count() >= 2, timeout=60, message="both worker processes beating")
+
+    cluster.stop()
+
+    assert cluster.popen.returncode is not None
+    assert list(WorkerProcess.objects.values_list("pid", flat=True)) == []
