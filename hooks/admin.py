@@ -448,6 +448,7 @@ _LOG_FIELDS = [
     "stderr",
     "sent_headers",
     "response_body",
+    "response_headers",
 ]
 
 

@@ -84,8 +84,9 @@ class Delivery(models.Model):
     """One event owed to one hook or webhook: the durable unit of work.
 
     Workers claim a row with a conditional UPDATE (status and lease), so two
-    workers never run the same attempt; a lease that expires (worker killed)
-    makes the row claimable again. Every attempt is logged as a HookLog row.
+    workers never run the same attempt; the claim names its holder, and once
+    that worker process is known dead (hooks.delivery.holders), or the lease
+    expires, the row is claimable again. Every attempt is logged as a HookLog row.
     """
 
     class Status(models.TextChoices):
@@ -109,6 +110,8 @@ class Delivery(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=1)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The worker process holding the claim (WorkerProcess.id); its death hands the claim on early.
+    holder = models.UUIDField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -139,6 +142,32 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id} → {self.hook or self.webhook}"
+
+
+class WorkerProcess(models.Model):
+    """A process running deliveries, alive while it beats; the claims of a dead one are taken over early.
+
+    One row per queue-worker process, created by its first beat, beaten every
+    SUBLARR_WORKER_HEARTBEAT_SECONDS, deleted when the process stops cleanly
+    or once another process finds it dead (hooks.delivery.holders).
+    """
+
+    id = models.UUIDField(primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    # Processes that share a pid space (same boot, same pid namespace) can tell
+    # for certain that one of them is gone; empty where it cannot be known.
+    pid_space = models.CharField(max_length=100, blank=True)
+    # Clock ticks after boot when the process started, so a reused pid is not taken for it.
+    start_ticks = models.BigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_beat_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "delivery worker process"
+
+    def __str__(self) -> str:
+        return f"{self.host} pid {self.pid}"
 
 
 class PendingEvent(models.Model):
@@ -191,6 +220,11 @@ class HookLog(models.Model):
     # Webhooks: headers sent (secrets and signatures redacted), capped response body.
     request_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Webhooks: the response headers received, secrets redacted, bounded (at most 50 headers, 8 KiB).",
+    )
     triggered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

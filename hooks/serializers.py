@@ -348,6 +348,7 @@ class HookLogSerializer(serializers.ModelSerializer):
             "duration_ms",
             "request_headers",
             "response_body",
+            "response_headers",
             "triggered_at",
         ]
         read_only_fields = fields

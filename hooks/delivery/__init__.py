@@ -28,10 +28,13 @@ The sweeper sleeps until the next due time it knows of, at most
 ``SUBLARR_DELIVERY_SWEEP_SECONDS``, and starts with every worker process
 (django-q2's ``post_spawn``), so work that fell due while every process was
 down runs as soon as a worker is back. Delivery is at-least-once: an attempt
-cut short by a crash (before its outcome was committed) runs again once its
-lease expires, with the same ``webhook-id``.
+cut short by a crash (before its outcome was committed) runs again, with the
+same ``webhook-id``, as soon as a sweeper knows its worker is dead
+(``holders``: worker heartbeats, and on the same machine the process being
+gone), at the latest once its lease expires.
 
-The package: ``fanout`` (the targets of an event and their per-process cache,
+The package: ``holders`` (who holds a claim, worker heartbeats, taking over
+a dead worker's claims), ``fanout`` (the targets of an event and their per-process cache,
 the Delivery rows, ``fan_out_pending``), ``attempts`` (``Job``, the transport
 call, the claim, one attempt, ``deliveries_record`` and the stats),
 ``worker`` (``Dispatcher``, ``dispatcher()``, the due-work queries) and

@@ -21,6 +21,7 @@ from events import emit_event
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, WebhookConfig
 from ..transports import HookError, Result
+from .holders import process_id
 
 logger = logging.getLogger(__name__)
 
@@ -141,25 +142,28 @@ def _claim(
         lease_seconds = _lease_seconds(row.webhook or row.hook)
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds)
+    me = process_id()
     due = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
     if preloaded is not None:
         due = due.filter(attempts=preloaded.attempts)
     claimed = due.update(
-        status=Delivery.Status.RUNNING, lease_expires_at=lease, attempts=F("attempts") + 1, updated_at=now
+        status=Delivery.Status.RUNNING, lease_expires_at=lease, holder=me, attempts=F("attempts") + 1, updated_at=now
     )
     if claimed and preloaded is not None:
         preloaded.status = Delivery.Status.RUNNING
         preloaded.attempts += 1
         preloaded.lease_expires_at = lease
+        preloaded.holder = me
         return preloaded, lease
     if not claimed:
-        # The worker running this attempt died: run the same attempt again
-        # (same number: it was never logged).
+        # The worker running this attempt died (its lease expired, or was
+        # expired when it was found dead): run the same attempt again (same
+        # number: it was never logged).
         claimed = Delivery.objects.filter(
             pk=delivery_id, status=Delivery.Status.RUNNING, lease_expires_at__lt=now
-        ).update(lease_expires_at=lease, updated_at=now)
+        ).update(lease_expires_at=lease, holder=me, updated_at=now)
         if claimed:
-            logger.warning("Delivery %s: lease expired, running its attempt again", delivery_id)
+            logger.warning("Delivery %s: its worker died or its lease expired, running its attempt again", delivery_id)
     if not claimed:
         return None
     delivery = Delivery.objects.select_related("webhook", "hook").get(pk=delivery_id)
@@ -270,9 +274,23 @@ def deliveries_record(*, outcomes: list[Outcome]) -> None:
         plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
         if plain:
             now = timezone.now()
-            Delivery.objects.filter(pk__in=[o.delivery.pk for o in plain], status=Delivery.Status.RUNNING).update(
-                status=Delivery.Status.SUCCEEDED, lease_expires_at=None, last_error="", finished_at=now, updated_at=now
+            # Only rows this process still holds with these leases: a row handed
+            # on (this process taken for dead) belongs to the attempt that replaced it.
+            mine = Delivery.objects.filter(
+                pk__in=[o.delivery.pk for o in plain],
+                status=Delivery.Status.RUNNING,
+                holder=process_id(),
+                lease_expires_at__in={o.lease for o in plain},
+            ).update(
+                status=Delivery.Status.SUCCEEDED,
+                lease_expires_at=None,
+                holder=None,
+                last_error="",
+                finished_at=now,
+                updated_at=now,
             )
+            if mine != len(plain):
+                logger.warning("%d deliveries: claim lost during the attempt; outcome logged only", len(plain) - mine)
         for o in outcomes:
             if o.status == Delivery.Status.SUCCEEDED:
                 continue
@@ -281,6 +299,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> None:
             ).update(
                 status=o.status,
                 lease_expires_at=None,
+                holder=None,
                 next_attempt_at=o.next_attempt_at,
                 last_error=o.result.error,
                 finished_at=o.finished_at if o.final else None,
@@ -332,6 +351,7 @@ def _result_fields(result: Result) -> dict[str, Any]:
         "duration_ms": max(0, result.duration_ms),
         "request_headers": result.request_headers,
         "response_body": result.response_body,
+        "response_headers": result.response_headers,
     }
 
 

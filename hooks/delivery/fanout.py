@@ -17,6 +17,7 @@ from events.catalog import HOOKABLE_EVENTS
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
 from .attempts import _lease_seconds, _skip_reason
+from .holders import process_id
 
 
 def _load_targets(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
@@ -134,10 +135,12 @@ def deliveries_create_many(
     if not rows:
         return []
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]
+    holder = process_id() if claim else None
     for row in pending if claim else ():
         row.status = Delivery.Status.RUNNING
         row.attempts = 1
         row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
+        row.holder = holder
     try:
         with transaction.atomic():
             _insert_rows(rows)

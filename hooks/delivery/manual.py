@@ -73,6 +73,7 @@ def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
         "next_attempt_at": now,
         "max_attempts": F("attempts") + budget,
         "lease_expires_at": None,
+        "holder": None,
         "finished_at": None,
         "updated_at": now,
     }

@@ -20,6 +20,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from ..models import Delivery
+from . import holders
 from .attempts import ROW_FIELDS, Job, Outcome, Row, _attempt, deliveries_record
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Dispatcher:
         self._writer: threading.Thread | None = None
         self._closed = False
         self._swept = False
+        self._next_beat = 0.0
 
     def start(self) -> None:
         """Start the sweeper and the writer threads (once); flush on process exit."""
@@ -100,6 +102,11 @@ class Dispatcher:
         self._results.put(None)
         if self._writer is not None:
             self._writer.join(timeout=30)
+        if self._sweeper is not None:
+            try:
+                holders.retire()
+            except Exception:
+                logger.exception("Could not hand on this worker's claims at exit; they wait for their leases")
 
     def submit(self, jobs: Iterable[Job]) -> int:
         """Run these deliveries here, each target's in order, at most N per target at once.
@@ -196,16 +203,26 @@ class Dispatcher:
                 logger.exception("Recording the outcome of delivery %s failed", outcome.delivery.pk)
                 close_old_connections()
 
+    def beat(self) -> None:
+        """Every SUBLARR_WORKER_HEARTBEAT_SECONDS: say this process is alive, hand on the claims of dead ones."""
+        now = time.monotonic()
+        if now < self._next_beat:
+            return
+        self._next_beat = now + holders.heartbeat_seconds()
+        holders.beat()
+        holders.claims_take_over()
+
     def sweep(self) -> float:
         """Submit due deliveries and stale outbox events; return seconds until the sweeper should look again."""
         from .. import outbox
 
+        self.beat()
         self.submit(Job.from_row(row) for row in due_deliveries())
         # The first sweep of a process takes every waiting event (left over from
         # a stop); later ones only events whose drain task was lost.
         outbox.drain(max_seconds=self.SWEEP_DRAIN_SECONDS, stale_only=self._swept)
         self._swept = True
-        interval = float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS)
+        interval = min(float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS), holders.heartbeat_seconds())
         upcoming = next_due_at()
         with self._lock:
             if self._wake_at is not None and (upcoming is None or self._wake_at < upcoming):

@@ -24,6 +24,7 @@ class Result:
     error: str = ""
     request_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
     # Seconds the receiver asked us to wait (Retry-After on 429/503).
     retry_after: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -15,13 +15,21 @@ The contract (docs/HOOKS.md, DESIGN.md §5):
   ``SUBLARR_SCRIPT_OUTPUT_CAP`` bytes of each are kept, the rest is counted
   and dropped, so memory stays bounded whatever the script prints;
 * at most ``SUBLARR_SCRIPT_CONCURRENCY`` scripts run at once per machine
-  (lock files in the data dir, shared by every server and worker process).
+  (lock files in the data dir, shared by every server and worker process);
+* the script cannot read the secrets of the processes that start it: every
+  process of the project marks itself non-dumpable (``protect_process``, from
+  ``AppConfig.ready``), so ``/proc/<pid>/environ``, ``mem`` and ``maps`` of the
+  worker, its django-q2 sentinel and the cluster's main process are closed to
+  a script of the same user; a script started by root also loses
+  CAP_SYS_PTRACE and the other capabilities that would open them anyway
+  (``DROPPED_CAPABILITIES``). What a script can still read: docs/HOOKS.md.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import errno
 import fcntl
 import json
@@ -32,6 +40,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -67,6 +76,77 @@ _CLEAN = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
 CHUNK = 64 * 1024
 TERM_GRACE_SECONDS = 1.0
 DRAIN_SECONDS = 0.5
+
+
+# --- Isolation from the server's processes ----------------------------------
+
+# <linux/prctl.h>
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+# Capabilities that let root read another process's memory or environment
+# despite PR_SET_DUMPABLE=0 (ptrace, /dev/mem and /proc/kcore, BPF and perf
+# probes, kernel modules, file handles outside the tree), from <linux/capability.h>.
+DROPPED_CAPABILITIES = {
+    "CAP_DAC_READ_SEARCH": 2,
+    "CAP_SYS_MODULE": 16,
+    "CAP_SYS_RAWIO": 17,
+    "CAP_SYS_PTRACE": 19,
+    "CAP_SYS_ADMIN": 21,
+    "CAP_PERFMON": 38,
+    "CAP_BPF": 39,
+}
+
+
+def _libc_prctl() -> Any:
+    """libc's prctl, its signature declared once (the child of a fork calls it without looking it up)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    function = ctypes.CDLL(None, use_errno=True).prctl
+    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    function.restype = ctypes.c_int
+    return function
+
+
+_libc_prctl_function = _libc_prctl()
+
+
+def _prctl(option: int, arg2: int = 0) -> int:
+    """``prctl(option, arg2, 0, 0, 0)``; the errno on failure, 0 on success."""
+    if _libc_prctl_function is None:
+        return errno.ENOSYS
+    if _libc_prctl_function(option, arg2, 0, 0, 0):
+        return ctypes.get_errno()
+    return 0
+
+
+def protect_process() -> None:
+    """Make this process non-dumpable: its /proc/<pid>/environ, mem and maps closed to other processes of its user.
+
+    Called in every process of the project at start (``AppConfig.ready``): the
+    environment holds SECRET_KEY and DATABASE_URL, and a script hook runs as
+    the same user. Forked children (django-q2's sentinel and workers) inherit
+    the flag; a script's ``execve`` resets it for the script alone. Also stops
+    core dumps, and a debugger of the same (non-root) user from attaching.
+    """
+    failed = _prctl(PR_SET_DUMPABLE, 0)
+    if failed and failed != errno.ENOSYS:
+        logger.warning("Could not mark the process non-dumpable (errno %s): scripts may read its environment", failed)
+
+
+def _confine_child() -> None:
+    """In the script's child before exec: take away the capabilities that read other processes' memory.
+
+    Runs only where the server is root (``preexec_fn``, so as little as
+    possible: prctl calls, no allocation to speak of). After exec, root's
+    permitted set is the bounding set, so the script never gets them back,
+    nor does anything it runs (sudo, setuid or setcap binaries).
+    """
+    for number in DROPPED_CAPABILITIES.values():
+        # EINVAL: a kernel older than the capability; EPERM: no CAP_SETPCAP (nothing to drop it from).
+        _prctl(PR_CAPBSET_DROP, number)
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
 
 
 # --- Environment -----------------------------------------------------------
@@ -289,6 +369,8 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         start_new_session=True,
         close_fds=True,
         bufsize=0,
+        # fork+exec without the fast path only where there is something to drop.
+        preexec_fn=_confine_child if os.geteuid() == 0 else None,
     )
     pid = process.pid
     pidfd: int | None = None
@@ -423,6 +505,7 @@ def deliver(hook: HookConfig, envelope: dict[str, Any], *, attempt: int = 1) -> 
         message = f"Script refused: {exc.message}"
         raise HookError(message, permanent=True, result=Result(success=False, duration_ms=elapsed())) from None
 
+    protect_process()  # already done at start; cheap, and a change of user id would have reset it
     data = envelope_bytes(envelope)
     cap = int(settings.SUBLARR_SCRIPT_OUTPUT_CAP)
     timeout = float(hook.timeout_seconds)

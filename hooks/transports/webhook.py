@@ -15,7 +15,9 @@
 * https:// certificates are verified against certifi's bundle, or the PEM file
   ``SUBLARR_WEBHOOK_CA_BUNDLE`` names (a LAN's own CA).
 * The response body is read only up to ``SUBLARR_WEBHOOK_RESPONSE_CAP`` bytes,
-  and the whole attempt is bounded by the webhook's timeout.
+  and the whole attempt is bounded by the webhook's timeout. The response's
+  headers are kept too, redacted by the same rule as the request's and bounded
+  (``response_headers``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from urllib.parse import SplitResult, unquote
 import certifi
 import urllib3
 from django.conf import settings
+from urllib3 import HTTPHeaderDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
@@ -47,7 +50,16 @@ if TYPE_CHECKING:
     from hooks.models import WebhookConfig
 
 REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset({"x-sublarr-signature", "webhook-signature", "authorization"})
+# One rule for every header the log keeps, sent or received: a name containing
+# any of these is redacted (Authorization, Set-Cookie, X-Auth-Token, webhook-signature…).
+SENSITIVE_HEADER_PARTS = ("secret", "signature", "token", "authorization", "cookie", "api-key", "apikey", "password")
+# Response headers kept in the log: at most this many, this many bytes (names
+# and values, UTF-8) in all, each value cut to VALUE_MAX characters.
+RESPONSE_HEADERS_MAX_COUNT = 50
+RESPONSE_HEADERS_MAX_BYTES = 8192
+RESPONSE_HEADER_VALUE_MAX = 1024
+# Not a valid header name (parentheses are not token characters): cannot clash with one received.
+OMITTED_KEY = "(omitted)"
 
 
 class _GuardedConnect:
@@ -174,9 +186,42 @@ def build_request(webhook: WebhookConfig, envelope: dict[str, Any], *, now: floa
     return body, headers
 
 
+def is_sensitive(name: str) -> bool:
+    """Whether a header's value must not be logged (its name has a SENSITIVE_HEADER_PARTS word in it)."""
+    lowered = name.lower()
+    return any(part in lowered for part in SENSITIVE_HEADER_PARTS)
+
+
 def redacted(headers: dict[str, str]) -> dict[str, str]:
     """Headers fit for the log: signatures and credentials replaced."""
-    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    return {k: (REDACTED if is_sensitive(k) else v) for k, v in headers.items()}
+
+
+def response_headers(headers: HTTPHeaderDict) -> dict[str, str]:
+    """A receiver's headers fit for the log: redacted, in the order received, bounded in count and bytes.
+
+    Repeated headers are joined with ", "; a value over RESPONSE_HEADER_VALUE_MAX
+    characters is cut and ends with "…"; headers past RESPONSE_HEADERS_MAX_COUNT
+    or RESPONSE_HEADERS_MAX_BYTES are left out, their number under ``(omitted)``.
+    """
+    kept: dict[str, str] = {}
+    used = omitted = 0
+    for raw_name, raw_value in headers.itermerged():
+        # NUL cannot be stored in PostgreSQL's jsonb.
+        name, value = raw_name.replace("\x00", ""), raw_value.replace("\x00", "")
+        if is_sensitive(name):
+            value = REDACTED
+        elif len(value) > RESPONSE_HEADER_VALUE_MAX:
+            value = value[: RESPONSE_HEADER_VALUE_MAX - 1] + "…"
+        size = len(name.encode()) + len(value.encode())
+        if len(kept) >= RESPONSE_HEADERS_MAX_COUNT or used + size > RESPONSE_HEADERS_MAX_BYTES:
+            omitted += 1
+            continue
+        kept[name] = value
+        used += size
+    if omitted:
+        kept[OMITTED_KEY] = str(omitted)
+    return kept
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -273,6 +318,7 @@ def deliver(webhook: WebhookConfig, envelope: dict[str, Any], *, attempt: int = 
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
         )
         status = result.status_code = response.status
+        result.response_headers = response_headers(response.headers)
         retry_after = response.headers.get("retry-after")
         result.response_body = _read_capped(response, cap, deadline)
     except netpolicy.AddressRefused as exc:
