@@ -27,7 +27,7 @@ from events.catalog import HOOKABLE_EVENTS
 
 from . import services, validators
 from .models import HookConfig, HookLog, PendingEvent, WebhookConfig
-from .serializers import redact_headers
+from .redaction import redact_headers
 
 # "Test now" runs synchronously in the request: keep a selection small.
 MAX_TESTS_PER_ACTION = 10

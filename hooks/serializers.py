@@ -19,21 +19,7 @@ from events.catalog import HOOKABLE_EVENTS
 
 from . import validators
 from .models import HookConfig, HookLog, HookType, WebhookConfig
-
-REDACTED = "[redacted]"
-_SENSITIVE_HEADER_PARTS = ("secret", "signature", "token", "authorization", "cookie", "api-key", "apikey", "password")
-
-
-def redact_headers(headers: Any) -> dict[str, str]:
-    """A copy of logged request headers with every secret or signature value replaced."""
-    if not isinstance(headers, dict):
-        return {}
-    redacted = {}
-    for key, value in headers.items():
-        lowered = str(key).lower()
-        sensitive = any(part in lowered for part in _SENSITIVE_HEADER_PARTS)
-        redacted[str(key)] = REDACTED if sensitive else str(value)
-    return redacted
+from .redaction import redact_headers
 
 
 class TextField(serializers.CharField):

@@ -13,7 +13,8 @@ from standardwebhooks import Webhook
 
 from hooks import signing
 from hooks.models import WebhookConfig
-from hooks.transports.webhook import build_request, envelope_body, redacted
+from hooks.redaction import redact_headers
+from hooks.transports.webhook import build_request, envelope_body
 
 ENVELOPE = {
     "id": "6f1c2f5e-3b53-4d8e-9a57-8a3c1e0f7b21",
@@ -92,7 +93,7 @@ def test_no_secret_means_no_signature_headers():
 def test_logged_headers_hide_signatures():
     webhook = WebhookConfig(name="w", event_name="*", url="http://example.com/", secret="s3cret")
     _, headers = build_request(webhook, ENVELOPE)
-    logged = redacted(headers)
+    logged = redact_headers(headers)
     assert logged["webhook-signature"] == "[redacted]"
     assert logged["X-Sublarr-Signature"] == "[redacted]"
     assert logged["webhook-id"] == ENVELOPE["id"]

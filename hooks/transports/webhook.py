@@ -43,16 +43,15 @@ from urllib3.util.connection import create_connection
 
 from events.catalog import EVENT_CATALOG
 from hooks import netpolicy, signing
+from hooks.redaction import REDACTED, is_sensitive, redact_headers
 
 from . import HookError, Result
 
 if TYPE_CHECKING:
     from hooks.models import WebhookConfig
 
-REDACTED = "[redacted]"
-# One rule for every header the log keeps, sent or received: a name containing
-# any of these is redacted (Authorization, Set-Cookie, X-Auth-Token, webhook-signature…).
-SENSITIVE_HEADER_PARTS = ("secret", "signature", "token", "authorization", "cookie", "api-key", "apikey", "password")
+# Every header the log keeps, sent or received, is redacted by hooks.redaction's
+# one rule (Authorization, Set-Cookie, X-Auth-Token, webhook-signature…).
 # Response headers kept in the log: at most this many, this many bytes (names
 # and values, UTF-8) in all, each value cut to VALUE_MAX characters.
 RESPONSE_HEADERS_MAX_COUNT = 50
@@ -186,17 +185,6 @@ def build_request(webhook: WebhookConfig, envelope: dict[str, Any], *, now: floa
     return body, headers
 
 
-def is_sensitive(name: str) -> bool:
-    """Whether a header's value must not be logged (its name has a SENSITIVE_HEADER_PARTS word in it)."""
-    lowered = name.lower()
-    return any(part in lowered for part in SENSITIVE_HEADER_PARTS)
-
-
-def redacted(headers: dict[str, str]) -> dict[str, str]:
-    """Headers fit for the log: signatures and credentials replaced."""
-    return {k: (REDACTED if is_sensitive(k) else v) for k, v in headers.items()}
-
-
 def response_headers(headers: HTTPHeaderDict) -> dict[str, str]:
     """A receiver's headers fit for the log: redacted, in the order received, bounded in count and bytes.
 
@@ -289,7 +277,7 @@ def deliver(webhook: WebhookConfig, envelope: dict[str, Any], *, attempt: int = 
     """
     started = time.monotonic()
     body, headers = build_request(webhook, envelope)
-    result = Result(success=False, request_headers=redacted(headers))
+    result = Result(success=False, request_headers=redact_headers(headers))
     result.extra["attempt"] = attempt
 
     def fail(message: str, *, permanent: bool = False) -> HookError:
@@ -301,7 +289,7 @@ def deliver(webhook: WebhookConfig, envelope: dict[str, Any], *, attempt: int = 
     except netpolicy.AddressRefused as exc:
         raise fail(exc.message, permanent=True) from None
     headers.update(_basic_auth(parts))
-    result.request_headers = redacted(headers)
+    result.request_headers = redact_headers(headers)
 
     timeout = float(webhook.timeout_seconds)
     deadline = started + timeout
