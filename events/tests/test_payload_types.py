@@ -7,6 +7,8 @@ import json
 import math
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from events import EventError, emit_event
@@ -177,3 +179,32 @@ def test_openapi_documents_the_schema_in_the_catalog_listing(staff_client):
     assert "schema" in spec["required"]
     assert spec["properties"]["schema"]["type"] == "object"
     assert "JSON Schema (draft 2020-12)" in spec["properties"]["schema"]["description"]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(st.characters(codec=None)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(list(EVENT_CATALOG)),
+    data=st.data(),
+)
+def test_any_payload_is_emitted_valid_against_its_schema_or_refused_naming_a_key(name, data):
+    keys = EVENT_CATALOG[name].payload_keys
+    payload = data.draw(st.dictionaries(st.sampled_from(keys) | st.text(max_size=4), _json_values, max_size=4))
+
+    refused: EventError | None = None
+    try:
+        envelope = emit_event(name, payload)
+    except EventError as error:
+        refused = error
+    event("emitted" if refused is None else "refused")
+    if refused is None:
+        assert validator(EVENT_CATALOG[name].json_schema()).is_valid(json.loads(json.dumps(envelope)))
+    else:
+        assert refused.field is not None
+        refused.message.encode("utf-8")  # no lone surrogate echoed: printable as it is
