@@ -81,7 +81,7 @@ def _checked(name: str, key: str, value: Any, expected: PayloadType) -> Any:
     if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
         return int(value)
     if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-        return value if type(value) in (int, float) else float(value)
+        return int(value) if isinstance(value, int) else float(value)
     if kind == "boolean" and isinstance(value, bool):
         return value
     if kind == "array" and isinstance(value, list | tuple):

@@ -127,13 +127,16 @@ def test_values_of_the_declared_types_are_accepted_as_plain_json_values(emitted)
         "wanted_item_processed",
         {"item_id": Count.THREE, "status": Status.FOUND, "title": None, "score": 10**30},
     )
-    whisper = emit_event("whisper_complete", {"duration_seconds": 12, "segment_count": 0, "job_id": "Élite — 東京"})
+    whisper = emit_event(
+        "whisper_complete", {"duration_seconds": Count.THREE, "segment_count": 0, "job_id": "Élite — 東京"}
+    )
     config = emit_event("config_updated", {"changed_keys": ("a", "b")})
 
     assert envelope["data"] == {"item_id": 3, "status": "found", "title": None, "score": 10**30}
     assert type(envelope["data"]["item_id"]) is int
     assert type(envelope["data"]["status"]) is str
-    assert whisper["data"] == {"duration_seconds": 12, "segment_count": 0, "job_id": "Élite — 東京"}
+    assert whisper["data"] == {"duration_seconds": 3, "segment_count": 0, "job_id": "Élite — 東京"}
+    assert type(whisper["data"]["duration_seconds"]) is int
     assert config["data"] == {"changed_keys": ["a", "b"]}
     assert [e["id"] for e in emitted] == [envelope["id"], whisper["id"], config["id"]]
 
