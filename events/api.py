@@ -25,6 +25,12 @@ class EventSpecSerializer(serializers.Serializer):
     payload_keys = serializers.ListField(child=serializers.CharField())
     meta = serializers.BooleanField(help_text="Meta-events reach WebSocket clients but never trigger hooks.")
     version = serializers.IntegerField(help_text="CATALOG_VERSION")
+    schema = serializers.DictField(
+        help_text=(
+            "JSON Schema (draft 2020-12) of the event's envelope: each payload key's type and whether it may "
+            "be null, no other key. Its $id ends in the catalog version (urn:sublarr:event:<name>:<version>)."
+        )
+    )
 
 
 class EnvelopeSerializer(serializers.Serializer):
@@ -58,7 +64,8 @@ class EventEmitView(APIView):
         operation_id="events_emit",
         summary="Emit an event with the posted payload (staff only)",
         description=(
-            "The body is the event's payload: a JSON object with only the event's declared payload keys. "
+            "The body is the event's payload: a JSON object with only the event's declared payload keys, "
+            "each value of its key's type (GET /api/events/ publishes a JSON Schema per event). "
             "The event goes to WebSocket clients, hooks and webhooks; the response is its envelope. "
             "Bodies above SUBLARR_EVENT_MAX_BODY_BYTES (64 KiB by default) are refused with 413."
         ),
@@ -67,7 +74,11 @@ class EventEmitView(APIView):
             202: EnvelopeSerializer,
             400: OpenApiResponse(
                 OpenApiTypes.OBJECT,
-                description="Malformed JSON ({detail}) or a bad payload ({<key or non_field_errors>: [message]}).",
+                description=(
+                    "Malformed JSON, or nested deeper than 64 levels ({detail}); or a bad payload: an undeclared "
+                    "key, a value not of the key's type (see the catalog's schema), text that is not valid "
+                    "Unicode ({<key or non_field_errors>: [message]})."
+                ),
             ),
             403: _detail,
             404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),

@@ -3,7 +3,9 @@
 Declarations only. Receivers live in the apps that consume events
 (``events.bridge``, ``hooks.receivers``) and are connected in their
 ``AppConfig.ready()``. Within one ``CATALOG_VERSION`` events may be added but
-never removed or renamed, and a payload key never changes meaning.
+never removed or renamed, and a payload key never changes meaning — nor its
+type (``PAYLOAD_TYPES``), which ``emit_event`` enforces and each event's JSON
+Schema publishes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,102 @@ from django.dispatch import Signal
 
 CATALOG_VERSION = 1
 
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True)
+class PayloadType:
+    """The JSON type of a payload key's value (an array holds strings), and whether it may be null."""
+
+    json_type: str  # "string", "integer", "number", "boolean" or "array"
+    nullable: bool = False
+    # The exact Python type json.loads gives a value of this type that needs
+    # no closer look (None: every value does — a float may be NaN, a list
+    # holds items), for emit_event's fast path.
+    plain_type: type | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain_type", {"string": str, "integer": int, "boolean": bool}.get(self.json_type))
+
+    def or_null(self) -> PayloadType:
+        return PayloadType(self.json_type, nullable=True)
+
+    def describe(self) -> str:
+        """How a message names the type: "an integer", "a string or null", "a list of strings"…"""
+        text = _TYPE_NAMES[self.json_type]
+        return f"{text} or null" if self.nullable else text
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": [self.json_type, "null"] if self.nullable else self.json_type}
+        if self.json_type == "array":
+            schema["items"] = {"type": "string"}
+        return schema
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list of strings",
+}
+STRING = PayloadType("string")
+INTEGER = PayloadType("integer")
+NUMBER = PayloadType("number")
+BOOLEAN = PayloadType("boolean")
+STRING_LIST = PayloadType("array")
+
+# One type per key name across the catalog: a key means the same in every
+# event. null where a value may be missing for a reason (a movie has no
+# season; a delivery is a hook's or a webhook's); every key may be left out.
+PAYLOAD_TYPES: dict[str, PayloadType] = {
+    "provider_name": STRING,
+    "language": STRING,
+    "format": STRING,
+    "score": INTEGER,
+    "series_title": STRING.or_null(),
+    "season": INTEGER.or_null(),
+    "episode": INTEGER.or_null(),
+    "movie_title": STRING.or_null(),
+    "subtitle_path": STRING,
+    "job_id": STRING,
+    "source_language": STRING,
+    "target_language": STRING,
+    "backend_name": STRING,
+    "duration_ms": INTEGER,
+    "error": STRING,
+    "result_count": INTEGER,
+    "best_score": INTEGER.or_null(),
+    "error_type": STRING,
+    "total_items": INTEGER,
+    "new_items": INTEGER,
+    "removed_items": INTEGER,
+    "item_id": INTEGER,
+    "title": STRING.or_null(),
+    "season_episode": STRING,
+    "status": STRING,
+    "old_format": STRING,
+    "new_format": STRING,
+    "old_score": INTEGER,
+    "new_score": INTEGER,
+    "total": INTEGER,
+    "succeeded": INTEGER,
+    "failed": INTEGER,
+    "skipped": INTEGER,
+    "source": STRING,
+    "event_type": STRING,
+    "changed_keys": STRING_LIST,
+    "detected_language": STRING,
+    "segment_count": INTEGER,
+    "duration_seconds": NUMBER,
+    "processing_time_ms": INTEGER,
+    "hook_id": INTEGER.or_null(),
+    "webhook_id": INTEGER.or_null(),
+    "hook_type": STRING,
+    "event_name": STRING,
+    "success": BOOLEAN,
+}
+
 
 @dataclass(frozen=True)
 class EventSpec:
@@ -25,6 +123,37 @@ class EventSpec:
     # Meta-events reach WebSocket clients but never trigger hooks or webhooks.
     meta: bool = False
     signal: Signal = field(default_factory=Signal, compare=False, repr=False)
+    # Each payload key's type, looked up once here (emit_event reads it per key).
+    payload_types: dict[str, PayloadType] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        untyped = [key for key in self.payload_keys if key not in PAYLOAD_TYPES]
+        if untyped:
+            raise ValueError(f"Payload key(s) of {self.name} without a type in PAYLOAD_TYPES: {', '.join(untyped)}")
+        object.__setattr__(self, "payload_types", {key: PAYLOAD_TYPES[key] for key in self.payload_keys})
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) of this event's envelope, its payload's key types included."""
+        return {
+            "$schema": JSON_SCHEMA_DIALECT,
+            "$id": f"urn:sublarr:event:{self.name}:{CATALOG_VERSION}",
+            "title": self.label,
+            "description": self.description,
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "event_name": {"const": self.name},
+                "version": {"const": CATALOG_VERSION},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "data": {
+                    "type": "object",
+                    "properties": {key: kind.json_schema() for key, kind in self.payload_types.items()},
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["id", "event_name", "version", "timestamp", "data"],
+            "additionalProperties": False,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +163,7 @@ class EventSpec:
             "payload_keys": list(self.payload_keys),
             "meta": self.meta,
             "version": CATALOG_VERSION,
+            "schema": self.json_schema(),
         }
 
 

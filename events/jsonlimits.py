@@ -6,6 +6,12 @@ consumer. Every door that takes JSON from outside (REST bodies, WebSocket
 messages, ``manage.py emit_event --data``, incoming webhooks) parses through
 :func:`loads`, or :class:`JSONParser` for DRF, and refuses anything nested
 deeper than :data:`MAX_DEPTH` before any other work.
+
+JSON may also carry text that is not Unicode: ``"\\ud800"`` parses to a lone
+surrogate, which cannot be encoded as UTF-8 — not rendered in a response, not
+stored, not put in a path. Text fields check it with :func:`text_error`, :func:`surrogate_error` (or
+:func:`validate_text`, a Django/DRF validator) and echo bad input through
+:func:`printable`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -76,3 +83,33 @@ class JSONParser(parsers.JSONParser):
         except JSONDepthError as exc:
             raise ParseError(f"JSON parse error - {exc}.") from None
         return data
+
+
+def surrogate_error(value: str) -> str | None:
+    """Where ``value`` is not valid Unicode text ("a lone surrogate (\\ud800) at character 3"), or None."""
+    if value.isascii():  # O(1) in CPython: the common case costs nothing
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"a lone surrogate (\\u{ord(value[exc.start]):04x}) at character {exc.start}"
+    return None
+
+
+def text_error(value: str) -> str | None:
+    """The field message for a ``value`` that is not valid Unicode text, or None when it is."""
+    reason = surrogate_error(value)
+    return None if reason is None else f"Must be valid Unicode text, not {reason}."
+
+
+def validate_text(value: Any) -> None:
+    """Django (and DRF) validator: refuse a string holding a lone surrogate, with a field message."""
+    if isinstance(value, str) and (message := text_error(value)):
+        raise ValidationError(message, code="text")
+
+
+def printable(value: str) -> str:
+    """``value`` with any lone surrogate written as ``\\udXXX``: safe to echo in an error message or key."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import random
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from .catalog import CATALOG_VERSION, EVENT_CATALOG
+from .catalog import CATALOG_VERSION, EVENT_CATALOG, EventSpec, PayloadType
+from .jsonlimits import printable, surrogate_error
 from .signals import event_accepted
 
 logger = logging.getLogger(__name__)
@@ -38,31 +38,96 @@ def _validate(name: str, data: Any) -> dict[str, Any]:
         raise EventError(f"Unknown event {name!r}. Valid events: {', '.join(EVENT_CATALOG)}.")
     if not isinstance(data, dict):
         raise EventError(f"Event data must be a JSON object, not {type(data).__name__}.")
-    undeclared = [key for key in data if key not in spec.payload_keys]
-    if undeclared:
-        raise EventError(
-            f"Undeclared payload key(s) for {name}: {', '.join(map(str, undeclared))}. "
-            f"Allowed: {', '.join(spec.payload_keys)}.",
-            field=str(undeclared[0]),
-        )
+    types = spec.payload_types
     frozen = {}
     for key, value in data.items():
+        expected = types.get(key)
+        if expected is None:
+            _refuse_undeclared(spec, data)
         kind = type(value)
-        # Plain scalars are immutable and JSON as they are (the common case,
-        # and the cheap one); anything else makes a JSON round trip, which
-        # both checks it and gives receivers their own copy.
-        if kind is str or kind is int or kind is bool or value is None or (kind is float and math.isfinite(value)):
+        # The common case, and the cheap one: a plain value of the key's type
+        # (immutable, JSON as it is; `is`, since bool is an int subclass and
+        # an integer key refuses True). Anything else takes the longer way.
+        if kind is expected.plain_type and (kind is not str or value.isascii()):
             frozen[key] = value
-            continue
-        try:
-            frozen[key] = json.loads(json.dumps(value, allow_nan=False))
-        except (TypeError, ValueError):
-            raise EventError(
-                f"Payload key {key!r} of {name} is not JSON-serializable "
-                f"({kind.__name__}); use strings, numbers, booleans, lists or objects.",
-                field=key,
-            ) from None
+        elif value is None and expected.nullable:
+            frozen[key] = None
+        else:
+            frozen[key] = _checked(name, key, value, expected)
     return frozen
+
+
+def _refuse_undeclared(spec: EventSpec, data: dict[Any, Any]) -> NoReturn:
+    undeclared = [printable(str(key)) for key in data if key not in spec.payload_types]
+    raise EventError(
+        f"Undeclared payload key(s) for {spec.name}: {', '.join(undeclared)}. Allowed: {', '.join(spec.payload_keys)}.",
+        field=undeclared[0],
+    )
+
+
+def _checked(name: str, key: str, value: Any, expected: PayloadType) -> Any:
+    """``value`` as a plain JSON value of the ``expected`` type, or an EventError naming ``key``."""
+    kind = expected.json_type
+    if isinstance(value, float) and not math.isfinite(value):
+        raise EventError(
+            f"Payload key {key!r} of {name} is not JSON-serializable (float); "
+            "use strings, numbers, booleans, lists or objects.",
+            field=key,
+        )
+    if kind == "string" and isinstance(value, str):
+        if reason := surrogate_error(value):
+            raise EventError(f"Payload key {key!r} of {name} must be valid Unicode text, not {reason}.", field=key)
+        return str.__str__(value)  # a plain str, also from a subclass (an enum's value)
+    if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) if isinstance(value, int) else float(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "array" and isinstance(value, list | tuple):
+        # Items are strings: a copy of the list is the receivers' own (a
+        # string is immutable), and nothing nests — no depth to recurse into.
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise EventError(
+                    f"Payload key {key!r} of {name} must be {expected.describe()}, "
+                    f"not a list holding {_json_kind(item)} (item {index}).",
+                    field=key,
+                )
+            if reason := surrogate_error(item):
+                raise EventError(
+                    f"Payload key {key!r} of {name} must be valid Unicode text, not {reason} (item {index}).",
+                    field=key,
+                )
+        return [str.__str__(item) for item in value]
+    if not isinstance(value, str | int | float | bool | list | tuple | dict) and value is not None:
+        raise EventError(
+            f"Payload key {key!r} of {name} is not JSON-serializable ({type(value).__name__}); "
+            "use strings, numbers, booleans, lists or objects.",
+            field=key,
+        )
+    raise EventError(
+        f"Payload key {key!r} of {name} must be {expected.describe()}, not {_json_kind(value)}.", field=key
+    )
+
+
+def _json_kind(value: Any) -> str:
+    """How a message names a value's JSON type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 # Event ids come from a per-process generator seeded from the OS, not from
@@ -110,7 +175,8 @@ def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "d
     """Emit catalog event ``name`` with payload ``data``; return its envelope.
 
     Raises ``EventError`` (nothing sent) for an unknown event, an undeclared
-    key or a value that is not JSON. ``events.signals.event_accepted`` is sent
+    key or a value that is not JSON or not of its key's type
+    (``events.catalog.PAYLOAD_TYPES``). ``events.signals.event_accepted`` is sent
     at once (inside the caller's transaction, for receivers that store the
     event with it; a database error there is raised, as from any write in the
     transaction); the event's catalog signal goes out when the current

@@ -9,11 +9,16 @@ from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from events.jsonlimits import printable, text_error
+
 from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, PROVIDER_NAME_RE, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
 from .validators import PROVIDER_NAME_RULE, integer_error, provider_name_error
 
 # The API takes JSON types as the schema states them: DRF would otherwise turn
 # "3", 3.0 or true into 3, and 0 into "0", where the schema promises a refusal.
+# Text must be valid Unicode: JSON can carry a lone surrogate ("\ud800"),
+# which no response, log or database can encode — refused with a field
+# message, and echoed escaped (events.jsonlimits) where an error names it.
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -33,6 +38,30 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise serializers.ValidationError(f"Must be a string, not {_json_type(data)}.")
+        if message := text_error(data):
+            raise serializers.ValidationError(message)
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """A choice that must arrive as valid text (DRF's refusal echoes the input)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and (message := text_error(data)):
+            raise serializers.ValidationError(message)
+        return super().to_internal_value(data)
+
+
+class TextKeyDictField(serializers.DictField):
+    """A JSON object whose keys must be valid text; a refused key is named escaped."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            errors = {
+                printable(key): [message] for key in data if isinstance(key, str) and (message := text_error(key))
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -92,7 +121,7 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 allowed = ", ".join(self.fields)
                 raise serializers.ValidationError(
-                    {str(key): [f"Unknown field. Allowed: {allowed}."] for key in unknown}
+                    {printable(str(key)): [f"Unknown field. Allowed: {allowed}."] for key in unknown}
                 )
         return super().to_internal_value(data)
 
@@ -115,7 +144,7 @@ class WeightsStateSerializer(serializers.Serializer):
 
 
 class WeightsUpdateSerializer(StrictSerializer):
-    weights = serializers.DictField(
+    weights = TextKeyDictField(
         child=weight_field(),
         allow_empty=True,
         help_text="Weight key -> integer 0-10000. Keys must be known for the score type.",
@@ -153,7 +182,7 @@ class CandidateSerializer(StrictSerializer):
     provider_name = StrictCharField(max_length=64)
     subtitle_id = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
     language = StrictCharField(max_length=35, required=False, default="", allow_blank=True)
-    format = serializers.ChoiceField(FORMATS, required=False, default="unknown")
+    format = StrictChoiceField(FORMATS, required=False, default="unknown")
     release_info = StrictCharField(max_length=1000, required=False, default="", allow_blank=True)
     hearing_impaired = StrictBooleanField(required=False, default=False)
     forced = StrictBooleanField(required=False, default=False)
@@ -169,12 +198,12 @@ class CandidateSerializer(StrictSerializer):
 class PreviewRequestSerializer(StrictSerializer):
     query = VideoQuerySerializer(help_text="An episode when season and episode are set, else a movie.")
     results = CandidateSerializer(many=True, max_length=1000, help_text="The candidates to score (at most 1000).")
-    weights = serializers.DictField(
+    weights = TextKeyDictField(
         child=weight_field(),
         required=False,
         help_text="Trial weights over the saved ones (not saved); keys must be known for the query's type.",
     )
-    modifiers = serializers.DictField(
+    modifiers = TextKeyDictField(
         child=modifier_field(),
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",

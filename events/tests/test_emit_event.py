@@ -98,3 +98,27 @@ def test_a_receiver_of_event_accepted_that_fails_fails_the_producers_transaction
         event_accepted.disconnect(dispatch_uid="test-accepted-broken")
 
     assert emitted == []  # rolled back with the transaction: nothing sent
+
+
+def deeply_nested(levels: int) -> list:
+    """A list nested ``levels`` deep, built without recursion."""
+    value: list = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("changed_keys", "must be a list of strings, not a list holding a list (item 0)."),
+        ("source", "must be a string, not a list."),
+    ],
+)
+def test_deeply_nested_python_payload_is_an_event_error_naming_the_key_not_a_recursion_error(emitted, key, message):
+    with pytest.raises(EventError) as error:
+        emit_event("config_updated", {key: deeply_nested(100_000)})
+
+    assert error.value.field == key
+    assert error.value.message == f"Payload key {key!r} of config_updated {message}"
+    assert emitted == []

@@ -29,6 +29,33 @@ def test_catalog_is_listed_for_any_signed_in_user(user_client):
         "payload_keys": ["hook_id", "webhook_id", "hook_type", "event_name", "success", "duration_ms"],
         "meta": True,
         "version": 1,
+        "schema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "urn:sublarr:event:hook_executed:1",
+            "title": "Hook executed",
+            "description": "A script hook or webhook delivery reached its final outcome (WebSocket only).",
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "event_name": {"const": "hook_executed"},
+                "version": {"const": 1},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "data": {
+                    "type": "object",
+                    "properties": {
+                        "hook_id": {"type": ["integer", "null"]},
+                        "webhook_id": {"type": ["integer", "null"]},
+                        "hook_type": {"type": "string"},
+                        "event_name": {"type": "string"},
+                        "success": {"type": "boolean"},
+                        "duration_ms": {"type": "integer"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["id", "event_name", "version", "timestamp", "data"],
+            "additionalProperties": False,
+        },
     }
 
 

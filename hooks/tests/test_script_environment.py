@@ -127,15 +127,15 @@ def test_cwd_is_a_fresh_temporary_directory_removed_afterwards(hooks_dir, tmp_pa
 def test_newlines_and_nul_are_removed_from_payload_variables(hooks_dir, tmp_path):
     report = tmp_path / "report"
     _dump_script(hooks_dir, report)
-    envelope = build_envelope(
-        "provider_failed",
-        {
-            "provider_name": "multi\nline\r\nname",
-            "error": "a\x00b\u2028c\x0bd\x85e",
-            "error_type": ["x\ny", {"k": "v"}],
-            "series_title": True,
-        },
-    )
+    envelope = build_envelope("provider_failed", {})
+    # Set after validation: emit_event enforces the keys' types (a string here), and the
+    # transport must still render any JSON value it is handed.
+    envelope["data"] = {
+        "provider_name": "multi\nline\r\nname",
+        "error": "a\x00b\u2028c\x0bd\x85e",
+        "error_type": ["x\ny", {"k": "v"}],
+        "series_title": True,
+    }
     deliver(HookConfig(script_path="dump.sh"), envelope)
     env = _environ(report)
 
