@@ -87,19 +87,29 @@ class JSONParser(parsers.JSONParser):
 
 def surrogate_error(value: str) -> str | None:
     """Where ``value`` is not valid Unicode text ("a lone surrogate (\\ud800) at character 3"), or None."""
+    index = first_surrogate(value)
+    return None if index is None else f"a lone surrogate (\\u{ord(value[index]):04x}) at character {index}"
+
+
+# Worded like DRF's own CharField check, so every text field of the API says the same.
+SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{code_point:X}."
+
+
+def first_surrogate(value: str) -> int | None:
+    """The index of the first lone surrogate in ``value``, or None when it is valid Unicode text."""
     if value.isascii():  # O(1) in CPython: the common case costs nothing
         return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return f"a lone surrogate (\\u{ord(value[exc.start]):04x}) at character {exc.start}"
+        return exc.start
     return None
 
 
 def text_error(value: str) -> str | None:
     """The field message for a ``value`` that is not valid Unicode text, or None when it is."""
-    reason = surrogate_error(value)
-    return None if reason is None else f"Must be valid Unicode text, not {reason}."
+    index = first_surrogate(value)
+    return None if index is None else SURROGATE_MESSAGE.format(code_point=ord(value[index]))
 
 
 def validate_text(value: Any) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 
+from events import jsonlimits
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from hooks.netpolicy import AddressRefused, check_webhook_url_on_save
 from hooks.scriptpath import ScriptPathError, resolve_script_path
@@ -67,12 +68,9 @@ SECRET_CHARACTERS_MESSAGE = "The secret must not contain spaces or control chara
 SECRET_WHSEC_MESSAGE = "A secret starting with whsec_ must continue with valid base64 (at least 16 bytes decoded)."  # noqa: S105
 
 TEXT_TYPE_MESSAGE = "Enter text."
-# Worded like DRF's own check, so every text field of the API says the same.
-SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{code_point:X}."
 
 _MASK_CHARACTERS = frozenset("*•●")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -85,9 +83,8 @@ def validate_text(value: Any) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError(TEXT_TYPE_MESSAGE, code="invalid")
-    surrogate = _SURROGATE.search(value)
-    if surrogate:
-        raise ValidationError(SURROGATE_MESSAGE.format(code_point=ord(surrogate.group())), code="surrogate")
+    if message := jsonlimits.text_error(value):
+        raise ValidationError(message, code="surrogate")
     return value
 
 
