@@ -4,7 +4,9 @@ Protocol (see docs/EVENTS.md):
 
 * authenticated users only; an anonymous connection is accepted and closed at
   once with code 4401 (a close code, unlike a refused handshake, is visible
-  to browser clients);
+  to browser clients). The credential is checked again every
+  ``SUBLARR_WS_AUTH_RECHECK_SECONDS`` (one query per socket): a deleted token,
+  an ended session or a deactivated user closes the socket with 4401 too;
 * by default a client receives every event; ``{"action": "subscribe",
   "events": [...]}`` narrows it to those names (``"events": null`` restores
   everything) and is answered with ``{"type": "subscribed", "events": ...}``;
@@ -39,8 +41,9 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from django.conf import settings
 
-from . import bridge, jsonlimits
+from . import auth, bridge, jsonlimits
 from .catalog import EVENT_CATALOG
 
 logger = logging.getLogger(__name__)
@@ -266,16 +269,40 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
+        self.credential = auth.credential_from_scope(self.scope)
         self.subscribed: frozenset[str] | None = None
         self.pending_missed = 0
         self.relay = _relay()
         await self.relay.add(self)
         await self.accept()
+        self.auth_task = asyncio.ensure_future(self._recheck_auth_forever())
 
     async def disconnect(self, code: int) -> None:
+        auth_task = getattr(self, "auth_task", None)
+        if auth_task is not None and auth_task is not asyncio.current_task():
+            auth_task.cancel()
         relay = getattr(self, "relay", None)
         if relay is not None:
             await relay.remove(self)
+
+    async def _recheck_auth_forever(self) -> None:
+        """Close the socket with 4401 once its token, session or user is no longer valid."""
+        while True:
+            # Read at each turn: tests (and operators) may change it.
+            await asyncio.sleep(settings.SUBLARR_WS_AUTH_RECHECK_SECONDS)
+            try:
+                valid = await auth.still_authenticated(self.credential)
+            except Exception as exc:
+                # The database is unreachable: that revokes nothing; check again later.
+                logger.warning("Could not re-check a WebSocket's credential: %s", type(exc).__name__)
+                continue
+            if not valid:
+                logger.info(
+                    "Closing the event stream of user %s: its %s is no longer valid", self.user_id, self.credential.kind
+                )
+                await self.relay.remove(self)
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
 
     # --- client → server --------------------------------------------------
 

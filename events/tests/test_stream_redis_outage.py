@@ -7,6 +7,7 @@ run's PostgreSQL); the shared Redis is never touched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -35,25 +36,32 @@ async def emit(env: dict[str, str], source: str) -> dict:
     return json.loads(result.stdout)
 
 
-async def check_recovery(server, token: str, env: dict[str, str], break_redis, mend_redis) -> None:
-    async with ws_connect(server, token) as before:
+async def check_recovery(server, token: str, env: dict[str, str], break_redis, mend_redis, *, outage: bool) -> None:
+    """Break Redis, mend it: every client hears of the gap, then gets events again (a newcomer too).
+
+    With a real ``outage`` a client also connects while Redis is down.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        before = await stack.enter_async_context(ws_connect(server, token))
         response = await in_thread(post_event, server, token, "config_updated", {"source": "before"})
         assert await receive_json(before) == response.json()
 
         await in_thread(break_redis)
-        # A client that connects meanwhile is accepted and waits.
-        async with ws_connect(server, token) as during:
-            await in_thread(mend_redis)
-            back = time.monotonic()
+        clients = [before]
+        if outage:
+            # Accepted while Redis is down; it waits for the layer like the others.
+            clients.append(await stack.enter_async_context(ws_connect(server, token)))
+        await in_thread(mend_redis)
+        back = time.monotonic()
 
-            for ws in (before, during):
-                remaining = RECOVERY_SECONDS - (time.monotonic() - back)
-                assert await receive_json(ws, timeout=max(remaining, 0.1)) == MISSED_UNKNOWN
+        for ws in clients:
+            remaining = RECOVERY_SECONDS - (time.monotonic() - back)
+            assert await receive_json(ws, timeout=max(remaining, 0.1)) == MISSED_UNKNOWN
 
-            async with ws_connect(server, token) as after:
-                again = await emit(env, "after")
-                for ws in (before, during, after):
-                    assert await receive_json(ws) == again
+        clients.append(await stack.enter_async_context(ws_connect(server, token)))
+        again = await emit(env, "after")
+        for ws in clients:
+            assert await receive_json(ws) == again
 
 
 @pytest.fixture
@@ -71,12 +79,12 @@ def test_stream_resumes_with_a_missed_notice_after_redis_is_down_and_comes_back_
         time.sleep(8)  # down long enough for every retry of redis-py to give up
         own_redis.start()
 
-    asyncio.run(check_recovery(server, staff_token, env, own_redis.kill, mend))
+    asyncio.run(check_recovery(server, staff_token, env, own_redis.kill, mend, outage=True))
 
 
 def test_stream_resumes_with_a_missed_notice_after_a_quick_redis_restart(server_on_own_redis, own_redis, staff_token):
     server, env = server_on_own_redis
-    asyncio.run(check_recovery(server, staff_token, env, own_redis.restart, lambda: None))
+    asyncio.run(check_recovery(server, staff_token, env, own_redis.restart, lambda: None, outage=False))
 
 
 def test_stream_resumes_with_a_missed_notice_when_the_group_vanishes_without_a_connection_error(
@@ -90,4 +98,4 @@ def test_stream_resumes_with_a_missed_notice_when_the_group_vanishes_without_a_c
     def flush() -> None:
         redis.Redis.from_url(own_redis.url).flushall()
 
-    asyncio.run(check_recovery(server, staff_token, env, flush, lambda: None))
+    asyncio.run(check_recovery(server, staff_token, env, flush, lambda: None, outage=False))
