@@ -3,16 +3,27 @@
 A token is read from the ``Authorization: Token <key>`` header (non-browser
 clients) or, for browsers that cannot set headers on a WebSocket, from the
 ``token`` query parameter. A token, when present, wins over the session.
+
+The handshake is not the only check: an open socket's credential is checked
+again (``still_authenticated``, one query) every
+``SUBLARR_WS_AUTH_RECHECK_SECONDS`` — see events.consumers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.db.models import Subquery
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 
 @database_sync_to_async
@@ -51,3 +62,62 @@ class TokenAuthMiddleware(BaseMiddleware):
 
 def TokenAuthMiddlewareStack(inner: Any) -> Any:  # noqa: N802 - mirrors AuthMiddlewareStack
     return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What an open socket authenticated with: ``kind`` is "token", "session" or "user" (nothing else known)."""
+
+    kind: str
+    user_id: Any
+    key: str = ""
+
+
+def credential_from_scope(scope: dict[str, Any]) -> Credential:
+    """Return what the handshake authenticated ``scope["user"]`` with (the token wins, as in the middleware)."""
+    user_id = scope["user"].pk
+    token = token_from_scope(scope)
+    if token is not None:
+        return Credential("token", user_id, token)
+    session = scope.get("session")
+    session_key = getattr(session, "session_key", None)
+    if session_key:
+        return Credential("session", user_id, session_key)
+    return Credential("user", user_id)
+
+
+@database_sync_to_async
+def still_authenticated(credential: Credential) -> bool:
+    """Whether the credential would still let its user in: one query, whatever its kind."""
+    from rest_framework.authtoken.models import Token
+
+    users = get_user_model()._default_manager.filter(pk=credential.user_id, is_active=True)
+    if credential.kind == "token":
+        return Token.objects.filter(key=credential.key, user__in=users).exists()
+    if credential.kind == "user":
+        return users.exists()
+    # The session row and the user in one query (sessions live in the
+    # database: the default engine, which sublarr keeps).
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    session_data = (
+        store_class.get_model_class()
+        .objects.filter(session_key=credential.key, expire_date__gt=timezone.now())
+        .values("session_data")[:1]
+    )
+    user = users.annotate(session_data=Subquery(session_data)).first()
+    if user is None or user.session_data is None:
+        return False
+    return _session_matches(store_class().decode(user.session_data), user)
+
+
+def _session_matches(session: dict[str, Any], user: Any) -> bool:
+    """Django's own test (django.contrib.auth.get_user): same user, known backend, current password hash."""
+    if session.get(SESSION_KEY) != user._meta.pk.value_to_string(user):
+        return False
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not session_hash:
+        return False
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(session_hash, candidate) for candidate in hashes)

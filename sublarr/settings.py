@@ -322,6 +322,8 @@ SUBLARR_VERSION = "1.0.0"
 SUBLARR_WEBHOOK_ALLOW_LOOPBACK = env_bool("SUBLARR_WEBHOOK_ALLOW_LOOPBACK", False)
 SUBLARR_WEBHOOK_BLOCK_PRIVATE = env_bool("SUBLARR_WEBHOOK_BLOCK_PRIVATE", False)
 SUBLARR_EVENT_MAX_BODY_BYTES = env_int("SUBLARR_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# An open WebSocket's token, session and user are checked again this often (seconds).
+SUBLARR_WS_AUTH_RECHECK_SECONDS = env_int("SUBLARR_WS_AUTH_RECHECK_SECONDS", 60, minimum=1)
 SUBLARR_HOOK_LOG_RETENTION_DAYS = env_int("SUBLARR_HOOK_LOG_RETENTION_DAYS", 30, minimum=1)
 SUBLARR_SCRIPT_OUTPUT_CAP = env_int("SUBLARR_SCRIPT_OUTPUT_CAP", 4096, minimum=0)
 # Webhook delivery (hooks/delivery/, docs/HOOKS.md): seconds before retry 1, 2, …

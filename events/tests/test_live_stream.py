@@ -156,6 +156,28 @@ def test_subscription_narrows_the_stream_and_unknown_names_get_an_error(start_se
     asyncio.run(main())
 
 
+def test_oversized_and_deeply_nested_requests_get_an_error_and_the_socket_stays_open(start_server, user_token):
+    """Each of these closed the socket with 1011 (a traceback, or an error echo past the 1 MiB frame limit)."""
+    server = start_server()
+    unknown = [f"e{n}" for n in range(60_000)]  # ~0.5 MB: under daphne's 1 MiB message limit
+
+    async def main() -> None:
+        async with ws_connect(server, user_token) as ws:
+            await ws.send("[" * 4096)
+            assert await receive_json(ws) == {"type": "error", "message": "JSON nested deeper than 64 levels."}
+            assert await subscribe(ws, unknown) == {
+                "type": "error",
+                "message": "Request too large: at most 65536 characters.",
+            }
+            assert await subscribe(ws, unknown[:300]) == {
+                "type": "error",
+                "message": '"events" may list at most 256 names.',
+            }
+            assert await subscribe(ws, ["config_updated"]) == {"type": "subscribed", "events": ["config_updated"]}
+
+    asyncio.run(main())
+
+
 @pytest.mark.scaleout
 def test_redis_idle_client_stays_connected_for_30_seconds_then_receives(redis_url, start_server, staff_token):
     server = start_server()

@@ -97,3 +97,48 @@ def test_bad_requests_get_an_error_and_keep_the_socket(memory_layer, user):
         {"type": "error", "message": '"events" must be a list of event names, or null for every event.'},
         {"type": "subscribed", "events": []},
     ]
+
+
+@pytest.mark.django_db
+def test_deeply_nested_or_oversized_requests_get_an_error_and_keep_the_socket(memory_layer, user):
+    async def main() -> list:
+        communicator = await connected(user)
+        await communicator.send_to(text_data="[" * 4096)
+        await communicator.send_to(text_data='{"action": "subscribe", "events": [' + "[" * 100 + "]" * 100 + "]}")
+        await communicator.send_to(text_data=" " * (64 * 1024 + 1))
+        received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+        await communicator.send_json_to({"action": "subscribe", "events": ["config_updated"]})
+        received.append(await communicator.receive_json_from(timeout=5))
+        await communicator.disconnect()
+        return received
+
+    assert asyncio.run(main()) == [
+        {"type": "error", "message": "JSON nested deeper than 64 levels."},
+        {"type": "error", "message": "JSON nested deeper than 64 levels."},
+        {"type": "error", "message": "Request too large: at most 65536 characters."},
+        {"type": "subscribed", "events": ["config_updated"]},
+    ]
+
+
+@pytest.mark.django_db
+def test_subscribe_with_too_many_names_gets_a_short_error_and_keeps_the_subscription(memory_layer, user):
+    envelope = build_envelope("config_updated", {"source": "still-subscribed"})
+
+    async def main() -> tuple[list, dict]:
+        communicator = await connected(user)
+        await communicator.send_json_to({"action": "subscribe", "events": ["config_updated"]})
+        await communicator.send_json_to({"action": "subscribe", "events": [f"x{n}" for n in range(6_000)]})
+        await communicator.send_json_to({"action": "subscribe", "events": ["batch_complete"] * 257})
+        received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+        await get_channel_layer().group_send("events", message(envelope, 1))
+        event = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return received, event
+
+    received, event = asyncio.run(main())
+    assert received == [
+        {"type": "subscribed", "events": ["config_updated"]},
+        {"type": "error", "message": '"events" may list at most 256 names.'},
+        {"type": "error", "message": '"events" may list at most 256 names.'},
+    ]
+    assert event == envelope
