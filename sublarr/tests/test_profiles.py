@@ -178,6 +178,37 @@ def test_bad_setting_stops_every_entry_point_in_one_line(tmp_path, argv):
     )
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [[sys.executable, "manage.py", "check"], [sys.executable, "-c", "import sublarr.asgi"]],
+    ids=["manage.py", "asgi"],
+)
+def test_hooks_dir_is_created_at_start(tmp_path, argv):
+    result = _entry_point(argv, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "hooks").is_dir()
+
+
+def test_hooks_dir_set_elsewhere_is_created_there(tmp_path):
+    hooks_dir = tmp_path / "elsewhere" / "scripts"
+
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path / "data", SUBLARR_HOOKS_DIR=str(hooks_dir))
+
+    assert result.returncode == 0, result.stderr
+    assert hooks_dir.is_dir()
+    assert not (tmp_path / "data" / "hooks").exists()
+
+
+def test_hooks_dir_that_is_a_file_is_a_warning_not_a_crash(tmp_path):
+    (tmp_path / "hooks").write_text("")
+
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path)
+
+    assert result.returncode == 0
+    assert f"(hooks.W001) SUBLARR_HOOKS_DIR ({tmp_path / 'hooks'}) is not a directory." in result.stderr
+
+
 def test_check_deploy_is_clean_with_production_values(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
