@@ -14,6 +14,8 @@ daphne and qcluster alike with one line naming the variable.
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 from sublarr.env import (
@@ -329,6 +331,10 @@ STORAGES = {
 # --- Logging ---------------------------------------------------------------
 
 LOG_LEVEL = env_choice("SUBLARR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+# django-q2 logs every enqueue at INFO ("Enqueued [sublarr-q] 1"): the queue
+# worker's log wants its INFO lines; the stderr of a command (emit_event) or
+# of the server does not. The queue worker is the one started as qcluster.
+QUEUE_LOG_LEVEL = LOG_LEVEL if sys.argv[1:2] == ["qcluster"] else max(LOG_LEVEL, "WARNING", key=logging.getLevelName)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -348,6 +354,6 @@ LOGGING = {
         "events": {"level": LOG_LEVEL},
         "hooks": {"level": LOG_LEVEL},
         "scoring": {"level": LOG_LEVEL},
-        "django-q": {"level": LOG_LEVEL},
+        "django-q": {"level": QUEUE_LOG_LEVEL},
     },
 }
