@@ -186,7 +186,7 @@ if REDIS_URL:
             },
         }
     }
-    Q_BROKER = {"redis": REDIS_URL}
+    Q_BROKER = {"redis": REDIS_URL, "broker_class": "sublarr.brokers.Redis"}
 else:
     CACHES = {
         "default": {
