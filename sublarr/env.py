@@ -54,10 +54,12 @@ def redact_url(url: str) -> str:
 
 
 def env_str(name: str, default: str = "") -> str:
+    """The variable stripped of surrounding blanks, or ``default``."""
     return os.environ.get(name, default).strip()
 
 
 def env_bool(name: str, default: bool = False) -> bool:
+    """true/false, 1/0, yes/no or on/off, in any case."""
     raw = _raw(name)
     if raw is None:
         return default
@@ -68,6 +70,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """A whole number, ``minimum`` or more when given."""
     raw = _raw(name)
     if raw is None:
         return default
@@ -82,6 +85,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list, blank items dropped."""
     raw = _raw(name)
     if raw is None:
         return default
