@@ -166,8 +166,9 @@ def test_data_dir_that_cannot_be_a_directory_is_one_line(tmp_path):
         [sys.executable, "manage.py", "emit_event", "batch_complete"],
         [sys.executable, "manage.py", "qcluster"],
         [str(Path(sys.executable).with_name("daphne")), "-p", "0", "sublarr.asgi:application"],
+        [sys.executable, "-c", "import sublarr.wsgi"],
     ],
-    ids=["migrate", "emit_event", "qcluster", "daphne"],
+    ids=["migrate", "emit_event", "qcluster", "daphne", "wsgi"],
 )
 def test_bad_setting_stops_every_entry_point_in_one_line(tmp_path, argv):
     result = _entry_point(argv, tmp_path, DEBUG="maybe")
