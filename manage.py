@@ -4,12 +4,15 @@
 import os
 import sys
 
+from sublarr.env import exit_on_setting_error
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sublarr.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    with exit_on_setting_error():
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,19 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from sublarr.env import exit_on_setting_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sublarr.settings")
 
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+with exit_on_setting_error():
+    django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 
-from events.auth import TokenAuthMiddlewareStack  # noqa: E402
-from events.routing import websocket_urlpatterns  # noqa: E402
+from events.auth import TokenAuthMiddlewareStack
+from events.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {

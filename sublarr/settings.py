@@ -7,75 +7,36 @@ Two profiles, chosen by ``REDIS_URL``:
   shares;
 * scale-out (set): channels_redis, Django's RedisCache and django-q2's Redis
   broker, normally with a PostgreSQL ``DATABASE_URL``.
+
+Every variable is read through ``sublarr.env``: a bad value stops manage.py,
+daphne and qcluster alike with one line naming the variable.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+import logging
+import sys
 from pathlib import Path
 
-import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from sublarr.env import (
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_dir,
+    env_file,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_seconds_list,
+    env_str,
+    load_or_create_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def load_or_create_secret_key(path: Path) -> str:
-    """Return the key kept in ``path``, creating it once (race-free across processes)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if not key:
-            raise ImproperlyConfigured(f"{path} is empty; delete it to generate a new key.") from None
-        return key
-    key = secrets.token_urlsafe(50)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
-
-
 # --- Paths -----------------------------------------------------------------
 
-DATA_DIR = Path(env_str("SUBLARR_DATA_DIR") or BASE_DIR / "data").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = env_dir("SUBLARR_DATA_DIR", BASE_DIR / "data")
 HOOKS_DIR = Path(env_str("SUBLARR_HOOKS_DIR") or DATA_DIR / "hooks").resolve()
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(exist_ok=True)
@@ -111,6 +72,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's assets, pinned and served from here (no CDN: LAN boxes are often offline).
+    "drf_spectacular_sidecar",
     "django_q",
     "sublarr",
     "events",
@@ -160,12 +123,10 @@ SQLITE_OPTIONS = {
     "timeout": 30,
 }
 
-DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    # Persistent connections: django-q2's ORM broker otherwise reconnects for
-    # every enqueue (~12 ms per async_task on PostgreSQL here, ~0.5 ms kept).
-    _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
-else:
+# Persistent connections: django-q2's ORM broker otherwise reconnects for
+# every enqueue (~12 ms per async_task on PostgreSQL here, ~0.5 ms kept).
+_default_db = env_database_url("DATABASE_URL", conn_max_age=600, conn_health_checks=True)
+if _default_db is None:
     _default_db = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DATA_DIR / "sublarr.sqlite3"),
@@ -190,7 +151,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / profiles ------------------------------------------------------
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_redis_url("REDIS_URL")
 # Every Redis key this install writes starts with this prefix, so several
 # installs (or test runs) can share one Redis server.
 REDIS_PREFIX = env_str("SUBLARR_REDIS_PREFIX") or "sublarr"
@@ -225,7 +186,7 @@ if REDIS_URL:
             },
         }
     }
-    Q_BROKER = {"redis": REDIS_URL}
+    Q_BROKER = {"redis": REDIS_URL, "broker_class": "sublarr.brokers.Redis"}
 else:
     CACHES = {
         "default": {
@@ -314,6 +275,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Sublarr ---------------------------------------------------------------
@@ -332,21 +296,14 @@ SUBLARR_SCRIPT_OUTPUT_CAP = env_int("SUBLARR_SCRIPT_OUTPUT_CAP", 4096, minimum=0
 # is disabled (0 = never), deliveries run at once per worker process (and per
 # webhook), lease slack past the timeout, the idle re-scan interval, and how
 # stale a process's "is anything subscribed?" snapshot may get.
-SUBLARR_WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env_list("SUBLARR_WEBHOOK_RETRY_SCHEDULE", [])] or [
-    5.0,
-    30.0,
-    120.0,
-    600.0,
-    1800.0,
-    3600.0,
-]
+SUBLARR_WEBHOOK_RETRY_SCHEDULE = env_seconds_list(
+    "SUBLARR_WEBHOOK_RETRY_SCHEDULE", [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0]
+)
 SUBLARR_WEBHOOK_RETRY_AFTER_MAX = env_int("SUBLARR_WEBHOOK_RETRY_AFTER_MAX", 3600, minimum=1)
 SUBLARR_WEBHOOK_RESPONSE_CAP = env_int("SUBLARR_WEBHOOK_RESPONSE_CAP", 2048, minimum=0)
 # CA certificates (PEM) trusted for https:// webhooks; empty = certifi's bundle.
 # Set it to trust a LAN's own CA (a self-signed Home Assistant, say).
-SUBLARR_WEBHOOK_CA_BUNDLE = env_str("SUBLARR_WEBHOOK_CA_BUNDLE")
-if SUBLARR_WEBHOOK_CA_BUNDLE and not Path(SUBLARR_WEBHOOK_CA_BUNDLE).is_file():
-    raise ImproperlyConfigured(f"SUBLARR_WEBHOOK_CA_BUNDLE must name a PEM file, not {SUBLARR_WEBHOOK_CA_BUNDLE!r}.")
+SUBLARR_WEBHOOK_CA_BUNDLE = env_file("SUBLARR_WEBHOOK_CA_BUNDLE", "a PEM file of CA certificates")
 SUBLARR_WEBHOOK_DISABLE_AFTER = env_int("SUBLARR_WEBHOOK_DISABLE_AFTER", 10, minimum=0)
 SUBLARR_DELIVERY_CONCURRENCY = env_int("SUBLARR_DELIVERY_CONCURRENCY", 16, minimum=1)
 SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY = env_int("SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY", 4, minimum=1)
@@ -377,7 +334,11 @@ STORAGES = {
 
 # --- Logging ---------------------------------------------------------------
 
-LOG_LEVEL = env_str("SUBLARR_LOG_LEVEL") or "INFO"
+LOG_LEVEL = env_choice("SUBLARR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+# django-q2 logs every enqueue at INFO ("Enqueued [sublarr-q] 1"): the queue
+# worker's log wants its INFO lines; the stderr of a command (emit_event) or
+# of the server does not. The queue worker is the one started as qcluster.
+QUEUE_LOG_LEVEL = LOG_LEVEL if sys.argv[1:2] == ["qcluster"] else max(LOG_LEVEL, "WARNING", key=logging.getLevelName)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -397,6 +358,6 @@ LOGGING = {
         "events": {"level": LOG_LEVEL},
         "hooks": {"level": LOG_LEVEL},
         "scoring": {"level": LOG_LEVEL},
-        "django-q": {"level": LOG_LEVEL},
+        "django-q": {"level": QUEUE_LOG_LEVEL},
     },
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,27 +94,120 @@ def test_secret_key_from_environment_wins(tmp_path):
     assert probe(tmp_path, SECRET_KEY="k" * 60)["secret_key"] == "k" * 60
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "message"),
-    [
-        ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
-        (
-            "SUBLARR_WEBHOOK_CA_BUNDLE",
-            "/nonexistent/ca.pem",
-            "SUBLARR_WEBHOOK_CA_BUNDLE must name a PEM file, not '/nonexistent/ca.pem'.",
-        ),
-    ],
-)
-def test_bad_setting_is_a_clear_error(tmp_path, variable, value, message):
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        env={"SUBLARR_DATA_DIR": str(tmp_path), variable: value, "PATH": "/usr/bin:/bin"},
+def _entry_point(argv: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        env={"SUBLARR_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", **env},
         cwd=testing.BASE_DIR,
         capture_output=True,
         text=True,
+        timeout=60,
     )
-    assert result.returncode != 0
-    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean (use true/false, 1/0, yes/no, on/off)"),
+        ("SUBLARR_QUEUE_WORKERS", "two", "SUBLARR_QUEUE_WORKERS='two' is not a whole number of at least 1"),
+        ("SUBLARR_QUEUE_WORKERS", "0", "SUBLARR_QUEUE_WORKERS='0' is not a whole number of at least 1"),
+        (
+            "SUBLARR_WEBHOOK_RETRY_SCHEDULE",
+            "5,soon",
+            "SUBLARR_WEBHOOK_RETRY_SCHEDULE='5,soon' is not a list of seconds "
+            "(use comma-separated numbers, e.g. 5,30,120)",
+        ),
+        (
+            "SUBLARR_LOG_LEVEL",
+            "verbose",
+            "SUBLARR_LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            "SUBLARR_WEBHOOK_CA_BUNDLE",
+            "/nonexistent/ca.pem",
+            "SUBLARR_WEBHOOK_CA_BUNDLE='/nonexistent/ca.pem' is not a file (name a PEM file of CA certificates)",
+        ),
+        (
+            # The password stays out of the message.
+            "DATABASE_URL",
+            "postgres://sublarr:hunter2@db.lan:notaport/sublarr",
+            "DATABASE_URL='postgres://sublarr:***@db.lan:notaport/sublarr' is not a database URL "
+            "(use e.g. postgres://USER:PASSWORD@HOST:5432/NAME, or leave it unset for SQLite)",
+        ),
+        (
+            "REDIS_URL",
+            "localhost:6379",
+            "REDIS_URL='localhost:6379' is not a Redis URL (use e.g. redis://HOST:6379/0, rediss://... or unix:///PATH)",
+        ),
+    ],
+)
+def test_bad_setting_is_one_line_naming_it(tmp_path, variable, value, message):
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path, **{variable: value})
+
+    assert (result.returncode, result.stderr) == (1, f"sublarr: {message}\n")
+
+
+def test_data_dir_that_cannot_be_a_directory_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    data_dir = tmp_path / "file" / "data"
+
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path, SUBLARR_DATA_DIR=str(data_dir))
+
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"sublarr: SUBLARR_DATA_DIR='{data_dir}' cannot be used as a directory (Not a directory)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [sys.executable, "manage.py", "migrate"],
+        [sys.executable, "manage.py", "emit_event", "batch_complete"],
+        [sys.executable, "manage.py", "qcluster"],
+        [str(Path(sys.executable).with_name("daphne")), "-p", "0", "sublarr.asgi:application"],
+        [sys.executable, "-c", "import sublarr.wsgi"],
+    ],
+    ids=["migrate", "emit_event", "qcluster", "daphne", "wsgi"],
+)
+def test_bad_setting_stops_every_entry_point_in_one_line(tmp_path, argv):
+    result = _entry_point(argv, tmp_path, DEBUG="maybe")
+
+    assert (result.returncode, result.stderr) == (
+        1,
+        "sublarr: DEBUG='maybe' is not a boolean (use true/false, 1/0, yes/no, on/off)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[sys.executable, "manage.py", "check"], [sys.executable, "-c", "import sublarr.asgi"]],
+    ids=["manage.py", "asgi"],
+)
+def test_hooks_dir_is_created_at_start(tmp_path, argv):
+    result = _entry_point(argv, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "hooks").is_dir()
+
+
+def test_hooks_dir_set_elsewhere_is_created_there(tmp_path):
+    hooks_dir = tmp_path / "elsewhere" / "scripts"
+
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path / "data", SUBLARR_HOOKS_DIR=str(hooks_dir))
+
+    assert result.returncode == 0, result.stderr
+    assert hooks_dir.is_dir()
+    assert not (tmp_path / "data" / "hooks").exists()
+
+
+def test_hooks_dir_that_is_a_file_is_a_warning_not_a_crash(tmp_path):
+    (tmp_path / "hooks").write_text("")
+
+    result = _entry_point([sys.executable, "manage.py", "check"], tmp_path)
+
+    assert result.returncode == 0
+    assert f"(hooks.W001) SUBLARR_HOOKS_DIR ({tmp_path / 'hooks'}) is not a directory." in result.stderr
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path):

@@ -1,0 +1,25 @@
+"""Every Redis key the queue writes starts with SUBLARR_REDIS_PREFIX (several installs or test runs share one Redis)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django_q.signing import SignedPackage
+
+from sublarr.queue import broker, enqueue
+
+pytestmark = pytest.mark.scaleout
+
+
+def test_queued_task_is_kept_under_the_redis_prefix(redis_url, settings):
+    client = redis.Redis.from_url(redis_url)
+    cluster = settings.Q_CLUSTER["name"]
+
+    task_id = enqueue("sublarr.tests.tasks.touch", "/nonexistent/never-run", "")
+    queue_keys = sorted(key.decode() for key in client.scan_iter(match=f"*django_q:{cluster}*"))
+    queued = {SignedPackage.loads(payload)["id"]: payload for payload in client.lrange(broker().list_key, 0, -1)}
+    # No worker of a later test may run it.
+    client.lrem(broker().list_key, 1, queued[task_id])
+
+    assert broker().list_key == f"{settings.REDIS_PREFIX}:django_q:{cluster}:q"
+    assert queue_keys == [broker().list_key]
