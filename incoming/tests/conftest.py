@@ -43,3 +43,19 @@ def make_source(db):
         return services.source_create(name=name, kind=kind, source="api", **fields)
 
     return make
+
+
+@pytest.fixture
+def accepted_events():
+    """Envelopes of webhook_received accepted during the test (sent at once, inside the request's transaction)."""
+    from events.signals import event_accepted
+
+    seen: list[dict] = []
+
+    def receiver(sender: str, envelope: dict, **kwargs: Any) -> None:
+        if sender == "webhook_received":
+            seen.append(envelope)
+
+    event_accepted.connect(receiver, dispatch_uid="incoming-tests-accepted", weak=False)
+    yield seen
+    event_accepted.disconnect(dispatch_uid="incoming-tests-accepted")
