@@ -41,6 +41,8 @@ class IncomingSourceForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial["path_mappings"] = json.dumps(self.instance.path_mappings if self.instance.pk else [])
+        # Before the form writes the posted values onto the instance.
+        self.stored_username = self.instance.basic_username if self.instance.pk else ""
 
     def clean_path_mappings(self) -> list[dict[str, str]]:
         raw = self.cleaned_data.get("path_mappings") or "[]"
@@ -53,17 +55,35 @@ class IncomingSourceForm(forms.ModelForm):
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["path_mappings"]) from None
 
+    def clean_name(self) -> str:
+        try:
+            return validators.validate_name(self.cleaned_data.get("name"))
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["name"]) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("clear_basic"):
+            return cleaned
+        username = cleaned.get("basic_username") or ""
+        password = cleaned.get("basic_password") or ""
+        stored = bool(self.instance.pk and self.instance.basic_password_hash)
+        try:
+            # A blank password keeps the stored one: check the pair as it will be.
+            validators.validate_basic(username, password or ("stored" if stored and username else ""))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field, errors)
+        return cleaned
+
     def service_data(self) -> dict[str, Any]:
         data = {key: self.cleaned_data[key] for key in ("name", "kind", "enabled", "path_mappings")}
         if self.cleaned_data.get("clear_basic"):
             data.update(basic_username="", basic_password="")
-        elif self.cleaned_data.get("basic_password") or self.cleaned_data.get("basic_username") != (
-            self.instance.basic_username if self.instance.pk else ""
-        ):
-            data.update(
-                basic_username=self.cleaned_data.get("basic_username", ""),
-                basic_password=self.cleaned_data.get("basic_password", ""),
-            )
+        elif self.cleaned_data.get("basic_password") or self.cleaned_data.get("basic_username") != self.stored_username:
+            data["basic_username"] = self.cleaned_data.get("basic_username", "")
+            if self.cleaned_data.get("basic_password"):
+                data["basic_password"] = self.cleaned_data["basic_password"]
         return data
 
 
@@ -78,15 +98,12 @@ class IncomingSourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: IncomingSource, form: IncomingSourceForm, change: bool) -> None:
         data = form.service_data()
-        try:
-            if change:
-                services.source_update(incoming=IncomingSource.objects.get(pk=obj.pk), data=data, source="admin")
-            else:
-                created, key = services.source_create(**data, source="admin")
-                obj.pk = created.pk
-                messages.warning(request, f"API key for {created.name} (shown once, copy it into the app now): {key}")
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+        if change:
+            services.source_update(incoming=IncomingSource.objects.get(pk=obj.pk), data=data, source="admin")
+            return
+        created, key = services.source_create(**data, source="admin")
+        obj.pk = created.pk
+        messages.warning(request, f"API key for {created.name} (shown once, copy it into the app now): {key}")
 
     def delete_model(self, request: HttpRequest, obj: IncomingSource) -> None:
         services.source_delete(incoming=obj, source="admin")

@@ -115,7 +115,8 @@ def source_update(*, incoming: IncomingSource, data: dict[str, Any], source: Sou
     """Change the given fields (absent keys are left as they are).
 
     ``basic_username`` and ``basic_password`` change together: both set, or
-    both empty to turn Basic auth off.
+    both empty to turn Basic auth off; a username alone renames the user of
+    the stored password.
     """
     cleaned: dict[str, Any] = {}
     if "name" in data:
@@ -126,7 +127,10 @@ def source_update(*, incoming: IncomingSource, data: dict[str, Any], source: Sou
         cleaned["enabled"] = bool(data["enabled"])
     if "path_mappings" in data:
         cleaned["path_mappings"] = validators.validate_path_mappings(data["path_mappings"])
-    if "basic_username" in data or "basic_password" in data:
+    if "basic_password" not in data and data.get("basic_username") and incoming.basic_password_hash:
+        # A new username for the stored password.
+        cleaned["basic_username"] = validators.validate_basic(data["basic_username"], "kept")[0]
+    elif "basic_username" in data or "basic_password" in data:
         username, password = validators.validate_basic(data.get("basic_username"), data.get("basic_password"))
         cleaned["basic_username"] = username
         if password or incoming.basic_password_hash:
