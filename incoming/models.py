@@ -32,6 +32,7 @@ class IncomingSource(models.Model):
     basic_password_hash = models.CharField(max_length=200, blank=True)
     # [{"remote": "/tv", "local": "/media/tv"}, ...]; the longest matching remote prefix wins.
     path_mappings = models.JSONField(default=list, blank=True)
+    # Updated at most once a minute (incoming.services.LAST_REQUEST_RESOLUTION).
     last_request_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -14,7 +14,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -235,8 +235,7 @@ def incoming_request_accept(
             duration_ms=(clock() - started) * 1000,
             received_at=now,
         )
-        # A plain UPDATE: no read-modify-write, no lost update between two servers.
-        IncomingSource.objects.filter(pk=incoming.pk).update(last_request_at=now)
+        _touch(incoming, now)
     if parsed.outcome == "test":
         logger.info("Incoming %s (%s): test request %s accepted", incoming.name, incoming.kind, request_id)
     elif parsed.outcome == "ignored":
@@ -248,6 +247,19 @@ def incoming_request_accept(
             request_id,
         )
     return record
+
+
+# last_request_at is for people ("is Sonarr still talking to us?"): written at
+# most once a minute per source, not on every request of a busy import.
+LAST_REQUEST_RESOLUTION = timedelta(minutes=1)
+
+
+def _touch(incoming: IncomingSource, now: datetime) -> None:
+    last = incoming.last_request_at
+    if last is None or now - last >= LAST_REQUEST_RESOLUTION:
+        # A plain UPDATE: no read-modify-write, no lost update between two servers.
+        IncomingSource.objects.filter(pk=incoming.pk).update(last_request_at=now)
+        incoming.last_request_at = now
 
 
 def incoming_request_reject(

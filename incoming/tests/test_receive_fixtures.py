@@ -213,3 +213,23 @@ def test_an_unhandled_event_type_is_accepted_and_recorded_as_ignored(client, mak
     assert response.json()["outcome"] == "ignored"
     assert IncomingRequest.objects.get().app_event == "MovieRetagged"
     assert accepted_events == []
+
+
+def test_last_request_at_is_written_at_most_once_a_minute(client, make_source):
+    from datetime import timedelta
+
+    from incoming.models import IncomingSource
+
+    incoming, key = _source(make_source, "sonarr")
+    body = json.dumps({"eventType": "Test"})
+
+    def post() -> None:
+        client.post("/api/incoming/sonarr/", data=body, content_type="application/json", headers={"X-Api-Key": key})
+
+    post()
+    first = IncomingSource.objects.get().last_request_at
+    post()
+    assert IncomingSource.objects.get().last_request_at == first
+    IncomingSource.objects.filter(pk=incoming.pk).update(last_request_at=first - timedelta(minutes=2))
+    post()
+    assert IncomingSource.objects.get().last_request_at > first
