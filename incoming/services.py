@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -210,7 +211,7 @@ def incoming_request_accept(
     payload: dict[str, Any] | None,
     request_id: uuid.UUID,
     started: float,
-    clock: Any,
+    clock: Callable[[], float],
 ) -> IncomingRequest:
     """Record an accepted request and, for an event, emit ``webhook_received`` — in one transaction."""
     with transaction.atomic():
@@ -271,7 +272,7 @@ def incoming_request_reject(
     app_event: str = "",
     request_id: uuid.UUID,
     started: float,
-    clock: Any,
+    clock: Callable[[], float],
 ) -> IncomingRequest:
     """Record a refused request (nothing else is written)."""
     logger.warning("Incoming %s: refused with %d: %s (%s)", source_name[:64], status_code, error, request_id)

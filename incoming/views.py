@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 MISSING_KEY = "Missing API key: send it in the X-Api-Key header, the apikey query parameter or HTTP Basic auth."
 WRONG_KEY = "Wrong API key or Basic credentials."
+MAX_MESSAGE = 1000
 
 
 # Request ids from a per-process generator seeded from the OS (as events does
@@ -54,6 +55,8 @@ class RefusedError(Exception):
     """A request answered with a 4xx and recorded as rejected."""
 
     def __init__(self, status: int, message: str, *, app_event: str = "") -> None:
+        # Messages may quote the request (a content type, a generic body's keys): bounded.
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         self.status = status
         self.message = message

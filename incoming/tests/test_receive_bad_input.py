@@ -163,3 +163,16 @@ def test_a_generic_source_refuses_unknown_keys_and_wrong_types(client, make_sour
         "Dark",
         2,
     )
+
+
+def test_a_refusal_quoting_a_huge_request_is_bounded(client, make_source):
+    _incoming, key = make_source(name="script", kind="generic")
+    body = json.dumps({"event_type": "x", **{f"key{i}": 1 for i in range(2000)}})
+
+    response = _post(client, key, body, url="/api/incoming/script/")
+
+    detail = response.json()["detail"]
+    assert response.status_code == 400
+    assert len(detail) == 1000
+    assert detail.endswith("…")
+    assert IncomingRequest.objects.get().error == detail
