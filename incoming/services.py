@@ -263,6 +263,11 @@ def _touch(incoming: IncomingSource, now: datetime) -> None:
         incoming.last_request_at = now
 
 
+def _storable(text: str) -> str:
+    """``text`` without what no database column takes: NUL, lone surrogates (replaced)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def incoming_request_reject(
     *,
     source_name: str,
@@ -275,13 +280,14 @@ def incoming_request_reject(
     clock: Callable[[], float],
 ) -> IncomingRequest:
     """Record a refused request (nothing else is written)."""
-    logger.warning("Incoming %s: refused with %d: %s (%s)", source_name[:64], status_code, error, request_id)
+    source_name, app_event, error = _storable(source_name[:64]), _storable(app_event[:100]), _storable(error)
+    logger.warning("Incoming %s: refused with %d: %s (%s)", source_name, status_code, error, request_id)
     return IncomingRequest.objects.create(
         request_id=request_id,
         source=incoming,
-        source_name=source_name[:64],
+        source_name=source_name,
         source_kind=incoming.kind if incoming else "",
-        app_event=app_event[:100],
+        app_event=app_event,
         outcome=IncomingRequest.Outcome.REJECTED,
         status_code=status_code,
         error=error,

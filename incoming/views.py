@@ -73,7 +73,8 @@ def receive(request: HttpRequest, name: str) -> JsonResponse:
     try:
         if request.method != "POST":
             raise RefusedError(405, "Only POST is accepted here.")
-        incoming = selectors.source_by_name(name)
+        # A NUL cannot be in a name (and PostgreSQL refuses it in a query).
+        incoming = selectors.source_by_name(name) if "\x00" not in name else None
         if incoming is None:
             raise RefusedError(404, f"No incoming source named {name[:64]!r}.")
         _authenticate(request, incoming)
@@ -189,6 +190,29 @@ def _document(request: HttpRequest, accepts: dict[str, str | None]) -> Any:
     if not text.strip():
         raise RefusedError(400, "The body is empty; a JSON object was expected.")
     try:
-        return jsonlimits.loads(text)
+        document = jsonlimits.loads(text)
     except ValueError as exc:
         raise RefusedError(400, f"Malformed JSON: {exc}") from None
+    # Only an escape (\u0000, \ud800) or raw surrogate bytes (0xED…) can put these in a string.
+    if "\\u" in text if isinstance(text, str) else (b"\\u" in text or b"\xed" in text):
+        _check_strings(document)
+    return document
+
+
+def _check_strings(document: Any) -> None:
+    """Refuse NUL and lone surrogates in any string or key: no database stores them (a 500 otherwise)."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise RefusedError(400, "The body contains a NUL character (\\u0000) in a string.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RefusedError(400, "The body contains a lone surrogate (\\ud800-\\udfff) in a string.") from None
