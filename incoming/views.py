@@ -21,7 +21,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -182,7 +182,7 @@ def _document(request: HttpRequest, accepts: dict[str, str | None]) -> Any:
     else:
         try:
             value = request.POST.get(field)
-        except (MultiPartParserError, RequestDataTooBig) as exc:
+        except (MultiPartParserError, SuspiciousOperation) as exc:
             raise RefusedError(400, f"Malformed multipart body: {exc}") from None
         if value is None:
             raise RefusedError(400, f"The multipart body has no {field!r} field.")

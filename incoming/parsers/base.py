@@ -89,9 +89,14 @@ def integer(data: Any, key: str) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _is_number(value.strip()):
         return int(value.strip())
     return None
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits, short enough for an id ("²" is a digit to isdigit, and int() refuses 4,300+ digits)."""
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
 
 
 def boolean(data: Any, key: str) -> bool | None:
@@ -147,4 +152,4 @@ def provider_id(value: Any) -> int | str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else value
+    return int(value) if _is_number(value) else value

@@ -217,3 +217,29 @@ def test_a_nul_in_the_source_name_is_404(client, db):
     assert response.status_code == 404
     assert response.json()["detail"] == "No incoming source named 'so\\x00narr'."
     assert IncomingRequest.objects.get().source_name == "sonarr"
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "²", "١٢"])
+def test_odd_digit_strings_in_a_media_server_body_are_kept_as_text_not_a_500(
+    client, make_source, accepted_events, number
+):
+    _incoming, key = make_source(name="jellyfin", kind="jellyfin")
+    body = {"NotificationType": "ItemAdded", "ItemType": "Episode", "SeasonNumber": number, "Provider_tvdb": number}
+
+    response = _post(client, key, json.dumps(body), url="/api/incoming/jellyfin/")
+
+    assert response.status_code == 202, response.content
+    data = accepted_events[0]["data"]
+    assert data["season"] is None
+    assert data["ids"] == {"episode_tvdb": number}
+
+
+def test_too_many_multipart_fields_is_400(client, make_source, accepted_events, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    _incoming, key = make_source(name="plex", kind="plex")
+
+    response = client.post("/api/incoming/plex/", data={f"f{i}": "x" for i in range(20)}, headers={"X-Api-Key": key})
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Malformed multipart body: The number of GET/POST parameters exceeded")
+    assert accepted_events == []
