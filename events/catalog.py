@@ -22,10 +22,15 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 @dataclass(frozen=True)
 class PayloadType:
-    """The JSON type of a payload key's value (an array holds strings), and whether it may be null."""
+    """The JSON type of a payload key's value, and whether it may be null.
 
-    json_type: str  # "string", "integer", "number", "boolean" or "array"
+    Nothing nests past one level: an array holds strings or integers
+    (``items``), an object maps strings to strings or integers.
+    """
+
+    json_type: str  # "string", "integer", "number", "boolean", "array" or "object"
     nullable: bool = False
+    items: str = "string"  # an array's item type: "string" or "integer"
     # The exact Python type json.loads gives a value of this type that needs
     # no closer look (None: every value does — a float may be NaN, a list
     # holds items), for emit_event's fast path.
@@ -35,17 +40,19 @@ class PayloadType:
         object.__setattr__(self, "plain_type", {"string": str, "integer": int, "boolean": bool}.get(self.json_type))
 
     def or_null(self) -> PayloadType:
-        return PayloadType(self.json_type, nullable=True)
+        return PayloadType(self.json_type, nullable=True, items=self.items)
 
     def describe(self) -> str:
         """How a message names the type: "an integer", "a string or null", "a list of strings"…"""
-        text = _TYPE_NAMES[self.json_type]
+        text = _ITEM_LIST_NAMES[self.items] if self.json_type == "array" else _TYPE_NAMES[self.json_type]
         return f"{text} or null" if self.nullable else text
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": [self.json_type, "null"] if self.nullable else self.json_type}
         if self.json_type == "array":
-            schema["items"] = {"type": "string"}
+            schema["items"] = {"type": self.items}
+        elif self.json_type == "object":
+            schema["additionalProperties"] = {"type": ["string", "integer"]}
         return schema
 
 
@@ -54,13 +61,16 @@ _TYPE_NAMES = {
     "integer": "an integer",
     "number": "a number",
     "boolean": "a boolean",
-    "array": "a list of strings",
+    "object": "an object of strings and integers",
 }
+_ITEM_LIST_NAMES = {"string": "a list of strings", "integer": "a list of integers"}
 STRING = PayloadType("string")
 INTEGER = PayloadType("integer")
 NUMBER = PayloadType("number")
 BOOLEAN = PayloadType("boolean")
 STRING_LIST = PayloadType("array")
+INTEGER_LIST = PayloadType("array", items="integer")
+SCALAR_MAP = PayloadType("object")
 
 # One type per key name across the catalog: a key means the same in every
 # event. null where a value may be missing for a reason (a movie has no
@@ -111,6 +121,25 @@ PAYLOAD_TYPES: dict[str, PayloadType] = {
     "hook_type": STRING,
     "event_name": STRING,
     "success": BOOLEAN,
+    # webhook_received (incoming/, docs/INCOMING.md)
+    "source_kind": STRING,
+    "action": STRING,
+    "media_type": STRING.or_null(),
+    "year": INTEGER.or_null(),
+    "ids": SCALAR_MAP,
+    "episodes": INTEGER_LIST,
+    "folder_path": STRING.or_null(),
+    "paths": STRING_LIST,
+    "previous_paths": STRING_LIST,
+    "deleted_paths": STRING_LIST,
+    "scene_name": STRING.or_null(),
+    "release_title": STRING.or_null(),
+    "release_group": STRING.or_null(),
+    "quality": STRING.or_null(),
+    "languages": STRING_LIST,
+    "subtitle_languages": STRING_LIST,
+    "is_upgrade": BOOLEAN.or_null(),
+    "message": STRING.or_null(),
 }
 
 
@@ -252,7 +281,31 @@ _SPECS = [
         "webhook_received",
         "Webhook received",
         "An incoming webhook from Sonarr, Radarr or a media server was accepted.",
-        ("source", "event_type", "title", "season", "episode"),
+        (
+            "source",
+            "event_type",
+            "title",
+            "season",
+            "episode",
+            "source_kind",
+            "action",
+            "media_type",
+            "year",
+            "ids",
+            "episodes",
+            "folder_path",
+            "paths",
+            "previous_paths",
+            "deleted_paths",
+            "scene_name",
+            "release_title",
+            "release_group",
+            "quality",
+            "languages",
+            "subtitle_languages",
+            "is_upgrade",
+            "message",
+        ),
     ),
     EventSpec(
         "config_updated",

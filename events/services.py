@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from .catalog import CATALOG_VERSION, EVENT_CATALOG, EventSpec, PayloadType
+from .catalog import CATALOG_VERSION, EVENT_CATALOG, STRING, EventSpec, PayloadType
 from .jsonlimits import printable, surrogate_error
 from .signals import event_accepted
 
@@ -85,21 +85,21 @@ def _checked(name: str, key: str, value: Any, expected: PayloadType) -> Any:
     if kind == "boolean" and isinstance(value, bool):
         return value
     if kind == "array" and isinstance(value, list | tuple):
-        # Items are strings: a copy of the list is the receivers' own (a
-        # string is immutable), and nothing nests — no depth to recurse into.
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
+        # Items are scalars: a copy of the list is the receivers' own, and
+        # nothing nests — no depth to recurse into.
+        return [_checked_item(name, key, item, expected, f"item {index}") for index, item in enumerate(value)]
+    if kind == "object" and isinstance(value, dict):
+        checked = {}
+        for item_key, item in value.items():
+            if not isinstance(item_key, str):
                 raise EventError(
                     f"Payload key {key!r} of {name} must be {expected.describe()}, "
-                    f"not a list holding {_json_kind(item)} (item {index}).",
+                    f"not an object with {_json_kind(item_key)} as a key.",
                     field=key,
                 )
-            if reason := surrogate_error(item):
-                raise EventError(
-                    f"Payload key {key!r} of {name} must be valid Unicode text, not {reason} (item {index}).",
-                    field=key,
-                )
-        return [str.__str__(item) for item in value]
+            where = f"at {printable(item_key)!r}"
+            checked[_checked_item(name, key, item_key, STRING, where)] = _checked_item(name, key, item, expected, where)
+        return checked
     if not isinstance(value, str | int | float | bool | list | tuple | dict) and value is not None:
         raise EventError(
             f"Payload key {key!r} of {name} is not JSON-serializable ({type(value).__name__}); "
@@ -108,6 +108,25 @@ def _checked(name: str, key: str, value: Any, expected: PayloadType) -> Any:
         )
     raise EventError(
         f"Payload key {key!r} of {name} must be {expected.describe()}, not {_json_kind(value)}.", field=key
+    )
+
+
+def _checked_item(name: str, key: str, item: Any, expected: PayloadType, where: str) -> Any:
+    """One item of an array or object value: a plain string or integer, or an EventError naming ``key``."""
+    allowed = ("string", "integer") if expected.json_type == "object" else (expected.items,)
+    if "string" in allowed and isinstance(item, str):
+        if reason := surrogate_error(item):
+            raise EventError(
+                f"Payload key {key!r} of {name} must be valid Unicode text, not {reason} ({where}).", field=key
+            )
+        return str.__str__(item)
+    if "integer" in allowed and isinstance(item, int) and not isinstance(item, bool):
+        return int(item)
+    container = "an object" if expected.json_type == "object" else "a list"
+    raise EventError(
+        f"Payload key {key!r} of {name} must be {expected.describe()}, "
+        f"not {container} holding {_json_kind(item)} ({where}).",
+        field=key,
     )
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "events",
     "hooks",
     "scoring",
+    "incoming",
 ]
 
 MIDDLEWARE = [
@@ -315,6 +316,10 @@ SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = env_int("SUBLARR_HOOKS_SUBSCRIPTION_REFR
 # how long a run waits for a free slot before failing (docs/HOOKS.md).
 SUBLARR_SCRIPT_CONCURRENCY = env_int("SUBLARR_SCRIPT_CONCURRENCY", 4, minimum=1)
 SUBLARR_SCRIPT_SLOT_WAIT_SECONDS = env_int("SUBLARR_SCRIPT_SLOT_WAIT_SECONDS", 60, minimum=0)
+# Incoming webhooks (incoming/, docs/INCOMING.md): the largest body accepted
+# (413 above), and how long request records are kept (purged daily).
+SUBLARR_INCOMING_MAX_BODY_BYTES = env_int("SUBLARR_INCOMING_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+SUBLARR_INCOMING_LOG_RETENTION_DAYS = env_int("SUBLARR_INCOMING_LOG_RETENTION_DAYS", 30, minimum=1)
 
 # --- I18N, static ----------------------------------------------------------
 
@@ -358,6 +363,7 @@ LOGGING = {
         "events": {"level": LOG_LEVEL},
         "hooks": {"level": LOG_LEVEL},
         "scoring": {"level": LOG_LEVEL},
+        "incoming": {"level": LOG_LEVEL},
         "django-q": {"level": QUEUE_LOG_LEVEL},
     },
 }

@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/", include("events.urls")),
     path("api/", include("hooks.urls")),
     path("api/", include("scoring.urls")),
+    path("api/", include("incoming.urls")),
 ]

@@ -99,6 +99,31 @@ def test_the_published_schema_refuses_what_emit_event_refuses():
             ["ok", "\udfff"],
             "must be valid Unicode text, not a lone surrogate (\\udfff) at character 0 (item 1).",
         ),
+        (
+            "webhook_received",
+            "episodes",
+            [1, "2"],
+            "must be a list of integers, not a list holding a string (item 1).",
+        ),
+        (
+            "webhook_received",
+            "episodes",
+            [True],
+            "must be a list of integers, not a list holding a boolean (item 0).",
+        ),
+        ("webhook_received", "ids", [1], "must be an object of strings and integers, not a list."),
+        (
+            "webhook_received",
+            "ids",
+            {"tvdb": [1]},
+            "must be an object of strings and integers, not an object holding a list (at 'tvdb').",
+        ),
+        (
+            "webhook_received",
+            "ids",
+            {"imdb": "tt\ud800"},
+            "must be valid Unicode text, not a lone surrogate (\\ud800) at character 2 (at 'imdb').",
+        ),
     ],
 )
 def test_a_value_not_of_its_keys_type_is_refused_naming_the_key(emitted, name, key, value, message):
