@@ -3,12 +3,14 @@
 Every event the API (202) or the CLI (exit 0) reported as accepted reaches a
 local webhook receiver exactly once; every other one got the clear refusal
 (503 JSON + Retry-After, exit 75). Never the shared servers: ``own_postgres``
-and ``own_redis`` start servers of the test's own on free ports.
+and ``own_redis`` start servers of the test's own on free ports (the shared
+PostgreSQL only ever ends this test's own session).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import re
 import threading
@@ -17,9 +19,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import requests
+from django.db import OperationalError, close_old_connections, connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from events import EventUnavailable, emit_event
 from sublarr import testing
 
 pytestmark = [pytest.mark.faults, pytest.mark.scaleout, pytest.mark.slow]
@@ -196,3 +200,26 @@ def test_the_cli_with_redis_down_prints_the_envelope_and_exits_0_and_the_event_i
     testing.wait_for(lambda: receiver.received(), timeout=60, message="the event delivered")
     testing.wait_for(lambda: settled(database_url), timeout=60, message="its delivery final")
     assert receiver.received() == {envelope["id"]: 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_emitted_on_a_connection_the_server_ended_is_unavailable_and_sends_nothing(emitted):
+    from hooks import receivers
+    from hooks.models import PendingEvent, WebhookConfig
+
+    WebhookConfig.objects.create(name="lan", event_name="batch_complete", url="http://10.0.0.1/")
+    receivers.subscriptions_changed()
+    # What a PostgreSQL restart does to every open connection: the server ends this session.
+    with contextlib.suppress(OperationalError), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    with pytest.raises(EventUnavailable) as error:
+        emit_event("batch_complete", PAYLOAD)
+
+    assert error.value.message == "Event batch_complete was not emitted: the database is unavailable; retry later."
+    assert isinstance(error.value.__cause__, OperationalError)
+    assert emitted == []  # refused whole: no WebSocket client, hook or webhook sees it
+    close_old_connections()  # what the next request or task does: a fresh connection
+    envelope = emit_event("batch_complete", PAYLOAD)
+    assert emitted == [envelope]
+    assert [str(row) for row in PendingEvent.objects.values_list("event_id", flat=True)] == [envelope["id"]]
