@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # Seconds a client should wait before trying again (a PostgreSQL restart, a Redis restart).
 RETRY_AFTER = EventUnavailable.retry_after
 LOG_INTERVAL = 60.0
+SERVICES = {"database": "database", "broker": "broker (Redis)"}
 
 _last_logged: dict[str, float] = {}
 _lock = threading.Lock()
@@ -61,7 +62,7 @@ def _log_once(service: str, exc: Exception, path: str) -> None:
     lines = str(cause).strip().splitlines()
     logger.error(
         "The %s is unavailable (%s: %s); API requests answer 503 until it is back (first: %s; logged once a minute)",
-        service,
+        SERVICES[service],
         type(cause).__name__,
         redact(lines[0]) if lines else "",
         path,
@@ -82,7 +83,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, EventUnavailable):
         detail = exc.message
     else:
-        detail = f"The {service} is unavailable; retry in {RETRY_AFTER} s."
+        detail = f"The {SERVICES[service]} is unavailable; retry in {RETRY_AFTER} s."
     response = Response(
         {"detail": detail},
         status=status.HTTP_503_SERVICE_UNAVAILABLE,

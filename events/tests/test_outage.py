@@ -232,3 +232,31 @@ def test_an_event_emitted_on_a_connection_the_server_ended_is_unavailable_and_se
     envelope = emit_event("batch_complete", PAYLOAD)
     assert emitted == [envelope]
     assert [str(row) for row in PendingEvent.objects.values_list("event_id", flat=True)] == [envelope["id"]]
+
+
+def test_an_api_call_that_needs_redis_while_it_is_down_is_json_503_and_one_log_line(
+    own_redis, start_server, staff_token
+):
+    server = start_server(REDIS_URL=own_redis.url)
+    headers = {"Authorization": f"Token {staff_token}"}
+    own_redis.kill()
+
+    previews = [
+        requests.post(
+            f"{server.url}/api/scoring/preview/",
+            json={"query": {"title": "Arrival"}, "results": []},
+            headers=headers,
+            timeout=60,
+        )
+        for _ in range(3)
+    ]
+    emitted = requests.post(f"{server.url}/api/events/batch_complete/", json=PAYLOAD, headers=headers, timeout=60)
+
+    for answer in previews:  # scoring weights are read through the cache, on Redis
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.json() == {"detail": "The broker (Redis) is unavailable; retry in 5 s."}
+    assert emitted.status_code == 202  # the outbox is in the database
+    log = server.log()
+    assert log.count("The broker (Redis) is unavailable (ConnectionError: ") == 1
+    assert "Traceback" not in log
