@@ -149,6 +149,9 @@ def test_events_emitted_while_postgresql_is_stopped_are_refused_and_the_accepted
         assert producer.api() == 202
     assert producer.cli() == 0
     testing.wait_for(lambda: len(receiver.received()) == 6, timeout=60, message="the first events delivered")
+    # Outcomes recorded too: an attempt whose outcome died with the database would be
+    # repeated (at-least-once), and this test counts deliveries exactly.
+    testing.wait_for(lambda: settled(database_url), timeout=60, message="the first deliveries final")
 
     own_postgres.stop("fast")
     for _ in range(5):
