@@ -225,6 +225,19 @@ def own_redis(tmp_path) -> Iterator[testing.OwnRedis]:
 
 
 @pytest.fixture
+def own_postgres() -> Iterator[testing.OwnPostgres]:
+    """A PostgreSQL cluster of this test's own (initdb on a free port) that the test may stop and start."""
+    bin_dir = testing.postgres_bin_dir()
+    if bin_dir is None:
+        if testing.IN_CI:
+            pytest.fail("the PostgreSQL server binaries are not installed; CI=true requires them for the fault tests")
+        pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed (Debian package postgresql)")
+    server = testing.OwnPostgres(bin_dir)
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def hooks_dir(settings) -> Path:
     """An empty SUBLARR_HOOKS_DIR for this test."""
     path: Path = settings.HOOKS_DIR

@@ -1,6 +1,7 @@
 """The event bus: a catalog of named events, emit_event(), and a WebSocket bridge.
 
-Public API: ``emit_event``, ``aemit_event``, ``EventError``; the catalog is
+Public API: ``emit_event``, ``aemit_event``, ``EventError`` (bad input) and
+``EventUnavailable`` (the database is down: not accepted, retry); the catalog is
 ``events.catalog.EVENT_CATALOG`` / ``CATALOG_VERSION``; receivers that store
 an event with its producer's transaction connect to
 ``events.signals.event_accepted``.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EventError", "aemit_event", "emit_event"]
+__all__ = ["EventError", "EventUnavailable", "aemit_event", "emit_event"]
 
 
 def __getattr__(name: str) -> Any:

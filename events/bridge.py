@@ -166,7 +166,7 @@ class _Bridge:
                 batch[0]["event_name"],
                 batch[0]["id"],
                 type(exc).__name__,
-                _redact(str(exc)),
+                redact(str(exc)),
                 self.counters["failed"],
             )
         else:
@@ -200,8 +200,8 @@ class _Bridge:
             logger.error(message, *args)
 
 
-def _redact(text: str) -> str:
-    """Cut credentials out of an error text (a Redis URL with a password, say)."""
+def redact(text: str) -> str:
+    """Cut credentials out of an error text (a Redis URL with a password, say), and cut it short."""
     return re.sub(r"(\w+://)[^@/\s]*@", r"\1***@", text)[:300]
 
 

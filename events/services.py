@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
+from .bridge import redact
 from .catalog import CATALOG_VERSION, EVENT_CATALOG, STRING, EventSpec, PayloadType
 from .jsonlimits import printable, surrogate_error
 from .signals import event_accepted
@@ -30,6 +31,33 @@ class EventError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class EventUnavailable(Exception):  # noqa: N818 - a state, like Django's ServiceUnavailable
+    """An event that was not accepted because the database that keeps it is unreachable; retry later.
+
+    Nothing was sent: no WebSocket client, hook or webhook will see this
+    event. Not an ``EventError`` (bad input, retrying cannot help): the same
+    call may succeed once the database is back. ``retry_after`` is a hint in
+    seconds; the REST API answers 503 with it as ``Retry-After`` and
+    ``manage.py emit_event`` exits with status 75 (EX_TEMPFAIL). The database
+    error is chained as ``__cause__``.
+    """
+
+    retry_after = 5
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        # The database error's first line, credentials cut: for operators
+        # (logs, the CLI), not for API clients.
+        self.reason = reason
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: first line of the message``, credentials cut (a database error's text names the server)."""
+    lines = str(exc).strip().splitlines()
+    return redact(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__)
 
 
 def _validate(name: str, data: Any) -> dict[str, Any]:
@@ -195,17 +223,32 @@ def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "d
 
     Raises ``EventError`` (nothing sent) for an unknown event, an undeclared
     key or a value that is not JSON or not of its key's type
-    (``events.catalog.PAYLOAD_TYPES``). ``events.signals.event_accepted`` is sent
-    at once (inside the caller's transaction, for receivers that store the
-    event with it; a database error there is raised, as from any write in the
-    transaction); the event's catalog signal goes out when the current
-    transaction on ``using`` commits — at once outside a transaction — so a
-    rolled-back change emits nothing. Synchronous: from async code, use
-    ``aemit_event``.
+    (``events.catalog.PAYLOAD_TYPES``), and ``EventUnavailable`` (nothing sent;
+    retry later) when the database cannot be reached: an event is accepted
+    only when it can be kept. ``events.signals.event_accepted`` is sent at
+    once (inside the caller's transaction, for receivers that store the event
+    with it; another database error there is raised as it is, as from any
+    write in the transaction); the event's catalog signal goes out when the
+    current transaction on ``using`` commits — at once outside a transaction
+    — so a rolled-back change emits nothing. Synchronous: from async code,
+    use ``aemit_event``.
     """
     envelope = build_envelope(name, {} if data is None else data)
-    event_accepted.send(sender=name, envelope=envelope, using=using)
-    transaction.on_commit(lambda: send_envelope(envelope), using=using)
+    try:
+        event_accepted.send(sender=name, envelope=envelope, using=using)
+        # Outside a transaction this is where the connection is opened, if
+        # none is: no query of its own, and none at all when connected.
+        transaction.on_commit(lambda: send_envelope(envelope), using=using)
+    except (OperationalError, InterfaceError) as exc:
+        # The connection failed (server down, restarting, unreachable; SQLite
+        # locked past its timeout). Caught, not probed for: the healthy path
+        # pays nothing. Inside a transaction it cannot commit any more.
+        if transaction.get_connection(using).in_atomic_block:
+            transaction.set_rollback(True, using=using)
+        raise EventUnavailable(
+            f"Event {name} was not emitted: the database is unavailable; retry later.",
+            reason=_describe(exc),
+        ) from exc
     return envelope
 
 

@@ -40,6 +40,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.utils import timezone
 
+from events.bridge import redact
+
 from .models import PendingEvent
 
 logger = logging.getLogger(__name__)
@@ -185,20 +187,37 @@ def _doorbell_add() -> bool:
     return cache.add(DOORBELL_KEY, 1, DOORBELL_SECONDS)
 
 
+# A broker that is down: one line per kind of failure a minute, not a traceback per ring.
+OUTAGE_LOG_INTERVAL = 60.0
+_outage_logged: dict[str, float] = {}
+
+
+def _log_failure(message: str, exc: Exception) -> None:
+    if not isinstance(exc, redis.ConnectionError | redis.TimeoutError | DatabaseError):
+        logger.warning(message, exc_info=exc)
+        return
+    now = time.monotonic()
+    if now - _outage_logged.get(message, float("-inf")) < OUTAGE_LOG_INTERVAL:
+        return
+    _outage_logged[message] = now
+    lines = str(exc).strip().splitlines()
+    logger.warning("%s (%s: %s)", message, type(exc).__name__, redact(lines[0]) if lines else "")
+
+
 def ring(*, force: bool = False) -> None:
     """Enqueue a drain task unless one is already queued and not yet started (``force``: in any case)."""
     try:
         if not force and not _doorbell_add():
             return
-    except Exception:
-        logger.warning("Cannot read the outbox doorbell; enqueueing a drain anyway", exc_info=True)
+    except Exception as exc:
+        _log_failure("Cannot read the outbox doorbell; enqueueing a drain anyway", exc)
     from sublarr.queue import enqueue
 
     try:
         enqueue(DRAIN_TASK, task_name="hooks-drain")
-    except Exception:
+    except Exception as exc:
         # The event is stored: a worker's sweeper takes it within SUBLARR_DELIVERY_SWEEP_SECONDS.
-        logger.warning("Cannot enqueue the fan-out of pending events; the workers' sweep will take them", exc_info=True)
+        _log_failure("Cannot enqueue the fan-out of pending events; the workers' sweep will take them", exc)
         _silence_doorbell()
 
 
@@ -275,8 +294,8 @@ def _silence_doorbell() -> None:
             connection.delete(key)
         else:
             cache.delete(DOORBELL_KEY)
-    except Exception:
-        logger.warning("Cannot clear the outbox doorbell; it expires within %s s", DOORBELL_SECONDS, exc_info=True)
+    except Exception as exc:
+        _log_failure(f"Cannot clear the outbox doorbell; it expires within {DOORBELL_SECONDS} s", exc)
 
 
 def drain(*, max_seconds: float = DRAIN_SECONDS, stale_only: bool = False) -> int:

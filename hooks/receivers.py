@@ -2,10 +2,11 @@
 
 The producer's path asks a per-process snapshot "is any hook or webhook
 subscribed to this event?" and, only if so, queues the event once: one outbox
-row, written inside the producer's transaction when it emits in one
-(``on_event_accepted``, on ``events.signals.event_accepted``), else when the
-catalog signal is sent on commit (``on_event``, ``hooks.outbox.push``); then a
-drain task is rung if none is waiting, and a worker fans out. With nothing
+row, written before ``emit_event`` returns — inside the producer's
+transaction when it emits in one (``on_event_accepted``, on
+``events.signals.event_accepted``); then, when the catalog signal is sent on
+commit (``on_event``), a drain task is rung if none is waiting, and a worker
+fans out. With nothing
 subscribed the answer costs a dict lookup: no query, no cache or broker round
 trip.
 
@@ -34,12 +35,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
+from events.bridge import redact
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.signals import event_accepted
 
@@ -111,11 +114,32 @@ def _refresh(now: float) -> Snapshot:
             fresh = Snapshot(current.events, current.everything, version, now, True)
         else:
             fresh = _load(version, now)
-    except Exception:
-        logger.warning("Cannot read hook subscriptions; enqueueing every event until it works", exc_info=True)
+    except Exception as exc:
+        _log_unreadable(exc, now)
         fresh = Snapshot(frozenset(), True, None, now, False)
     _snapshot = fresh
     return fresh
+
+
+# An outage is one line a minute per process, not a traceback per refresh.
+UNREADABLE_LOG_INTERVAL = 60.0
+_unreadable_logged = float("-inf")
+
+
+def _log_unreadable(exc: Exception, now: float) -> None:
+    global _unreadable_logged
+    if now - _unreadable_logged < UNREADABLE_LOG_INTERVAL:
+        return
+    _unreadable_logged = now
+    # A server that is down says so in one line; anything else gets its traceback.
+    outage = isinstance(exc, OperationalError | InterfaceError | redis.ConnectionError | redis.TimeoutError)
+    lines = str(exc).strip().splitlines()
+    logger.warning(
+        "Cannot read hook subscriptions (%s: %s); treating every event as subscribed until it works",
+        type(exc).__name__,
+        redact(lines[0]) if lines else "",
+        exc_info=not outage,
+    )
 
 
 def has_subscribers(event_name: str) -> bool:
@@ -142,7 +166,7 @@ def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
     from . import outbox
 
     if outbox.stored_with_transaction(envelope):
-        outbox.ringer.request()  # its row committed with the producer's transaction
+        outbox.ringer.request()  # its row is stored (committed with the producer's transaction, if any)
     elif has_subscribers(envelope["event_name"]):
         outbox.push(envelope)
     else:
@@ -151,16 +175,18 @@ def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
 
 
 def on_event_accepted(sender: Any, envelope: dict[str, Any], using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """Inside the producer's transaction, store a subscribed event's outbox row with it (``outbox``).
+    """Store a subscribed event's outbox row before ``emit_event`` returns (``outbox``).
 
-    Outside a transaction, or on another database than the outbox's, nothing
-    happens here: ``on_event`` stores the event when it is sent.
+    Inside the producer's transaction the row commits or rolls back with it;
+    outside one, the INSERT commits on its own. Either way a failed write is
+    raised to the producer (``emit_event`` turns a lost connection into
+    ``EventUnavailable``), so an event it returned is one that is kept. On
+    another database than the outbox's, ``on_event`` stores the event when
+    it is sent.
     """
     name = envelope["event_name"]
     # Cheapest first: with nothing subscribed, the producer pays a set and a dict lookup.
-    if name not in HOOKABLE_EVENTS or not has_subscribers(name):
-        return
-    if using != DEFAULT_DB_ALIAS or not transaction.get_connection(using).in_atomic_block:
+    if name not in HOOKABLE_EVENTS or not has_subscribers(name) or using != DEFAULT_DB_ALIAS:
         return
     from . import outbox
 

@@ -265,6 +265,7 @@ REST_FRAMEWORK = {
     # DRF's parser with a nesting limit: deep JSON is a 400, not a RecursionError (events.jsonlimits).
     "DEFAULT_PARSER_CLASSES": ["events.jsonlimits.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "events.api_errors.exception_handler",
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -239,3 +240,85 @@ class OwnRedis:
 
     def stop(self) -> None:
         self.kill()
+
+
+def postgres_bin_dir() -> Path | None:
+    """The newest installed PostgreSQL server's ``bin`` directory (initdb, pg_ctl, postgres), or None."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    )
+    for directory in reversed(candidates):
+        if all((directory / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return directory
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(found).parent
+    return None
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of a test's own (``initdb`` in a temporary directory, a free port) to stop and start.
+
+    Never the shared server. PostgreSQL refuses to run as root, so under root
+    the cluster belongs to the ``postgres`` user and every command runs as it
+    (``runuser``). Trust authentication on 127.0.0.1 only, fsync off: a
+    throwaway cluster, fast to create.
+    """
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+        # Not under pytest's tmp_path: the postgres user must be able to reach it.
+        self.dir = Path(tempfile.mkdtemp(prefix="sublarr-own-pg-"))
+        self.data = self.dir / "data"
+        self.log_path = self.dir / "postgres.log"
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        self.start()
+
+    def url(self, database: str = "sublarr") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        argv = [str(self.bin_dir / tool), *args]
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.dir)
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr or result.stdout}")
+        return result
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} "
+            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "-t", "30", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: ``fast`` ends every session (clients see it closed), ``immediate`` is a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+
+    def running(self) -> bool:
+        argv = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "status"]
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+    def create_database(self, name: str = "sublarr") -> str:
+        """Create database ``name`` and return its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def close(self) -> None:
+        """Stop the server if it runs and remove the cluster."""
+        with contextlib.suppress(Exception):
+            if self.running():
+                self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -121,4 +121,31 @@ def test_deeply_nested_python_payload_is_an_event_error_naming_the_key_not_a_rec
 
     assert error.value.field == key
     assert error.value.message == f"Payload key {key!r} of config_updated {message}"
+
+
+def test_a_lost_connection_inside_a_transaction_is_unavailable_and_the_transaction_cannot_commit(emitted):
+    from django.contrib.auth.models import Group
+    from django.db import OperationalError
+    from django.db.transaction import TransactionManagementError
+
+    from events import EventUnavailable
+    from events.signals import event_accepted
+
+    def connection_lost(sender, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    event_accepted.connect(connection_lost, dispatch_uid="test-connection-lost")
+    try:
+        with transaction.atomic():
+            Group.objects.create(name="changed with the event")
+            with pytest.raises(EventUnavailable) as error:
+                emit_event("batch_complete", {"total": 1})
+            # Caught by the producer, the transaction still cannot go on as if the event were stored.
+            with pytest.raises(TransactionManagementError):
+                Group.objects.count()
+    finally:
+        event_accepted.disconnect(dispatch_uid="test-connection-lost")
+
+    assert error.value.reason == "OperationalError: server closed the connection unexpectedly"
+    assert not Group.objects.exists()  # rolled back with the event
     assert emitted == []
