@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.request import Request
@@ -83,7 +83,20 @@ class EventEmitView(APIView):
             403: _detail,
             404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),
             413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
+            503: OpenApiResponse(
+                _detail,
+                description="The database cannot be reached: nothing was emitted; retry after Retry-After seconds.",
+            ),
         },
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[503],
+                description="Seconds to wait before emitting again.",
+            )
+        ],
         examples=[
             OpenApiExample("subtitle_downloaded", value=sample_payload("subtitle_downloaded"), request_only=True)
         ],

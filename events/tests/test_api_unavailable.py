@@ -58,3 +58,13 @@ def test_a_server_without_its_database_answers_json_503_and_logs_one_line(start_
     assert "Traceback" not in log
     assert "Service Unavailable" not in log
     assert "s3cret" not in log
+
+
+def test_the_schema_documents_the_emit_503_and_its_retry_after():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    answer = schema["paths"]["/api/events/{name}/"]["post"]["responses"]["503"]
+
+    assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "nothing was emitted" in answer["description"]
