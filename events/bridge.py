@@ -36,6 +36,8 @@ import time
 import uuid
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from .catalog import EVENT_CATALOG
 
 logger = logging.getLogger(__name__)
@@ -155,7 +157,13 @@ class _Bridge:
             layer = get_channel_layer()
             if layer is None:
                 raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
-            await layer.group_send(GROUP, message)
+            try:
+                await layer.group_send(GROUP, message)
+            except RedisConnectionError:
+                # A pooled connection the server closed (Redis restarted):
+                # the next one is new. Once, at once; a Redis that is down
+                # fails again and the batch is counted as failed below.
+                await layer.group_send(GROUP, message)
         except Exception as exc:
             self.counters["failed"] += len(batch)
             # The exception's type and text only: no envelope data, no URLs.

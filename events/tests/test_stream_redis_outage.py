@@ -25,10 +25,9 @@ RECOVERY_SECONDS = 5.0
 
 
 async def emit(env: dict[str, str], source: str) -> dict:
-    """Emit from a fresh process (``manage.py emit_event``): its connections to Redis are new.
+    """Emit from a fresh process (``manage.py emit_event``): the stream's side alone, whatever the server's bridge holds.
 
-    The server's own bridge may lose the first event after the restart on a
-    stale pooled connection; that is the producer's side, not the stream's.
+    The server's own first send after a restart is pinned by its own test below.
     """
     data = json.dumps({"source": source})
     result = await in_thread(testing.manage, "emit_event", "config_updated", "--data", data, env=env)
@@ -99,3 +98,24 @@ def test_stream_resumes_with_a_missed_notice_when_the_group_vanishes_without_a_c
         redis.Redis.from_url(own_redis.url).flushall()
 
     asyncio.run(check_recovery(server, staff_token, env, flush, lambda: None, outage=False))
+
+
+def test_the_servers_own_first_event_after_a_redis_restart_reaches_the_clients(
+    server_on_own_redis, own_redis, staff_token
+):
+    """The server's bridge still holds a connection Redis closed: its first send after the restart goes through."""
+    server, _env = server_on_own_redis
+
+    async def run() -> None:
+        async with ws_connect(server, staff_token) as ws:
+            response = await in_thread(post_event, server, staff_token, "config_updated", {"source": "before"})
+            assert await receive_json(ws) == response.json()
+
+            await in_thread(own_redis.restart)
+            assert await receive_json(ws, timeout=RECOVERY_SECONDS) == MISSED_UNKNOWN
+
+            response = await in_thread(post_event, server, staff_token, "config_updated", {"source": "after"})
+            assert response.status_code == 202
+            assert await receive_json(ws) == response.json()
+
+    asyncio.run(run())
