@@ -25,7 +25,7 @@ RECOVERY_SECONDS = 5.0
 
 
 async def emit(env: dict[str, str], source: str) -> dict:
-    """Emit from a fresh process (``manage.py emit_event``): the stream's side alone, whatever the server's bridge holds.
+    """Emit from a fresh process (``manage.py emit_event``): the stream's side alone, whatever the bridge holds.
 
     The server's own first send after a restart is pinned by its own test below.
     """
