@@ -1,5 +1,9 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
@@ -10,3 +14,13 @@ urlpatterns = [
     path("api/", include("hooks.urls")),
     path("api/", include("scoring.urls")),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer API clients in JSON, as every API response is (a path no route matches, e.g. /api/hooks/abc/)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
