@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+
+from scoring import EPISODE_SCORES, MOVIE_SCORES
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,31 @@ def test_a_validators_own_pattern_is_stated(schema):
         False,
         False,
     ]
+
+
+def test_each_score_type_has_paths_listing_exactly_its_weight_keys(schema):
+    for score_type, keys in {"episode": EPISODE_SCORES, "movie": MOVIE_SCORES}.items():
+        title = score_type.title()
+        for body in (f"{title}WeightsUpdateRequest", f"Patched{title}WeightsUpdateRequest"):
+            assert component(schema, body)["required"] == ["weights"]  # PATCH without weights is a 400 too
+        weights = component(schema, f"{title}WeightsRequest")
+        assert (list(weights["properties"]), weights["additionalProperties"]) == (list(keys), False)
+        delete_key = schema["paths"][f"/api/scoring/weights/{score_type}/{{weight_key}}/"]["delete"]
+        assert set(delete_key["parameters"][0]["schema"]["enum"]) == set(keys)
+    assert not any("{score_type}" in path for path in schema["paths"])
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"query": {"season": 1, "episode": 2}, "weights": {"series": 1}}, True),
+        ({"query": {"season": 1, "episode": 2}, "weights": {"title": 1}}, False),
+        ({"query": {"title": "x"}, "weights": {"title": 1}}, True),
+        ({"query": {"season": 1, "episode": None}, "weights": {"title": 1}}, True),
+        ({"query": {"title": "x"}, "weights": {"series": 1}}, False),
+        ({"query": {}}, True),
+    ],
+)
+def test_preview_trial_weights_take_the_keys_of_the_querys_type(schema, body, valid):
+    variants = {"oneOf": component(schema, "PreviewRequestRequest")["oneOf"], "components": schema["components"]}
+    assert jsonschema.Draft4Validator(variants).is_valid(body) is valid
