@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.request import Request
@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .catalog import EVENT_CATALOG, catalog_listing
-from .samples import sample_payload
 from .services import EventError, emit_event
 
 
@@ -73,9 +72,6 @@ class EventEmitView(APIView):
             404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),
             413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
         },
-        examples=[
-            OpenApiExample("subtitle_downloaded", value=sample_payload("subtitle_downloaded"), request_only=True)
-        ],
         tags=["events"],
     )
     def post(self, request: Request, name: str) -> Response:
