@@ -92,3 +92,25 @@ def test_each_score_type_has_paths_listing_exactly_its_weight_keys(schema):
 def test_preview_trial_weights_take_the_keys_of_the_querys_type(schema, body, valid):
     variants = {"oneOf": component(schema, "PreviewRequestRequest")["oneOf"], "components": schema["components"]}
     assert jsonschema.Draft4Validator(variants).is_valid(body) is valid
+
+
+@pytest.mark.parametrize(
+    ("selection", "valid"),
+    [
+        ({}, False),
+        ({"all": False}, False),
+        ({"all": True}, True),
+        ({"success": False}, True),
+        ({"hook_type": "script", "all": False}, True),
+    ],
+)
+def test_a_hook_log_bulk_delete_needs_a_filter_or_all_true(schema, selection, valid):
+    (parameter,) = schema["paths"]["/api/hook-logs/"]["delete"]["parameters"]
+    assert (parameter["in"], parameter["style"], parameter["explode"], parameter["required"]) == (
+        "query",
+        "form",
+        True,
+        True,
+    )
+    root = {**parameter["schema"], "components": schema["components"]}
+    assert jsonschema.Draft4Validator(root).is_valid(selection) is valid
