@@ -315,6 +315,22 @@ class HookLogPagination(PageNumberPagination):
         return parameters
 
 
+class WebhookConfigSchema(OpenApiSerializerExtension):
+    """A webhook body may not carry both a secret and generate_secret=true (the serializer refuses it)."""
+
+    target_class = WebhookConfigSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        both = {
+            "required": ["secret", "generate_secret"],
+            "properties": {"secret": {"minLength": 1}, "generate_secret": {"enum": [True]}},
+        }
+        return {**schema, "not": both}
+
+
 # The bulk delete's query parameters as one exploded object (?hook=1&success=false),
 # so that the schema can say what the server requires: at least one filter, or all=true.
 _LOG_SELECTION = OpenApiParameter(

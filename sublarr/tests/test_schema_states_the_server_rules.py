@@ -114,3 +114,17 @@ def test_a_hook_log_bulk_delete_needs_a_filter_or_all_true(schema, selection, va
     )
     root = {**parameter["schema"], "components": schema["components"]}
     assert jsonschema.Draft4Validator(root).is_valid(selection) is valid
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"secret": "s3cret", "generate_secret": True}, False),
+        ({"secret": "", "generate_secret": True}, True),
+        ({"secret": "s3cret", "generate_secret": False}, True),
+        ({"generate_secret": True}, True),
+    ],
+)
+def test_a_webhook_takes_a_secret_or_generate_secret_not_both(schema, body, valid):
+    rule = {"not": component(schema, "PatchedWebhookConfigRequest")["not"]}
+    assert jsonschema.Draft4Validator(rule).is_valid(body) is valid
