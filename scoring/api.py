@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import Http404
 from django.urls import URLPattern, path
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -33,6 +33,7 @@ from .serializers import (
     ModifierValueSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
+    StrictIntegerField,
     StrictSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
@@ -224,6 +225,17 @@ class PreviewRequestSchema(OpenApiSerializerExtension):
         modifiers = schema["properties"]["modifiers"]
         modifiers["description"] += " Keys: provider names, 1-64 characters of [a-z0-9_-]."
         return {**schema, "additionalProperties": False, "oneOf": one_of}
+
+
+class StrictIntegerSchema(OpenApiSerializerFieldExtension):
+    """A StrictIntegerField without bounds of its own still takes only 64-bit integers (integer_error)."""
+
+    target_class = StrictIntegerField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {"minimum": -(2**63), "maximum": 2**63 - 1, **schema}
 
 
 def _weight_type_view(score_type: str) -> type[WeightTypeView]:

@@ -128,3 +128,11 @@ def test_a_hook_log_bulk_delete_needs_a_filter_or_all_true(schema, selection, va
 def test_a_webhook_takes_a_secret_or_generate_secret_not_both(schema, body, valid):
     rule = {"not": component(schema, "PatchedWebhookConfigRequest")["not"]}
     assert jsonschema.Draft4Validator(rule).is_valid(body) is valid
+
+
+def test_preview_integers_are_64_bit_as_the_server_takes_them(schema):
+    query = component(schema, "VideoQueryRequest")["properties"]
+    assert (query["season"]["minimum"], query["season"]["maximum"]) == (0, 2**63 - 1)
+    assert (query["year"]["minimum"], query["year"]["maximum"]) == (1800, 3000)
+    min_score = component(schema, "PreviewRequestRequest")["properties"]["min_score"]
+    assert (min_score["minimum"], min_score["maximum"]) == (-(2**63), 2**63 - 1)
