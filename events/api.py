@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.request import Request
@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .catalog import EVENT_CATALOG, catalog_listing
-from .samples import sample_payload
 from .services import EventError, emit_event
 
 
@@ -44,6 +43,35 @@ class EnvelopeSerializer(serializers.Serializer):
 _detail = inline_serializer("EventErrorDetail", fields={"detail": serializers.CharField()})
 
 
+# What an emit answers, documented once: the catch-all view and each event's own path (events/urls.py).
+EMIT_RESPONSES: dict[int, Any] = {
+    202: EnvelopeSerializer,
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description=(
+            "Malformed JSON, or nested deeper than 64 levels ({detail}); or a bad payload: an undeclared "
+            "key, a value not of the key's type (see the catalog's schema), text that is not valid "
+            "Unicode ({<key or non_field_errors>: [message]})."
+        ),
+    ),
+    403: _detail,
+    413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
+    503: OpenApiResponse(
+        _detail,
+        description="The database cannot be reached: nothing was emitted; retry after Retry-After seconds.",
+    ),
+}
+EMIT_PARAMETERS = [
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[503],
+        description="Seconds to wait before emitting again.",
+    )
+]
+
+
 class EventCatalogView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
@@ -71,35 +99,10 @@ class EventEmitView(APIView):
         ),
         request=OpenApiTypes.OBJECT,
         responses={
-            202: EnvelopeSerializer,
-            400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description=(
-                    "Malformed JSON, or nested deeper than 64 levels ({detail}); or a bad payload: an undeclared "
-                    "key, a value not of the key's type (see the catalog's schema), text that is not valid "
-                    "Unicode ({<key or non_field_errors>: [message]})."
-                ),
-            ),
-            403: _detail,
+            **EMIT_RESPONSES,
             404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),
-            413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
-            503: OpenApiResponse(
-                _detail,
-                description="The database cannot be reached: nothing was emitted; retry after Retry-After seconds.",
-            ),
         },
-        parameters=[
-            OpenApiParameter(
-                "Retry-After",
-                OpenApiTypes.INT,
-                OpenApiParameter.HEADER,
-                response=[503],
-                description="Seconds to wait before emitting again.",
-            )
-        ],
-        examples=[
-            OpenApiExample("subtitle_downloaded", value=sample_payload("subtitle_downloaded"), request_only=True)
-        ],
+        parameters=EMIT_PARAMETERS,
         tags=["events"],
     )
     def post(self, request: Request, name: str) -> Response:

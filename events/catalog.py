@@ -55,6 +55,17 @@ class PayloadType:
             schema["additionalProperties"] = {"type": ["string", "integer"]}
         return schema
 
+    def openapi_schema(self) -> dict[str, Any]:
+        """The same type as OpenAPI 3.0 writes it (``nullable``, no type lists): the emit endpoints' bodies."""
+        schema: dict[str, Any] = {"type": self.json_type}
+        if self.nullable:
+            schema["nullable"] = True
+        if self.json_type == "array":
+            schema["items"] = {"type": self.items}
+        elif self.json_type == "object":
+            schema["additionalProperties"] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+        return schema
+
 
 _TYPE_NAMES = {
     "string": "a string",

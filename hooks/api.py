@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -332,6 +333,47 @@ class HookLogPagination(PageNumberPagination):
         return parameters
 
 
+class WebhookConfigSchema(OpenApiSerializerExtension):
+    """A webhook body may not carry both a secret and generate_secret=true (the serializer refuses it)."""
+
+    target_class = WebhookConfigSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        both = {
+            "required": ["secret", "generate_secret"],
+            "properties": {"secret": {"minLength": 1}, "generate_secret": {"enum": [True]}},
+        }
+        return {**schema, "not": both}
+
+
+# The bulk delete's query parameters as one exploded object (?hook=1&success=false),
+# so that the schema can say what the server requires: at least one filter, or all=true.
+_LOG_SELECTION = OpenApiParameter(
+    "selection",
+    HookLogBulkDeleteSerializer,
+    OpenApiParameter.QUERY,
+    required=True,
+    style="form",
+    explode=True,
+    description="The filters (as separate query parameters): at least one, or all=true to delete every row.",
+)
+
+
+class HookLogSelectionSchema(OpenApiSerializerExtension):
+    """The bulk delete's parameters: at least one filter, or all=true (what ``bulk_destroy`` refuses otherwise)."""
+
+    target_class = HookLogBulkDeleteSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        filters = [{"required": [name]} for name in HookLogFilterSerializer().fields]
+        everything = {"required": ["all"], "properties": {"all": {"type": "boolean", "enum": [True]}}}
+        return {**schema, "anyOf": [*filters, everything]}
+
+
 class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     """The run log: one row per script run or webhook attempt, newest first."""
 
@@ -383,10 +425,10 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Delete the log rows the filters select",
         description=(
-            "Takes the list's filters. Without any filter it refuses (400) unless all=true is given, "
-            "so a bare DELETE never empties the log by accident."
+            "Takes the list's filters as query parameters. Without any filter it refuses (400) unless "
+            "all=true is given, so a bare DELETE never empties the log by accident."
         ),
-        parameters=[HookLogBulkDeleteSerializer],
+        parameters=[_LOG_SELECTION],
         request=None,
         responses={200: DeletedSerializer, **_errors(400)},
     )

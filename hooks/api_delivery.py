@@ -3,7 +3,9 @@
 ``POST /api/hook-logs/{id}/redeliver/`` — the delivery of one log entry, again.
 ``POST /api/webhooks/{id}/redeliver/`` — every failed or skipped delivery of a
 webhook, optionally only those whose event arrived in ``[since, until]``.
-Both queue the work (202); the outcome shows up in the hook log.
+Both queue the work (202); the outcome shows up in the hook log. A request
+the current state refuses (a test run, a vanished delivery, a disabled
+webhook, an attempt in flight) is a 409: well formed, but not now.
 """
 
 from __future__ import annotations
@@ -25,15 +27,13 @@ class RedeliverRangeSerializer(serializers.Serializer):
     since = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Only deliveries of events that arrived at or after this time."
     )
+    # An until before since is an empty window, as in the hook log's filters:
+    # it selects nothing (a rule across two fields no schema can state).
     until = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Only deliveries of events that arrived at or before this time."
+        required=False,
+        allow_null=True,
+        help_text="Only deliveries of events that arrived at or before this time (before since: none).",
     )
-
-    def validate(self, attrs: dict) -> dict:
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since > until:
-            raise serializers.ValidationError({"until": ["Must not be before 'since'."]})
-        return attrs
 
 
 class RedeliveredDeliverySerializer(serializers.Serializer):
@@ -48,11 +48,12 @@ class RedeliveredCountSerializer(serializers.Serializer):
 
 _ERROR = inline_serializer("RedeliveryError", {"detail": serializers.CharField()})
 _ERRORS = {
-    400: OpenApiResponse(description="Invalid input or not redeliverable; field → messages, or detail."),
     401: OpenApiResponse(_ERROR, description="Not authenticated."),
     403: OpenApiResponse(_ERROR, description="Not a staff user."),
     404: OpenApiResponse(_ERROR, description="No such log entry or webhook."),
+    409: OpenApiResponse(_ERROR, description="Not redeliverable in its current state; detail says why."),
 }
+_ERR_400 = OpenApiResponse(description="Invalid input: field → messages.")
 
 
 def _id(kind: str) -> list[OpenApiParameter]:
@@ -68,7 +69,7 @@ class HookLogRedeliverView(APIView):
         summary="Redeliver one logged delivery",
         description=(
             "Queue the delivery this log entry belongs to again, with a fresh retry budget. The event and "
-            "its id (the webhook-id header) are the original ones. 400 for a test run, a deleted delivery, "
+            "its id (the webhook-id header) are the original ones. 409 for a test run, a deleted delivery, "
             "a disabled target or a delivery being attempted right now."
         ),
         parameters=_id("log entry"),
@@ -80,7 +81,7 @@ class HookLogRedeliverView(APIView):
         try:
             queued = delivery.redeliver_log(log)
         except delivery.RedeliveryError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         body = {"delivery_id": queued.pk, "event_id": str(queued.event_id), "status": queued.status}
         return Response(RedeliveredDeliverySerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
@@ -94,22 +95,23 @@ class WebhookRedeliverView(APIView):
         summary="Redeliver a webhook's failed and skipped deliveries",
         description=(
             "Queue again every failed or skipped delivery of this webhook whose event arrived in "
-            "[since, until] (both optional, ISO 8601). 400 when the webhook is disabled: enable it first."
+            "[since, until] (both optional, ISO 8601). 409 when the webhook is disabled: enable it first."
         ),
         parameters=_id("webhook"),
         request=RedeliverRangeSerializer,
-        responses={202: RedeliveredCountSerializer, **_ERRORS},
+        responses={202: RedeliveredCountSerializer, 400: _ERR_400, **_ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         webhook = get_object_or_404(WebhookConfig, pk=pk)
         serializer = RedeliverRangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        since, until = serializer.validated_data.get("since"), serializer.validated_data.get("until")
+        if since and until and since > until:
+            return Response({"redelivered": 0}, status=status.HTTP_202_ACCEPTED)
         try:
-            count = delivery.redeliver_webhook(
-                webhook, since=serializer.validated_data.get("since"), until=serializer.validated_data.get("until")
-            )
+            count = delivery.redeliver_webhook(webhook, since=since, until=until)
         except delivery.RedeliveryError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response({"redelivered": count}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -352,3 +352,11 @@ def clean_hook_fields(data: dict[str, Any]) -> dict[str, Any]:
 def clean_webhook_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Validate the given WebhookConfig fields; return them cleaned or raise one error per field."""
     return _clean(data, WEBHOOK_FIELD_VALIDATORS)
+
+
+# What validate_secret and validate_url accept, as far as a pattern can say it
+# (not: a whsec_ secret's base64, a URL's host and port, the address policy):
+# sublarr.schema puts a validator's schema_pattern in the OpenAPI schema. The
+# empty secret (clear it) is a schema branch of its own, as blank is allowed.
+validate_secret.schema_pattern = r"^[^\x00-\x20\x7f]*[^\x00-\x20\x7f*•●][^\x00-\x20\x7f]*$"  # type: ignore[attr-defined]
+validate_url.schema_pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"  # type: ignore[attr-defined]

@@ -10,8 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from django.urls import URLPattern, path
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -20,15 +27,18 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .engine import SubtitleResult, VideoQuery, rank_with
-from .scores import DEFAULT_SCORES, PROVIDER_NAME_RE, SCORE_TYPES
+from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPES
 from .serializers import (
     ModifierSerializer,
     ModifierValueSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
+    StrictIntegerField,
+    StrictSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
     WeightTypeStateSerializer,
+    weight_field,
 )
 from .validators import ScoringValidationError, check_score_type, clean_modifiers, clean_weights
 
@@ -81,16 +91,6 @@ _WRITE_ERRORS = {
     **_READ_ERRORS,
     403: OpenApiResponse(_DETAIL, description="Not a staff user."),
 }
-_TYPE_PARAM = OpenApiParameter(
-    "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="episode or movie."
-)
-_KEY_PARAM = OpenApiParameter(
-    "weight_key",
-    str,
-    OpenApiParameter.PATH,
-    enum=sorted({key for defaults in DEFAULT_SCORES.values() for key in defaults}),
-    description="A weight key of the type (episode: series, season, episode; movie: title; both: the rest).",
-)
 _PROVIDER_PARAM = OpenApiParameter(
     "provider_name",
     str,
@@ -114,37 +114,17 @@ class WeightsView(APIView):
         return Response({score_type: _type_state(score_type) for score_type in SCORE_TYPES})
 
 
+# One score type's weights; routed once per type (_weight_type_view) so that
+# the schema can say exactly which keys each type takes.
 class WeightTypeView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Scoring weights of one type",
-        parameters=[_TYPE_PARAM],
-        responses={200: WeightTypeStateSerializer, 400: OpenApiResponse(description="Unknown type."), **_READ_ERRORS},
-    )
     def get(self, request: Request, score_type: str) -> Response:
         return Response(_type_state(_checked_type(score_type)))
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Replace the weights of one type",
-        description="Keys not given are reset to their defaults. All or nothing.",
-        parameters=[_TYPE_PARAM],
-        request=WeightsUpdateSerializer,
-        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
-    )
     def put(self, request: Request, score_type: str) -> Response:
         return self._update(request, score_type, replace=True)
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Change some weights of one type",
-        description="Keys not given keep their values. All or nothing.",
-        parameters=[_TYPE_PARAM],
-        request=WeightsUpdateSerializer,
-        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
-    )
     def patch(self, request: Request, score_type: str) -> Response:
         return self._update(request, score_type, replace=False)
 
@@ -160,14 +140,6 @@ class WeightTypeView(APIView):
         )
         return Response(_type_state(score_type))
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Reset every weight of one type to its default",
-        operation_id="scoring_weights_reset_type",
-        parameters=[_TYPE_PARAM],
-        request=None,
-        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
-    )
     def delete(self, request: Request, score_type: str) -> Response:
         score_type = _checked_type(score_type)
         _call(services.scoring_weights_reset_type, score_type=score_type, source=SOURCE)
@@ -177,18 +149,148 @@ class WeightTypeView(APIView):
 class WeightKeyView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Reset one weight to its default",
-        operation_id="scoring_weight_reset",
-        parameters=[_TYPE_PARAM, _KEY_PARAM],
-        request=None,
-        responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
-    )
     def delete(self, request: Request, score_type: str, weight_key: str) -> Response:
         score_type = _checked_type(score_type)
         _call(services.scoring_weight_reset, score_type=score_type, weight_key=weight_key, source=SOURCE)
         return Response(_type_state(score_type))
+
+
+# Any other score type: a 400 naming the valid ones (not in the schema, which
+# lists the real types' paths).
+class UnknownScoreTypeView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+    schema = None
+
+    def get(self, request: Request, score_type: str, weight_key: str | None = None) -> Response:
+        _checked_type(score_type)  # raises: each known type has routes of its own, ahead of this view's
+        raise Http404
+
+    put = patch = delete = get
+
+
+# The schema of each score type's weights: exactly its keys, as the server
+# refuses any other (which keys a type has cannot be said of one {score_type}
+# path; one path per type can).
+class WeightsUpdateBody(StrictSerializer):
+    pass
+
+
+class WeightsUpdateBodySchema(OpenApiSerializerExtension):
+    """``weights`` is required in PATCH bodies too (an absent one is a 400, not an empty change)."""
+
+    target_class = WeightsUpdateBody
+    match_subclasses = True
+    priority = 1
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        return {**schema, "required": ["weights"], "additionalProperties": False}
+
+
+def _type_weights(score_type: str) -> type[StrictSerializer]:
+    keys = {
+        key: weight_field(required=False, help_text=f"Integer 0-10000 (default {default}).")
+        for key, default in DEFAULT_SCORES[score_type].items()
+    }
+    return type(f"{score_type.title()}Weights", (StrictSerializer,), keys)
+
+
+_TYPE_WEIGHTS = {score_type: _type_weights(score_type) for score_type in SCORE_TYPES}
+
+
+def _weights_body(score_type: str) -> type[WeightsUpdateBody]:
+    weights = _TYPE_WEIGHTS[score_type](help_text=f"Weight key -> integer 0-10000; only the {score_type} keys.")
+    return type(f"{score_type.title()}WeightsUpdate", (WeightsUpdateBody,), {"weights": weights})
+
+
+# A query with integer season and episode is an episode query (VideoQuery.score_type).
+_EPISODE_QUERY = {
+    "required": ["season", "episode"],
+    "properties": {"season": {"type": "integer"}, "episode": {"type": "integer"}},
+}
+
+
+class PreviewRequestSchema(OpenApiSerializerExtension):
+    """Trial weights take the keys of the query's type: one variant per type, told apart by the query."""
+
+    target_class = PreviewRequestSerializer
+    priority = 1
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        variants = {EPISODE: _EPISODE_QUERY, MOVIE: {"not": _EPISODE_QUERY}}
+        weights = {name: auto_schema.resolve_serializer(body, direction).ref for name, body in _TYPE_WEIGHTS.items()}
+        one_of = [{"properties": {"query": variants[name], "weights": weights[name]}} for name in SCORE_TYPES]
+        # Not stateable in OpenAPI 3.0 (no propertyNames), so said in words.
+        modifiers = schema["properties"]["modifiers"]
+        modifiers["description"] += " Keys: provider names, 1-64 characters of [a-z0-9_-]."
+        return {**schema, "additionalProperties": False, "oneOf": one_of}
+
+
+class StrictIntegerSchema(OpenApiSerializerFieldExtension):
+    """A StrictIntegerField without bounds of its own still takes only 64-bit integers (integer_error)."""
+
+    target_class = StrictIntegerField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {"minimum": -(2**63), "maximum": 2**63 - 1, **schema}
+
+
+def _weight_type_view(score_type: str) -> type[WeightTypeView]:
+    body = _weights_body(score_type)
+    view = type(f"{score_type.title()}WeightsView", (WeightTypeView,), {})
+    common = {"tags": ["scoring"], "responses": {200: WeightTypeStateSerializer, **_WRITE_ERRORS}}
+    return extend_schema_view(
+        get=extend_schema(
+            summary=f"Scoring weights of the {score_type} type",
+            operation_id=f"scoring_weights_{score_type}_retrieve",
+            tags=["scoring"],
+            responses={200: WeightTypeStateSerializer, **_READ_ERRORS},
+        ),
+        put=extend_schema(
+            summary=f"Replace the {score_type} weights",
+            description="Keys not given are reset to their defaults. All or nothing.",
+            operation_id=f"scoring_weights_{score_type}_update",
+            request=body,
+            **common,
+        ),
+        patch=extend_schema(
+            summary=f"Change some {score_type} weights",
+            description="Keys not given keep their values. All or nothing.",
+            operation_id=f"scoring_weights_{score_type}_partial_update",
+            request=body,
+            **common,
+        ),
+        delete=extend_schema(
+            summary=f"Reset every {score_type} weight to its default",
+            operation_id=f"scoring_weights_{score_type}_reset",
+            request=None,
+            **common,
+        ),
+    )(view)
+
+
+def _weight_key_view(score_type: str) -> type[WeightKeyView]:
+    view = type(f"{score_type.title()}WeightKeyView", (WeightKeyView,), {})
+    key_param = OpenApiParameter(
+        "weight_key",
+        str,
+        OpenApiParameter.PATH,
+        enum=list(DEFAULT_SCORES[score_type]),
+        description=f"One of the {score_type} weight keys.",
+    )
+    return extend_schema_view(
+        delete=extend_schema(
+            tags=["scoring"],
+            summary=f"Reset one {score_type} weight to its default",
+            operation_id=f"scoring_weight_{score_type}_reset",
+            parameters=[key_param],
+            request=None,
+            responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+        )
+    )(view)
 
 
 def _modifier_list() -> list[dict[str, Any]]:
@@ -336,10 +438,19 @@ class PreviewView(APIView):
         return Response({"score_type": score_type, "weights": weights, "modifiers": modifiers, "results": rows})
 
 
+def _weight_patterns(score_type: str) -> list[URLPattern]:
+    kwargs = {"score_type": score_type}
+    return [
+        path(f"scoring/weights/{score_type}/", _weight_type_view(score_type).as_view(), kwargs),
+        path(f"scoring/weights/{score_type}/<str:weight_key>/", _weight_key_view(score_type).as_view(), kwargs),
+    ]
+
+
 urlpatterns = [
     path("scoring/weights/", WeightsView.as_view(), name="weights"),
-    path("scoring/weights/<str:score_type>/", WeightTypeView.as_view(), name="weights-type"),
-    path("scoring/weights/<str:score_type>/<str:weight_key>/", WeightKeyView.as_view(), name="weights-key"),
+    *(pattern for score_type in SCORE_TYPES for pattern in _weight_patterns(score_type)),
+    path("scoring/weights/<str:score_type>/", UnknownScoreTypeView.as_view(), name="weights-type"),
+    path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
     path("scoring/preview/", PreviewView.as_view(), name="preview"),

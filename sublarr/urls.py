@@ -1,6 +1,12 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import schema  # noqa: F401 - registers the schema extensions
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,3 +17,13 @@ urlpatterns = [
     path("api/", include("scoring.urls")),
     path("api/", include("incoming.urls")),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer API clients in JSON, as every API response is (a path no route matches, e.g. /api/hooks/abc/)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -173,14 +173,20 @@ def test_body_at_the_limit_is_accepted(staff_client, emitted, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_openapi_schema_documents_both_endpoints(staff_client):
+def test_openapi_schema_documents_the_catalog_and_each_events_payload(staff_client):
     schema = staff_client.get("/api/schema/?format=json").json()
 
-    emit = schema["paths"]["/api/events/{name}/"]["post"]
-    assert sorted(emit["responses"]) == ["202", "400", "403", "404", "413"]
+    emit_paths = {path for path in schema["paths"] if path.startswith("/api/events/") and path != "/api/events/"}
+    assert emit_paths == {f"/api/events/{name}/" for name in EVENT_CATALOG}
+    emit = schema["paths"]["/api/events/whisper_failed/"]["post"]
+    assert sorted(emit["responses"]) == ["202", "400", "403", "413"]
     assert emit["responses"]["202"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Envelope"
     }
+    body = emit["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"] == {"job_id": {}, "backend_name": {}, "error": {}}
+    assert body["schema"]["additionalProperties"] is False
+    assert body["examples"]["WhisperFailed"]["value"] == sample_payload("whisper_failed")
     assert "200" in schema["paths"]["/api/events/"]["get"]["responses"]
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from scoring import MOVIE_SCORES
 from scoring.models import ProviderScoreModifier, ScoringWeight
 
 pytestmark = pytest.mark.django_db
@@ -60,13 +61,14 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         for method in item
         if method != "parameters"
     }
+    per_type = {
+        (f"/api/scoring/weights/{score_type}/{suffix}", method)
+        for score_type in ("episode", "movie")
+        for suffix, method in [("", "get"), ("", "put"), ("", "patch"), ("", "delete"), ("{weight_key}/", "delete")]
+    }
     assert operations == {
         ("/api/scoring/weights/", "get"),
-        ("/api/scoring/weights/{score_type}/", "get"),
-        ("/api/scoring/weights/{score_type}/", "put"),
-        ("/api/scoring/weights/{score_type}/", "patch"),
-        ("/api/scoring/weights/{score_type}/", "delete"),
-        ("/api/scoring/weights/{score_type}/{weight_key}/", "delete"),
+        *per_type,
         ("/api/scoring/modifiers/", "get"),
         ("/api/scoring/modifiers/", "post"),
         ("/api/scoring/modifiers/{provider_name}/", "get"),
@@ -78,8 +80,15 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
     assert preview["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PreviewRequestRequest"
     }
-    assert schema["components"]["schemas"]["WeightsUpdateRequest"]["properties"]["weights"] == {
-        "type": "object",
-        "additionalProperties": {"type": "integer", "maximum": 10000, "minimum": 0},
-        "description": "Weight key -> integer 0-10000. Keys must be known for the score type.",
+    components = schema["components"]["schemas"]
+    assert components["MovieWeightsUpdateRequest"]["required"] == ["weights"]
+    assert components["PatchedMovieWeightsUpdateRequest"]["required"] == ["weights"]
+    movie_weights = components["MovieWeightsRequest"]
+    assert list(movie_weights["properties"]) == list(MOVIE_SCORES)
+    assert movie_weights["properties"]["title"] == {
+        "type": "integer",
+        "maximum": 10000,
+        "minimum": 0,
+        "description": "Integer 0-10000 (default 60).",
     }
+    assert movie_weights["additionalProperties"] is False
