@@ -179,7 +179,7 @@ def test_openapi_schema_documents_the_catalog_and_each_events_payload(staff_clie
     emit_paths = {path for path in schema["paths"] if path.startswith("/api/events/") and path != "/api/events/"}
     assert emit_paths == {f"/api/events/{name}/" for name in EVENT_CATALOG}
     emit = schema["paths"]["/api/events/whisper_failed/"]["post"]
-    assert sorted(emit["responses"]) == ["202", "400", "403", "413"]
+    assert sorted(emit["responses"]) == ["202", "400", "403", "413", "503"]
     assert emit["responses"]["202"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Envelope"
     }
