@@ -46,7 +46,7 @@ def nested(levels: int, kind: str) -> str:
 
 @pytest.fixture
 def object_ids(staff_client, hooks_dir) -> dict[str, int]:
-    """One script hook, webhook and log row, made through the API: pks for the detail routes."""
+    """One script hook, webhook, log row and incoming source, made through the API: pks for the detail routes."""
     script = hooks_dir / "notify.sh"
     script.write_text("#!/bin/sh\necho ok\n")
     script.chmod(0o755)
@@ -59,7 +59,8 @@ def object_ids(staff_client, hooks_dir) -> dict[str, int]:
         format="json",
     ).json()
     log = staff_client.post(f"/api/hooks/{hook['id']}/test/").json()
-    return {"hooks": hook["id"], "webhooks": webhook["id"], "hook-logs": log["id"]}
+    source = staff_client.post("/api/incoming-sources/", {"name": "sonarr", "kind": "sonarr"}, format="json").json()
+    return {"hooks": hook["id"], "webhooks": webhook["id"], "hook-logs": log["id"], "incoming-sources": source["id"]}
 
 
 def concrete(path: str, object_ids: dict[str, int]) -> str:
