@@ -4,7 +4,7 @@ Profiles: the suite runs once per profile (``./run test``). Tests marked
 ``scaleout`` need REDIS_URL and PostgreSQL and are skipped in the embedded
 pass; tests marked ``embedded`` are skipped in the scale-out pass. A test that
 needs a server which is unreachable skips with the reason — or fails under
-CI=true (``sublarr.testing.require_service``).
+CI=true (``sublarr.testsupport.require_service``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from sublarr import testing
+import testsupport
 
 _scaleout_passed: list[str] = []
 
@@ -57,7 +57,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from django.conf import settings
 
-    if settings.REDIS_URL and testing.service_available(*_redis_host_port(settings.REDIS_URL)):
+    if settings.REDIS_URL and testsupport.service_available(*_redis_host_port(settings.REDIS_URL)):
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL)
@@ -81,7 +81,7 @@ def redis_url(settings) -> str:
     """The Redis server of the scale-out profile (skip/fail when unreachable)."""
     if not settings.REDIS_URL:
         pytest.skip("REDIS_URL is unset (embedded profile)")
-    testing.require_service("Redis", *_redis_host_port(settings.REDIS_URL))
+    testsupport.require_service("Redis", *_redis_host_port(settings.REDIS_URL))
     return settings.REDIS_URL
 
 
@@ -157,43 +157,43 @@ def _channels_db(django_db_setup, django_db_blocker) -> None:
     if settings.REDIS_URL:
         return
     with django_db_blocker.unblock():
-        env = testing.subprocess_env()
-    result = testing.manage("migrate", "--database", "channels", "--no-input", "-v0", env=env)
+        env = testsupport.subprocess_env()
+    result = testsupport.manage("migrate", "--database", "channels", "--no-input", "-v0", env=env)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture
 def proc_env(transactional_db, _channels_db) -> dict[str, str]:
     """Environment for subprocesses sharing this test's (committed) database."""
-    return testing.subprocess_env()
+    return testsupport.subprocess_env()
 
 
 @pytest.fixture
-def start_server(proc_env, tmp_path) -> Iterator[Callable[..., testing.Server]]:
+def start_server(proc_env, tmp_path) -> Iterator[Callable[..., testsupport.Server]]:
     """Start daphne subprocesses serving this project; all stopped at teardown."""
-    started: list[testing.Process] = []
+    started: list[testsupport.Process] = []
 
-    def start(**env: str) -> testing.Server:
-        server = testing.Server({**proc_env, **env}, tmp_path)
+    def start(**env: str) -> testsupport.Server:
+        server = testsupport.Server({**proc_env, **env}, tmp_path)
         started.append(server)
         return server
 
     yield start
-    testing.stop_all(started)
+    testsupport.stop_all(started)
 
 
 @pytest.fixture
-def start_worker(proc_env, tmp_path) -> Iterator[Callable[..., testing.QueueWorker]]:
+def start_worker(proc_env, tmp_path) -> Iterator[Callable[..., testsupport.QueueWorker]]:
     """Start django-q2 clusters in subprocesses; all stopped at teardown."""
-    started: list[testing.Process] = []
+    started: list[testsupport.Process] = []
 
-    def start(name: str = "worker", **env: str) -> testing.QueueWorker:
-        worker = testing.QueueWorker({**proc_env, **env}, tmp_path, name=f"{name}-{len(started)}")
+    def start(name: str = "worker", **env: str) -> testsupport.QueueWorker:
+        worker = testsupport.QueueWorker({**proc_env, **env}, tmp_path, name=f"{name}-{len(started)}")
         started.append(worker)
         return worker
 
     yield start
-    testing.stop_all(started)
+    testsupport.stop_all(started)
 
 
 @pytest.fixture
@@ -213,26 +213,26 @@ def config_events() -> Iterator[list[dict]]:
 
 
 @pytest.fixture
-def own_redis(tmp_path) -> Iterator[testing.OwnRedis]:
+def own_redis(tmp_path) -> Iterator[testsupport.OwnRedis]:
     """A redis-server of this test's own (free port, nothing on disk) that the test may kill and restart."""
     if shutil.which("redis-server") is None:
-        if testing.IN_CI:
+        if testsupport.IN_CI:
             pytest.fail("redis-server is not installed; CI=true requires it for the fault tests")
         pytest.skip("redis-server is not installed (Debian package redis-server)")
-    server = testing.OwnRedis(tmp_path)
+    server = testsupport.OwnRedis(tmp_path)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def own_postgres() -> Iterator[testing.OwnPostgres]:
+def own_postgres() -> Iterator[testsupport.OwnPostgres]:
     """A PostgreSQL cluster of this test's own (initdb on a free port) that the test may stop and start."""
-    bin_dir = testing.postgres_bin_dir()
+    bin_dir = testsupport.postgres_bin_dir()
     if bin_dir is None:
-        if testing.IN_CI:
+        if testsupport.IN_CI:
             pytest.fail("the PostgreSQL server binaries are not installed; CI=true requires them for the fault tests")
         pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed (Debian package postgresql)")
-    server = testing.OwnPostgres(bin_dir)
+    server = testsupport.OwnPostgres(bin_dir)
     yield server
     server.close()
 

@@ -131,7 +131,7 @@ def main() -> int:
         return 0
 
     sys.path.insert(0, str(ROOT))
-    from sublarr.testing import service_available
+    from testsupport import service_available
 
     servers = service_available("127.0.0.1", 5432) and service_available("127.0.0.1", 6379)
     print(f"command: .venv/bin/python -m bench.queue --tasks {args.tasks}   (2 queue workers)")

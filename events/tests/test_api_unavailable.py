@@ -6,8 +6,8 @@ import pytest
 import requests
 from django.db import OperationalError
 
+import testsupport
 from events.signals import event_accepted
-from sublarr import testing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ def test_an_event_the_database_cannot_take_is_503_with_retry_after_and_nothing_i
     ids=["postgresql-down", "sqlite-unreachable"],
 )
 def test_a_server_without_its_database_answers_json_503_and_logs_one_line(start_server, tmp_path, database_url):
-    url = database_url.format(port=testing.free_port(), missing=tmp_path / "not-created")
+    url = database_url.format(port=testsupport.free_port(), missing=tmp_path / "not-created")
     server = start_server(DATABASE_URL=url)
     headers = {"Authorization": "Token 0123456789abcdef", "Accept": "application/json"}
 

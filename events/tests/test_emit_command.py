@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+import testsupport
 from events.catalog import EVENT_CATALOG, catalog_listing
-from sublarr import testing
 
 VALID_EVENTS = ", ".join(EVENT_CATALOG)
 
@@ -18,7 +18,7 @@ def env(proc_env):
 
 
 def test_emits_and_prints_the_envelope(env):
-    result = testing.manage("emit_event", "whisper_failed", "--data", '{"job_id": "j1", "error": "boom"}', env=env)
+    result = testsupport.manage("emit_event", "whisper_failed", "--data", '{"job_id": "j1", "error": "boom"}', env=env)
 
     assert result.returncode == 0, result.stderr
     envelope = json.loads(result.stdout)
@@ -28,7 +28,7 @@ def test_emits_and_prints_the_envelope(env):
 
 
 def test_list_prints_the_catalog(env):
-    result = testing.manage("emit_event", "--list", env=env)
+    result = testsupport.manage("emit_event", "--list", env=env)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == catalog_listing()
@@ -58,7 +58,7 @@ def test_list_prints_the_catalog(env):
     ],
 )
 def test_bad_input_is_a_clear_message_and_exit_1(env, args, message):
-    result = testing.manage("emit_event", *args, env=env)
+    result = testsupport.manage("emit_event", *args, env=env)
 
     assert result.returncode == 1
     assert result.stderr.strip() == message
@@ -68,7 +68,7 @@ def test_bad_input_is_a_clear_message_and_exit_1(env, args, message):
 def test_data_nested_past_the_limit_is_a_one_line_error(env):
     deep = "[" * 1000 + "]" * 1000
 
-    result = testing.manage("emit_event", "batch_complete", "--data", deep, env=env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", deep, env=env)
 
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: --data is not valid JSON: JSON nested deeper than 64 levels."
@@ -88,11 +88,11 @@ def test_data_nested_past_the_limit_is_a_one_line_error(env):
     ids=["postgresql-down", "sqlite-unreachable"],
 )
 def test_unreachable_database_is_one_line_and_exit_75(env, tmp_path, database_url, reason):
-    port = testing.free_port()  # nothing listens there
+    port = testsupport.free_port()  # nothing listens there
     missing = tmp_path / "not-created"
     env = {**env, "DATABASE_URL": database_url.format(port=port, missing=missing)}
 
-    result = testing.manage("emit_event", "batch_complete", "--data", '{"total": 1}', env=env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", '{"total": 1}', env=env)
 
     assert result.returncode == 75
     assert result.stdout == ""
@@ -108,7 +108,7 @@ def test_unreachable_database_is_one_line_and_exit_75(env, tmp_path, database_ur
 def test_unreachable_channel_layer_still_prints_the_envelope_with_a_warning_and_exits_0(env):
     env = {**env, "REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"}
 
-    result = testing.manage("emit_event", "batch_complete", "--data", '{"total": 1}', env=env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", '{"total": 1}', env=env)
 
     assert result.returncode == 0, result.stderr
     envelope = json.loads(result.stdout)

@@ -8,10 +8,10 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+import testsupport
 from events.catalog import EVENT_CATALOG
 from events.consumers import CLOSE_UNAUTHENTICATED
 from events.samples import sample_payload
-from sublarr import testing
 
 from .live import in_thread, post_event, receive_json, subscribe, ws_connect
 
@@ -21,7 +21,7 @@ VALID_EVENTS = ", ".join(EVENT_CATALOG)
 
 
 def emit_cli(env: dict[str, str], name: str, data: dict) -> dict:
-    result = testing.manage("emit_event", name, "--data", json.dumps(data), env=env)
+    result = testsupport.manage("emit_event", name, "--data", json.dumps(data), env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -96,7 +96,7 @@ def test_rolled_back_event_is_never_sent_and_committed_one_exactly_once(start_se
 
     async def main() -> None:
         async with ws_connect(server, staff_token) as ws:
-            result = await in_thread(testing.manage, "shell", "-c", ROLLBACK_THEN_COMMIT, env=proc_env)
+            result = await in_thread(testsupport.manage, "shell", "-c", ROLLBACK_THEN_COMMIT, env=proc_env)
             assert result.returncode == 0, result.stderr
             # One producer's events arrive in order: "after" proves nothing else came between.
             first, second = await receive_json(ws), await receive_json(ws)

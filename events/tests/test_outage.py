@@ -23,8 +23,8 @@ from django.db import OperationalError, close_old_connections, connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import testsupport
 from events import EventUnavailable, emit_event
-from sublarr import testing
 
 pytestmark = [pytest.mark.faults, pytest.mark.scaleout, pytest.mark.slow]
 
@@ -63,7 +63,7 @@ def receiver() -> Iterator[Receiver]:
 
 def prepare(database_url: str, env: dict[str, str], receiver: Receiver) -> str:
     """Migrate the database, create a staff token and a webhook to ``receiver``; return the token."""
-    result = testing.manage("migrate", "--no-input", "-v0", env=env, timeout=180)
+    result = testsupport.manage("migrate", "--no-input", "-v0", env=env, timeout=180)
     assert result.returncode == 0, result.stderr
     code = (
         "from django.contrib.auth import get_user_model\n"
@@ -74,7 +74,7 @@ def prepare(database_url: str, env: dict[str, str], receiver: Receiver) -> str:
         f"url='http://127.0.0.1:{receiver.server.port}/hook')\n"
         "print(Token.objects.create(user=user).key)\n"
     )
-    result = testing.manage("shell", "-c", code, env=env)
+    result = testsupport.manage("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
@@ -82,7 +82,7 @@ def prepare(database_url: str, env: dict[str, str], receiver: Receiver) -> str:
 class Producer:
     """Emits ``batch_complete`` through the API and the CLI, recording what was accepted and what refused."""
 
-    def __init__(self, server: testing.Server, token: str, env: dict[str, str]) -> None:
+    def __init__(self, server: testsupport.Server, token: str, env: dict[str, str]) -> None:
         self.server = server
         self.token = token
         self.env = env
@@ -110,7 +110,7 @@ class Producer:
         return answer.status_code
 
     def cli(self) -> int:
-        result = testing.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=self.env)
+        result = testsupport.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=self.env)
         if result.returncode == 0:
             self.accepted.append(json.loads(result.stdout)["id"])
         else:
@@ -139,7 +139,7 @@ def test_events_emitted_while_postgresql_is_stopped_are_refused_and_the_accepted
 ):
     database_url = own_postgres.create_database()
     overrides = {"DATABASE_URL": database_url, "REDIS_URL": own_redis.url, "SUBLARR_REDIS_PREFIX": "fault", **FAST}
-    env = testing.subprocess_env(**overrides)
+    env = testsupport.subprocess_env(**overrides)
     token = prepare(database_url, env, receiver)
     server = start_server(**overrides)
     start_worker("outage", **overrides)
@@ -148,10 +148,10 @@ def test_events_emitted_while_postgresql_is_stopped_are_refused_and_the_accepted
     for _ in range(5):
         assert producer.api() == 202
     assert producer.cli() == 0
-    testing.wait_for(lambda: len(receiver.received()) == 6, timeout=60, message="the first events delivered")
+    testsupport.wait_for(lambda: len(receiver.received()) == 6, timeout=60, message="the first events delivered")
     # Outcomes recorded too: an attempt whose outcome died with the database would be
     # repeated (at-least-once), and this test counts deliveries exactly.
-    testing.wait_for(lambda: settled(database_url), timeout=60, message="the first deliveries final")
+    testsupport.wait_for(lambda: settled(database_url), timeout=60, message="the first deliveries final")
 
     own_postgres.stop("fast")
     for _ in range(5):
@@ -160,17 +160,17 @@ def test_events_emitted_while_postgresql_is_stopped_are_refused_and_the_accepted
 
     own_postgres.start()
     # The first requests after the restart may still meet the old connection's failure.
-    testing.wait_for(lambda: producer.api() == 202, timeout=60, message="the API to accept events again")
+    testsupport.wait_for(lambda: producer.api() == 202, timeout=60, message="the API to accept events again")
     for _ in range(5):
         assert producer.api() == 202
     assert producer.cli() == 0
 
-    testing.wait_for(
+    testsupport.wait_for(
         lambda: set(receiver.received()) >= set(producer.accepted),
         timeout=120,
         message="every accepted event delivered",
     )
-    testing.wait_for(lambda: settled(database_url), timeout=60, message="every delivery final")
+    testsupport.wait_for(lambda: settled(database_url), timeout=60, message="every delivery final")
     received = receiver.received()
     assert sorted(received) == sorted(producer.accepted)
     assert set(received.values()) == {1}
@@ -186,14 +186,14 @@ def test_with_redis_killed_the_cli_prints_the_envelope_and_exits_0_and_the_event
 ):
     database_url = own_postgres.create_database()
     overrides = {"DATABASE_URL": database_url, "REDIS_URL": own_redis.url, "SUBLARR_REDIS_PREFIX": "fault", **FAST}
-    env = testing.subprocess_env(**overrides)
+    env = testsupport.subprocess_env(**overrides)
     prepare(database_url, env, receiver)
     worker = start_worker("redis-outage", **overrides)
     # django-q2's cluster needs its broker to start; once running it outlives an outage.
-    testing.wait_for(lambda: "running" in worker.log().lower(), timeout=60, message="the queue worker running")
+    testsupport.wait_for(lambda: "running" in worker.log().lower(), timeout=60, message="the queue worker running")
 
     own_redis.kill()
-    result = testing.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=env)
 
     assert result.returncode == 0, result.stderr
     during = json.loads(result.stdout)["id"]
@@ -202,14 +202,14 @@ def test_with_redis_killed_the_cli_prints_the_envelope_and_exits_0_and_the_event
         "WebSocket clients will not receive it (hooks and webhooks will)."
     ) in result.stderr.splitlines()
     # The outbox row is in PostgreSQL: a worker's sweep delivers it while Redis is still down.
-    testing.wait_for(lambda: receiver.received(), timeout=60, message="the event delivered during the outage")
+    testsupport.wait_for(lambda: receiver.received(), timeout=60, message="the event delivered during the outage")
 
     own_redis.start()  # empty, as a Redis without persistence comes back
-    result = testing.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", json.dumps(PAYLOAD), env=env)
     assert result.returncode == 0, result.stderr
     after = json.loads(result.stdout)["id"]
-    testing.wait_for(lambda: len(receiver.received()) == 2, timeout=60, message="the event after the outage")
-    testing.wait_for(lambda: settled(database_url), timeout=60, message="every delivery final")
+    testsupport.wait_for(lambda: len(receiver.received()) == 2, timeout=60, message="the event after the outage")
+    testsupport.wait_for(lambda: settled(database_url), timeout=60, message="every delivery final")
     assert receiver.received() == {during: 1, after: 1}
     assert worker.popen.poll() is None
 

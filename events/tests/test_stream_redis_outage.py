@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from sublarr import testing
+import testsupport
 
 from .live import in_thread, post_event, receive_json, ws_connect
 
@@ -30,7 +30,7 @@ async def emit(env: dict[str, str], source: str) -> dict:
     The server's own first send after a restart is pinned by its own test below.
     """
     data = json.dumps({"source": source})
-    result = await in_thread(testing.manage, "emit_event", "config_updated", "--data", data, env=env)
+    result = await in_thread(testsupport.manage, "emit_event", "config_updated", "--data", data, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

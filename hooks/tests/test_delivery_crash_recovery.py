@@ -17,13 +17,13 @@ from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from events.services import build_envelope
 from hooks import delivery
 from hooks.delivery import attempts, holders
 from hooks.models import Delivery, HookLog, WebhookConfig, WorkerProcess
-from sublarr import testing
 
 # Workers beat every second; the lease stays the default (2 x timeout + 60 s grace).
 ENV = {"SUBLARR_DELIVERY_SWEEP_SECONDS": "1", "SUBLARR_WORKER_HEARTBEAT_SECONDS": "1"}
@@ -76,7 +76,7 @@ def test_a_delivery_cut_short_by_a_killed_worker_is_taken_over_long_before_its_l
     )
     doomed = start_worker("doomed", **ENV)
     envelope = emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
-    testing.wait_for(lambda: holding.started == 1, timeout=60, message="the first attempt in flight")
+    testsupport.wait_for(lambda: holding.started == 1, timeout=60, message="the first attempt in flight")
     held = Delivery.objects.get(webhook=webhook)
     assert held.status == "running"
     assert held.holder is not None
@@ -89,7 +89,7 @@ def test_a_delivery_cut_short_by_a_killed_worker_is_taken_over_long_before_its_l
     start_worker("first", **ENV)
     start_worker("second", **ENV)
 
-    done = testing.wait_for(
+    done = testsupport.wait_for(
         lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").first(),
         timeout=DEADLINE,
         message="the attempt to run again before the old lease would have expired",
@@ -132,7 +132,7 @@ def test_a_holder_elsewhere_keeps_its_claim_while_it_beats_and_loses_it_once_its
     beater.start()
     try:
         start_worker("here", **ENV)
-        testing.wait_for(
+        testsupport.wait_for(
             lambda: WorkerProcess.objects.exclude(pk=elsewhere.pk).count() >= 2,
             timeout=60,
             message="the worker processes' first beats",
@@ -145,7 +145,7 @@ def test_a_holder_elsewhere_keeps_its_claim_while_it_beats_and_loses_it_once_its
         beater.join()
 
     # Its beats stop (it died): the claim is taken over.
-    done = testing.wait_for(
+    done = testsupport.wait_for(
         lambda: Delivery.objects.filter(pk=row.pk, status="succeeded").first(),
         timeout=DEADLINE,
         message="the claim of a holder whose beats stopped to be taken over",
@@ -266,7 +266,9 @@ def test_a_clean_stop_hands_on_its_claims_at_once_and_forgets_the_process(httpse
 @pytest.mark.slow
 def test_a_cluster_stopped_cleanly_leaves_no_worker_process_behind(start_worker):
     cluster = start_worker("clean", **ENV)
-    testing.wait_for(lambda: WorkerProcess.objects.count() >= 2, timeout=60, message="both worker processes beating")
+    testsupport.wait_for(
+        lambda: WorkerProcess.objects.count() >= 2, timeout=60, message="both worker processes beating"
+    )
 
     cluster.stop()
 

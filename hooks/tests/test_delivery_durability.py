@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from hooks.models import Delivery, HookLog
 from hooks.tests.test_delivery_outcomes import make_webhook, receiver  # noqa: F401 - fixture
-from sublarr import testing
 
 pytestmark = [pytest.mark.slow]
 
@@ -34,8 +34,8 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything(start_worker, rec
     envelopes = [emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded")) for _ in range(EVENTS)]
     ids = {e["id"] for e in envelopes}
 
-    testing.wait_for(lambda: len(receiver.to("/slow")) >= 4, timeout=30, message="deliveries in flight")
-    testing.wait_for(
+    testsupport.wait_for(lambda: len(receiver.to("/slow")) >= 4, timeout=30, message="deliveries in flight")
+    testsupport.wait_for(
         lambda: HookLog.objects.filter(webhook=flaky, will_retry=True).count() == EVENTS,
         timeout=30,
         message="retries pending",
@@ -51,7 +51,7 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything(start_worker, rec
 
     start_worker("after-restart", **ENV)
 
-    testing.wait_for(
+    testsupport.wait_for(
         lambda: Delivery.objects.filter(status="succeeded").count() == 2 * EVENTS,
         timeout=90,
         message="every delivery to succeed after the restart",

@@ -11,10 +11,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from hooks.models import Delivery, HookLog, WebhookConfig
-from sublarr import testing
 
 pytestmark = [pytest.mark.slow]
 
@@ -91,7 +91,7 @@ def logs_of(webhook: WebhookConfig) -> list[HookLog]:
 
 
 def final_delivery(webhook: WebhookConfig, status: str, timeout: float = 30) -> Delivery:
-    return testing.wait_for(
+    return testsupport.wait_for(
         lambda: Delivery.objects.filter(webhook=webhook, status=status).first(),
         timeout=timeout,
         message=f"a {status} delivery to {webhook.name}",
@@ -169,12 +169,12 @@ def test_410_disables_the_webhook_and_later_events_are_skipped_then_redeliverabl
 
     emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
     final_delivery(webhook, Delivery.Status.FAILED)
-    webhook = testing.wait_for(lambda: WebhookConfig.objects.filter(pk=webhook.pk, enabled=False).first())
+    webhook = testsupport.wait_for(lambda: WebhookConfig.objects.filter(pk=webhook.pk, enabled=False).first())
     assert webhook.disabled_reason == "Disabled automatically: the receiver answered 410 Gone."
     assert webhook.disabled_at is not None
 
     second = emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
-    skipped = testing.wait_for(
+    skipped = testsupport.wait_for(
         lambda: Delivery.objects.filter(webhook=webhook, event_id=second["id"], status="skipped").first()
     )
     [skip_log] = HookLog.objects.filter(delivery=skipped)
@@ -195,7 +195,7 @@ def test_410_disables_the_webhook_and_later_events_are_skipped_then_redeliverabl
     webhook_enable(webhook=webhook, source="api")
     assert delivery_service.redeliver_webhook(webhook) == 2  # the 410 and the skipped one
 
-    testing.wait_for(lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").count() == 2)
+    testsupport.wait_for(lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").count() == 2)
     ids = [s.headers["Webhook-Id"] for s in receiver.to("/gone")]
     assert len(ids) == 3
     assert second["id"] in ids
@@ -209,10 +209,10 @@ def test_dead_webhook_does_not_delay_a_healthy_one(worker, receiver):
     envelopes = [emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded")) for _ in range(10)]
 
     # All ten reach the healthy receiver while the dead one is still hanging on its first requests.
-    testing.wait_for(lambda: len(receiver.to("/healthy")) == 10, timeout=30)
+    testsupport.wait_for(lambda: len(receiver.to("/healthy")) == 10, timeout=30)
     assert {s.headers["Webhook-Id"] for s in receiver.to("/healthy")} == {e["id"] for e in envelopes}
     assert HookLog.objects.filter(webhook=dead).count() == 0
-    testing.wait_for(lambda: Delivery.objects.filter(webhook=healthy, status="succeeded").count() == 10)
+    testsupport.wait_for(lambda: Delivery.objects.filter(webhook=healthy, status="succeeded").count() == 10)
 
 
 def test_disabled_after_n_consecutive_failed_deliveries(start_worker, receiver):
@@ -223,7 +223,9 @@ def test_disabled_after_n_consecutive_failed_deliveries(start_worker, receiver):
     for _ in range(3):
         emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
 
-    webhook = testing.wait_for(lambda: WebhookConfig.objects.filter(pk=webhook.pk, enabled=False).first(), timeout=30)
+    webhook = testsupport.wait_for(
+        lambda: WebhookConfig.objects.filter(pk=webhook.pk, enabled=False).first(), timeout=30
+    )
     assert webhook.consecutive_failures == 3
     assert webhook.disabled_reason == "Disabled automatically after 3 failed deliveries in a row (last: HTTP 503.)"
     assert webhook.trigger_count == 6  # two attempts per delivery
@@ -255,7 +257,7 @@ def test_events_for_other_names_and_star_webhooks(worker, receiver):
     first = emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
     second = emit_event("batch_complete", sample_payload("batch_complete"))
 
-    testing.wait_for(lambda: len(receiver.to("/star")) == 2 and len(receiver.to("/other")) == 1)
+    testsupport.wait_for(lambda: len(receiver.to("/star")) == 2 and len(receiver.to("/other")) == 1)
     assert sorted(s.headers["X-Sublarr-Event"] for s in receiver.to("/star")) == [
         "batch_complete",
         "subtitle_downloaded",

@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from hooks.models import Delivery, HookLog
 from hooks.tests.test_delivery_outcomes import make_webhook, receiver  # noqa: F401 - fixture
-from sublarr import testing
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
@@ -24,7 +24,7 @@ def test_two_workers_1000_events_every_webhook_id_seen_once(redis_url, start_wor
 
     ids = {emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))["id"] for _ in range(EVENTS)}
 
-    testing.wait_for(
+    testsupport.wait_for(
         lambda: Delivery.objects.filter(webhook=webhook, status="succeeded", event_id__in=ids).count() == EVENTS,
         timeout=180,
         message=f"{EVENTS} successful deliveries",

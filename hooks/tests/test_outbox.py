@@ -10,6 +10,7 @@ import pytest
 from django.db import OperationalError, close_old_connections
 from django.utils import timezone
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
@@ -17,7 +18,6 @@ from hooks import delivery, outbox, receivers
 from hooks.delivery import fanout
 from hooks.models import Delivery, HookLog, PendingEvent, WebhookConfig
 from hooks.tests.test_delivery_outcomes import FAST, receiver  # noqa: F401 - fixture
-from sublarr import testing
 from sublarr.queue import broker
 
 
@@ -207,7 +207,7 @@ def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start
     broker().purge_queue()
 
     start_worker(**FAST)
-    testing.wait_for(lambda: len(receiver.to("/r")) == 3, timeout=30, message="the waiting events delivered")
+    testsupport.wait_for(lambda: len(receiver.to("/r")) == 3, timeout=30, message="the waiting events delivered")
 
     # An event pushed later whose doorbell is muted (a drain task lost in flight) waits for the sweep, no longer.
     outbox._doorbell_add()
@@ -215,11 +215,11 @@ def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start
     PendingEvent.objects.filter(event_id=late["id"]).update(
         created_at=timezone.now() - timedelta(seconds=outbox.STALE_SECONDS)
     )
-    testing.wait_for(lambda: len(receiver.to("/r")) == 4, timeout=30, message="the stale event delivered")
+    testsupport.wait_for(lambda: len(receiver.to("/r")) == 4, timeout=30, message="the stale event delivered")
 
     ids = {s.headers["Webhook-Id"] for s in receiver.to("/r")}
     assert ids == {e["id"] for e in envelopes} | {late["id"]}
-    testing.wait_for(lambda: HookLog.objects.filter(success=True).count() == 4, timeout=10, message="logged")
+    testsupport.wait_for(lambda: HookLog.objects.filter(success=True).count() == 4, timeout=10, message="logged")
     assert PendingEvent.objects.count() == 0
 
 

@@ -8,12 +8,12 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from hooks import outbox, receivers
 from hooks.models import PendingEvent
 from hooks.tests.test_outbox import rung, subscribed
-from sublarr import testing
 from sublarr.queue import broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,7 +118,7 @@ def test_an_event_whose_transaction_committed_survives_a_crash_before_the_commit
         "raise SystemExit('the process should have died at commit')\n"
     )
 
-    result = testing.manage("shell", "-c", script, env=proc_env, timeout=60)
+    result = testsupport.manage("shell", "-c", script, env=proc_env, timeout=60)
 
     assert result.returncode == 0, result.stderr
     assert stored() == [event_id]

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+import testsupport
 from hooks import schedules, services
 from hooks.models import HookLog
-from sublarr import testing
 
 pytestmark = pytest.mark.django_db
 
@@ -95,10 +95,10 @@ def test_command_refuses_bad_days(days):
 
 
 def test_command_in_a_subprocess_exits_non_zero_on_bad_input(proc_env):
-    result = testing.manage("purge_hook_logs", "--days", "ten", env=proc_env)
+    result = testsupport.manage("purge_hook_logs", "--days", "ten", env=proc_env)
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: --days must be a whole number of days, 0 or more, not 'ten'."
-    ok = testing.manage("purge_hook_logs", "--dry-run", env=proc_env)
+    ok = testsupport.manage("purge_hook_logs", "--dry-run", env=proc_env)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout == "Would delete 0 hook log rows older than 30 days.\n"
 
@@ -139,12 +139,12 @@ def test_the_scheduled_function_runs_through_django_q(settings):
 
 @pytest.mark.slow
 def test_a_fresh_install_gets_the_schedule_and_migrating_hooks_alone_works(tmp_path):
-    env = testing.subprocess_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-    partial = testing.manage("migrate", "hooks", "-v0", env=env)
+    env = testsupport.subprocess_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    partial = testsupport.manage("migrate", "hooks", "-v0", env=env)
     assert partial.returncode == 0, partial.stderr
-    full = testing.manage("migrate", "-v0", env=env)
+    full = testsupport.manage("migrate", "-v0", env=env)
     assert full.returncode == 0, full.stderr
-    shown = testing.manage(
+    shown = testsupport.manage(
         "shell",
         "-c",
         "from django_q.models import Schedule; "

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import testsupport
 from events import emit_event
 from hooks import services
 from hooks.models import HookConfig, HookLog
-from sublarr import testing
 
 pytestmark = [pytest.mark.slow]
 
@@ -25,7 +25,7 @@ def _log_of(hook: HookConfig, count: int = 1) -> list[HookLog]:
         rows = list(HookLog.objects.filter(hook=hook).order_by("id"))
         return rows if len(rows) >= count else None
 
-    return testing.wait_for(logs, timeout=60, interval=0.1, message=f"{count} HookLog row(s) for {hook.name}")
+    return testsupport.wait_for(logs, timeout=60, interval=0.1, message=f"{count} HookLog row(s) for {hook.name}")
 
 
 def test_emitted_event_runs_the_script_through_the_queue_and_logs_it(proc_env, hooks_dir, start_worker, tmp_path):
@@ -96,7 +96,7 @@ def test_a_hanging_script_is_timed_out_in_the_worker_and_its_group_killed(proc_e
     hook.refresh_from_db()
     assert hook.last_status == HookConfig.Status.TIMEOUT
     grandchild = int(pid_file.read_text())
-    testing.wait_for(lambda: _gone(grandchild), timeout=10, message="the grandchild to be gone")
+    testsupport.wait_for(lambda: _gone(grandchild), timeout=10, message="the grandchild to be gone")
 
 
 def _gone(pid: int) -> bool:

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
+import testsupport
 from events import emit_event
 from hooks import services
 from hooks.models import HookLog
 from hooks.transports import script as runner
-from sublarr import testing
 
 pytestmark = [pytest.mark.slow]
 
@@ -80,7 +80,7 @@ def test_a_script_run_by_a_queue_worker_cannot_read_the_secrets_of_its_ancestors
     hook = services.hook_create(name="Snoop", event_name="subtitle_downloaded", script_path="snoop.py", source="api")
 
     emit_event("subtitle_downloaded", {"series_title": "The Expanse"})
-    log = testing.wait_for(
+    log = testsupport.wait_for(
         lambda: HookLog.objects.filter(hook=hook).first(), timeout=60, interval=0.1, message="the script's log"
     )
 

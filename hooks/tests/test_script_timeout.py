@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import testsupport
 from events.services import build_envelope
 from hooks.models import HookConfig
 from hooks.transports import HookError
 from hooks.transports.script import deliver
-from sublarr import testing
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def test_timeout_kills_the_script_and_a_grandchild_holding_stdout_open(hooks_dir
     assert error.result.exit_code < 0
     assert elapsed < 2 + 2, f"run took {elapsed:.2f}s"
     script_pid, grandchild_pid = _pids(pids)
-    testing.wait_for(lambda: not _alive(grandchild_pid), timeout=5, message="the grandchild to be gone")
+    testsupport.wait_for(lambda: not _alive(grandchild_pid), timeout=5, message="the grandchild to be gone")
     assert not _alive(script_pid)
 
 
@@ -90,7 +90,7 @@ def test_timeout_kills_processes_that_ignore_sigterm(hooks_dir, tmp_path):
     assert excinfo.value.result.exit_code == -9
     assert elapsed < 1 + 2, f"run took {elapsed:.2f}s"
     for pid in _pids(pids):
-        testing.wait_for(lambda pid=pid: not _alive(pid), timeout=5, message=f"process {pid} to be gone")
+        testsupport.wait_for(lambda pid=pid: not _alive(pid), timeout=5, message=f"process {pid} to be gone")
 
 
 def test_background_process_left_running_after_the_script_exits_is_killed(hooks_dir, tmp_path):
@@ -108,7 +108,7 @@ def test_background_process_left_running_after_the_script_exits_is_killed(hooks_
     # Not held up by the sleeper's open stdout until the 30 s timeout.
     assert time.monotonic() - started < 15
     (grandchild,) = _pids(pids)
-    testing.wait_for(lambda: not _alive(grandchild), timeout=5, message="the background process to be gone")
+    testsupport.wait_for(lambda: not _alive(grandchild), timeout=5, message="the background process to be gone")
 
 
 def test_script_that_closes_its_output_and_keeps_running_is_still_timed_out(hooks_dir):

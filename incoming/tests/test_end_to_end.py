@@ -18,9 +18,9 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import testsupport
 from events.tests.live import in_thread, receive_json, subscribe, ws_connect
 from incoming import services
-from sublarr import testing
 
 from .conftest import FIXTURES, load
 from .test_receive_fixtures import EXPECTED, MAPPINGS
@@ -59,7 +59,7 @@ def sink():
     server.stop()
 
 
-def _post_fixture(server: testing.Server, name: str, key: str) -> requests.Response:
+def _post_fixture(server: testsupport.Server, name: str, key: str) -> requests.Response:
     fixture = load(name)
     kind = name.split("_")[0]
     url = f"{server.url}/api/incoming/{kind}/"
@@ -71,7 +71,7 @@ def _post_fixture(server: testing.Server, name: str, key: str) -> requests.Respo
     return requests.post(url, data=text.encode(), headers=headers, timeout=30)
 
 
-def _configure(server: testing.Server, token: str, sink_url: str, hooks_dir: Path, seen_file: Path) -> None:
+def _configure(server: testsupport.Server, token: str, sink_url: str, hooks_dir: Path, seen_file: Path) -> None:
     auth = {"Authorization": f"Token {token}"}
     webhook = {"name": "sink", "event_name": "webhook_received", "url": sink_url}
     response = requests.post(f"{server.url}/api/webhooks/", json=webhook, headers=auth, timeout=30)
@@ -84,7 +84,7 @@ def _configure(server: testing.Server, token: str, sink_url: str, hooks_dir: Pat
     assert response.status_code == 201, response.text
 
 
-def _run(servers: list[testing.Server], token: str, sink, hooks_dir: Path, tmp_path: Path) -> None:
+def _run(servers: list[testsupport.Server], token: str, sink, hooks_dir: Path, tmp_path: Path) -> None:
     receiver, bodies = sink
     seen_file = tmp_path / "script-seen.txt"
     _configure(servers[0], token, receiver.url_for("/sink"), hooks_dir, seen_file)
@@ -115,7 +115,7 @@ def _run(servers: list[testing.Server], token: str, sink, hooks_dir: Path, tmp_p
     expected = asyncio.run(main())
     assert len(expected) == len(EVENT_FIXTURES)
 
-    testing.wait_for(lambda: len(bodies) >= len(expected), timeout=120, message="every webhook delivery")
+    testsupport.wait_for(lambda: len(bodies) >= len(expected), timeout=120, message="every webhook delivery")
     assert {body["id"]: body["data"] for body in bodies} == expected
     assert len(bodies) == len(expected)
 
@@ -123,7 +123,7 @@ def _run(servers: list[testing.Server], token: str, sink, hooks_dir: Path, tmp_p
         lines = seen_file.read_text().splitlines() if seen_file.exists() else []
         return lines if len(lines) >= len(expected) else None
 
-    lines = testing.wait_for(script_lines, timeout=120, message="every script run")
+    lines = testsupport.wait_for(script_lines, timeout=120, message="every script run")
     assert sorted(lines) == sorted(
         f"{event_id} {data['source_kind']} {data['event_type']}" for event_id, data in expected.items()
     )

@@ -12,8 +12,8 @@ import json
 import pytest
 from django.core.cache import cache, caches
 
+import testsupport
 from scoring import EPISODE_SCORES, get_weights, selectors, services
-from sublarr import testing
 
 READ = (
     "import json; from scoring import rank, get_weights, SubtitleResult, VideoQuery; "
@@ -24,13 +24,13 @@ READ = (
 
 
 def read_in_subprocess(env: dict[str, str]) -> dict:
-    done = testing.manage("shell", "-c", READ, env=env)
+    done = testsupport.manage("shell", "-c", READ, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def write_in_subprocess(env: dict[str, str], code: str) -> None:
-    done = testing.manage("shell", "-c", f"from scoring import services; {code}", env=env)
+    done = testsupport.manage("shell", "-c", f"from scoring import services; {code}", env=env)
     assert done.returncode == 0, done.stderr
 
 

@@ -6,9 +6,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+import testsupport
 from scoring import services
 from scoring.models import ProviderScoreModifier, ScoringWeight
-from sublarr import testing
 
 pytestmark = pytest.mark.django_db
 
@@ -128,10 +128,10 @@ def test_a_bad_file_is_refused_with_a_clear_message_and_nothing_is_imported(tmp_
 
 
 def test_a_missing_file_exits_non_zero_with_a_message(proc_env, tmp_path):
-    done = testing.manage("scoring", "import", str(tmp_path / "missing.json"), env=proc_env)
+    done = testsupport.manage("scoring", "import", str(tmp_path / "missing.json"), env=proc_env)
     assert done.returncode == 1
     assert done.stderr.strip() == f"CommandError: Cannot read {tmp_path / 'missing.json'}: No such file or directory."
-    done = testing.manage("scoring", env=proc_env)
+    done = testsupport.manage("scoring", env=proc_env)
     assert done.returncode != 0
     assert "the following arguments are required: {export,import}" in done.stderr
 
@@ -142,7 +142,7 @@ def test_import_from_another_process_is_seen_here_at_once(proc_env, tmp_path):
     assert get_weights("episode")["hash"] == 359
     path = tmp_path / "in.json"
     path.write_text(json.dumps(CONFIG))
-    done = testing.manage("scoring", "import", str(path), env=proc_env)
+    done = testsupport.manage("scoring", "import", str(path), env=proc_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "Imported: 5 change(s)."
     assert get_weights("episode")["hash"] == 400

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 import urllib3
 
-from sublarr import testing
+import testsupport
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ class _AssetLinks(HTMLParser):
 
 def test_swagger_ui_assets_are_served_by_this_server(start_server, proc_env):
     # As ./run and the README's scale-out steps do before serving: whitenoise serves what collectstatic gathered.
-    collected = testing.manage("collectstatic", "--no-input", "-v0", env=proc_env)
+    collected = testsupport.manage("collectstatic", "--no-input", "-v0", env=proc_env)
     assert collected.returncode == 0, collected.stderr
     server = start_server()
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sublarr import testing
+import testsupport
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
@@ -40,14 +40,14 @@ def test_group_message_crosses_processes(proc_env):
     listener = subprocess.Popen(
         [sys.executable, "-c", LISTENER],
         env=proc_env,
-        cwd=testing.BASE_DIR,
+        cwd=testsupport.BASE_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert listener.stdout.readline().strip() == "ready"
-        subprocess.run([sys.executable, "-c", SENDER], env=proc_env, cwd=testing.BASE_DIR, check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", SENDER], env=proc_env, cwd=testsupport.BASE_DIR, check=True, timeout=60)
         out, err = listener.communicate(timeout=30)
     finally:
         listener.kill()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sublarr import testing
+import testsupport
 
 PROBE = """
 import json, django
@@ -37,7 +37,7 @@ def probe(tmp_path, **env: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         env={**base, **env},
-        cwd=testing.BASE_DIR,
+        cwd=testsupport.BASE_DIR,
         capture_output=True,
         text=True,
         check=True,
@@ -98,7 +98,7 @@ def _entry_point(argv: list[str], tmp_path, **env: str) -> subprocess.CompletedP
     return subprocess.run(
         argv,
         env={"SUBLARR_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", **env},
-        cwd=testing.BASE_DIR,
+        cwd=testsupport.BASE_DIR,
         capture_output=True,
         text=True,
         timeout=60,
@@ -220,7 +220,7 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
             "ALLOWED_HOSTS": "subs.example.com",
             "SUBLARR_HTTPS": "true",
         },
-        cwd=testing.BASE_DIR,
+        cwd=testsupport.BASE_DIR,
         capture_output=True,
         text=True,
     )

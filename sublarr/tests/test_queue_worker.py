@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sublarr import testing
+import testsupport
 from sublarr.queue import broker, enqueue
 
 
@@ -15,7 +15,7 @@ def test_enqueued_task_runs_in_a_separate_worker(start_worker, tmp_path, setting
 
     enqueue("sublarr.tests.tasks.touch", str(target), f"profile={settings.PROFILE}")
 
-    testing.wait_for(target.exists, timeout=60, message="the queued task to run")
+    testsupport.wait_for(target.exists, timeout=60, message="the queued task to run")
     assert target.read_text() == f"profile={settings.PROFILE}"
 
 

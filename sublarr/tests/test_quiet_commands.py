@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+import testsupport
 from hooks.services import webhook_create
-from sublarr import testing
 
 pytestmark = pytest.mark.embedded
 
@@ -22,7 +22,7 @@ def test_emit_event_that_enqueues_a_delivery_prints_nothing_on_stderr(proc_env):
         source="cli",
     )
 
-    result = testing.manage("emit_event", "batch_complete", "--data", '{"total": 3}', env=proc_env)
+    result = testsupport.manage("emit_event", "batch_complete", "--data", '{"total": 3}', env=proc_env)
 
     assert (result.returncode, result.stderr) == (0, "")
     assert json.loads(result.stdout)["data"] == {"total": 3}
@@ -31,5 +31,5 @@ def test_emit_event_that_enqueues_a_delivery_prints_nothing_on_stderr(proc_env):
 def test_queue_worker_keeps_django_q_info_lines(start_worker):
     worker = start_worker()
 
-    testing.wait_for(lambda: " ready for work at " in worker.log(), message="the worker's INFO line")
+    testsupport.wait_for(lambda: " ready for work at " in worker.log(), message="the worker's INFO line")
     assert re.search(r" INFO \d+ django-q: Q Cluster [\w-]+ starting\.\n", worker.log())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from sublarr import testing
+import testsupport
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
@@ -50,7 +50,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
-    port = testing.free_port()
+    port = testsupport.free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -64,7 +64,7 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: a terminal session running ./run, as a person would
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.chdir(testing.BASE_DIR)
+        os.chdir(testsupport.BASE_DIR)
         os.execvpe("./run", ["./run"], env)  # noqa: S606 - no shell on purpose
 
     descendants: set[int] = set()
@@ -74,7 +74,9 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
         assert b"password: " in output
 
         base = f"http://127.0.0.1:{port}"
-        testing.wait_for(lambda: testing.service_available("127.0.0.1", port, 0.2), timeout=30, message="daphne")
+        testsupport.wait_for(
+            lambda: testsupport.service_available("127.0.0.1", port, 0.2), timeout=30, message="daphne"
+        )
         login = urllib3.request("GET", f"{base}/admin/login/")
         schema = urllib3.request("GET", f"{base}/api/schema/")
         assert login.status == 200
@@ -87,7 +89,7 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
             procs = {int(line.split(None, 1)[0]): line for line in commands.splitlines() if line.strip()}
             return any("qcluster" in procs.get(p, "") for p in _descendants(pid))
 
-        testing.wait_for(queue_worker_running, timeout=30, message="the queue worker")
+        testsupport.wait_for(queue_worker_running, timeout=30, message="the queue worker")
         descendants = _descendants(pid)
 
         os.write(fd, b"\x03")  # Ctrl-C

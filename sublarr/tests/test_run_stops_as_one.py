@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sublarr import testing
+import testsupport
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
@@ -86,12 +86,12 @@ class RunningRun:
 
     def __init__(self, tmp_path: Path) -> None:
         self.data_dir = tmp_path / "data"
-        self.port = testing.free_port()
+        self.port = testsupport.free_port()
         self.stdout_path, self.stderr_path = tmp_path / "run.out", tmp_path / "run.err"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.popen = subprocess.Popen(
                 ["./run"],
-                cwd=testing.BASE_DIR,
+                cwd=testsupport.BASE_DIR,
                 env=_run_env(self.data_dir, self.port),
                 stdout=out,
                 stderr=err,
@@ -117,9 +117,9 @@ class RunningRun:
                 raise AssertionError(f"./run exited early:\n{self.stdout_path.read_text()}{self.stderr()}")
             qcluster = [c for c in _processes_of(self.data_dir).values() if "qcluster" in c]
             # Leader, sentinel, monitor, pusher and SUBLARR_QUEUE_WORKERS (2) workers.
-            return len(qcluster) >= 4 and testing.service_available("127.0.0.1", self.port, 0.2)
+            return len(qcluster) >= 4 and testsupport.service_available("127.0.0.1", self.port, 0.2)
 
-        testing.wait_for(ready, timeout=240, interval=0.2, message="./run to serve")
+        testsupport.wait_for(ready, timeout=240, interval=0.2, message="./run to serve")
 
     def cleanup(self) -> None:
         _kill_all_of(self.data_dir)
@@ -148,8 +148,8 @@ def test_run_stops_everything_when_one_child_dies(run, killed, name):
 
     assert run.popen.wait(timeout=60) == 128 + signal.SIGKILL
     assert f"==> {name} exited with status {128 + signal.SIGKILL}\n" in run.stderr()
-    testing.wait_for(lambda: not _processes_of(run.data_dir), timeout=10, message="every process of ./run to end")
-    assert not testing.service_available("127.0.0.1", run.port, 0.2)
+    testsupport.wait_for(lambda: not _processes_of(run.data_dir), timeout=10, message="every process of ./run to end")
+    assert not testsupport.service_available("127.0.0.1", run.port, 0.2)
 
 
 def test_run_refuses_a_port_in_use_in_one_line_and_starts_nothing(tmp_path):
@@ -160,7 +160,7 @@ def test_run_refuses_a_port_in_use_in_one_line_and_starts_nothing(tmp_path):
         port = taken.getsockname()[1]
         result = subprocess.run(
             ["./run"],
-            cwd=testing.BASE_DIR,
+            cwd=testsupport.BASE_DIR,
             env=_run_env(data_dir, port),
             capture_output=True,
             text=True,
@@ -193,11 +193,11 @@ def test_run_setup_installs_only_runtime_requirements_and_setup_dev_the_test_one
         f'exec {sys.executable} "$@"\n'
     )
     python.chmod(0o755)
-    env = {**_run_env(tmp_path / "data", testing.free_port()), "SUBLARR_VENV": str(venv)}
+    env = {**_run_env(tmp_path / "data", testsupport.free_port()), "SUBLARR_VENV": str(venv)}
 
     result = subprocess.run(
         ["./run", command],
-        cwd=testing.BASE_DIR,
+        cwd=testsupport.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,

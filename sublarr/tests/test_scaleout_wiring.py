@@ -9,7 +9,7 @@ from channels.layers import channel_layers, get_channel_layer
 from django.core.cache import cache
 from django_q.brokers import get_broker
 
-from sublarr import testing
+import testsupport
 
 pytestmark = pytest.mark.scaleout
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.scaleout
 def test_cache_round_trip_is_shared_with_another_process(redis_url, proc_env):
     cache.set("wiring-probe", {"written_by": "pytest"}, 30)
 
-    result = testing.manage(
+    result = testsupport.manage(
         "shell",
         "--no-imports",
         "-c",

@@ -1,6 +1,8 @@
 """Test helpers: real servers and queue workers in subprocesses, service checks.
 
-Used by the apps' tests through the fixtures in the root ``conftest.py``.
+Used by every app's tests and by the fixtures in the root ``conftest.py``. It
+sits outside the app layers (events, hooks, scoring, incoming, sublarr) so any
+app's tests may import it without importing the project package.
 """
 
 from __future__ import annotations
