@@ -146,6 +146,20 @@ def anon_client():
     return APIClient()
 
 
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=staff_user)[0].key
+
+
+@pytest.fixture
+def user_token(plain_user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=plain_user)[0].key
+
+
 # --- Real processes --------------------------------------------------------
 
 
@@ -210,6 +224,23 @@ def config_events() -> Iterator[list[dict]]:
     signal.connect(receiver, dispatch_uid="tests.config_events", weak=False)
     yield sent
     signal.disconnect(dispatch_uid="tests.config_events")
+
+
+@pytest.fixture
+def emitted() -> Iterator[list[dict]]:
+    """Envelopes sent on any catalog signal during the test."""
+    from events.catalog import EVENT_CATALOG
+
+    received: list[dict] = []
+
+    def receiver(sender, envelope, **kwargs):
+        received.append(envelope)
+
+    for spec in EVENT_CATALOG.values():
+        spec.signal.connect(receiver, dispatch_uid=f"test-emitted-{spec.name}", weak=False)
+    yield received
+    for spec in EVENT_CATALOG.values():
+        spec.signal.disconnect(dispatch_uid=f"test-emitted-{spec.name}")
 
 
 @pytest.fixture

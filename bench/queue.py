@@ -56,7 +56,7 @@ def child(tasks: int) -> None:
     from django.db import connection
     from django_q.tasks import async_task
 
-    from sublarr.queue import enqueue
+    from hooks.queue import enqueue
 
     if connection.vendor == "postgresql":
         # A fresh database per configuration.
@@ -69,10 +69,10 @@ def child(tasks: int) -> None:
 
     marker = Path(os.environ["SUBLARR_DATA_DIR"]) / "done.txt"
     # Enqueue cost: a new broker per call (async_task's default) vs one reused broker.
-    timings: dict[str, list[float]] = {"async_task (new broker each call)": [], "sublarr.queue.enqueue": []}
+    timings: dict[str, list[float]] = {"async_task (new broker each call)": [], "hooks.queue.enqueue": []}
     for label, call in (
         ("async_task (new broker each call)", lambda: async_task("bench.queue.noop", str(marker))),
-        ("sublarr.queue.enqueue", lambda: enqueue("bench.queue.noop", str(marker))),
+        ("hooks.queue.enqueue", lambda: enqueue("bench.queue.noop", str(marker))),
     ):
         for _ in range(200):
             start = time.perf_counter()

@@ -122,7 +122,7 @@ def push(envelope: dict[str, Any]) -> None:
         _insert(row)
     except DatabaseError:
         logger.warning("Cannot store event %s for delivery; enqueueing its fan-out directly", envelope["id"])
-        from sublarr.queue import enqueue
+        from hooks.queue import enqueue
 
         enqueue(DELIVER_TASK, envelope, task_name=f"hooks-{envelope['id']}")
         return
@@ -166,7 +166,7 @@ def _insert_statement(connection: BaseDatabaseWrapper) -> tuple[list[Field], str
 
 def _doorbell_redis() -> tuple[redis.Redis, str] | None:
     """The Redis broker's connection and the doorbell's key beside its queue; None on another broker."""
-    from sublarr.queue import broker
+    from hooks.queue import broker
 
     current = broker()
     connection = getattr(current, "connection", None)
@@ -211,7 +211,7 @@ def ring(*, force: bool = False) -> None:
             return
     except Exception as exc:
         _log_failure("Cannot read the outbox doorbell; enqueueing a drain anyway", exc)
-    from sublarr.queue import enqueue
+    from hooks.queue import enqueue
 
     try:
         enqueue(DRAIN_TASK, task_name="hooks-drain")

@@ -80,7 +80,7 @@ def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
 
 
 def _kick_workers() -> None:
-    from sublarr.queue import enqueue
+    from hooks.queue import enqueue
 
     enqueue("hooks.tasks.sweep_deliveries", task_name="hooks-sweep")
 

@@ -18,7 +18,7 @@ def script(hooks_dir: Path) -> Path:
 def quiet_outbox(settings):
     """Subscriptions reloaded and no doorbell left over from another test; nothing enqueued outlives the test."""
     from hooks import outbox, receivers
-    from sublarr.queue import broker
+    from hooks.queue import broker
 
     receivers.subscriptions_changed()
     outbox._silence_doorbell()

@@ -11,8 +11,8 @@ from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
 from hooks import receivers
 from hooks.models import HookConfig, PendingEvent, WebhookConfig
+from hooks.queue import broker
 from hooks.tests.test_outbox import rung
-from sublarr.queue import broker
 
 
 @pytest.fixture

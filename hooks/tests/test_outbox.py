@@ -17,8 +17,8 @@ from events.services import build_envelope, send_envelope
 from hooks import delivery, outbox, receivers
 from hooks.delivery import fanout
 from hooks.models import Delivery, HookLog, PendingEvent, WebhookConfig
+from hooks.queue import broker
 from hooks.tests.test_delivery_outcomes import FAST, receiver  # noqa: F401 - fixture
-from sublarr.queue import broker
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from events import emit_event
 from events.samples import sample_payload
 from hooks import outbox, receivers
 from hooks.models import PendingEvent
+from hooks.queue import broker
 from hooks.tests.test_outbox import rung, subscribed
-from sublarr.queue import broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import testsupport
-from sublarr.queue import broker, enqueue
+from hooks.queue import broker, enqueue
 
 
 @pytest.mark.slow

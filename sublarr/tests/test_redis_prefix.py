@@ -6,7 +6,7 @@ import pytest
 import redis
 from django_q.signing import SignedPackage
 
-from sublarr.queue import broker, enqueue
+from hooks.queue import broker, enqueue
 
 pytestmark = pytest.mark.scaleout
 
