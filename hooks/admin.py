@@ -8,10 +8,7 @@ form has a write-only "new secret" field (blank keeps the stored one), a
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -25,7 +22,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from events.catalog import HOOKABLE_EVENTS
 
-from . import services, validators
+from . import delivery, services, validators
 from .models import HookConfig, HookLog, PendingEvent, WebhookConfig
 from .redaction import redact_headers
 
@@ -165,23 +162,13 @@ class WebhookConfigForm(forms.ModelForm):
         return {}, bool(self.cleaned_data.get("generate_secret")) or not self.instance.pk
 
 
-def _delivery_function(name: str) -> Callable[..., Any] | None:
-    if importlib.util.find_spec("hooks.delivery") is None:
-        return None
-    return getattr(importlib.import_module("hooks.delivery"), name, None)
-
-
 def _test_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    run_test = _delivery_function("run_test")
-    if run_test is None:
-        modeladmin.message_user(request, "Test runs are not available in this build yet.", messages.ERROR)
-        return
     targets = list(queryset[: MAX_TESTS_PER_ACTION + 1])
     if len(targets) > MAX_TESTS_PER_ACTION:
         modeladmin.message_user(request, f"Select at most {MAX_TESTS_PER_ACTION} to test at once.", messages.ERROR)
         return
     for target in targets:
-        log = run_test(target)
+        log = delivery.run_test(target)
         if log.success:
             modeladmin.message_user(request, f"{target.name}: test succeeded ({log.duration_ms} ms).", messages.SUCCESS)
         else:
@@ -413,13 +400,9 @@ class WebhookConfigAdmin(admin.ModelAdmin):
 
     @admin.action(description="Redeliver failed and skipped deliveries")
     def redeliver_failed(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        redeliver_webhook = _delivery_function("redeliver_webhook")
-        if redeliver_webhook is None:
-            self.message_user(request, "Redelivery is not available in this build yet.", messages.ERROR)
-            return
         for webhook in queryset:
             try:
-                count = redeliver_webhook(webhook)
+                count = delivery.redeliver_webhook(webhook)
             except ValueError as exc:
                 self.message_user(request, f"{webhook.name}: {exc}", messages.ERROR)
             else:
@@ -487,14 +470,10 @@ class HookLogAdmin(admin.ModelAdmin):
 
     @admin.action(description="Redeliver (webhooks: queue the event again)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[HookLog]) -> None:
-        redeliver_log = _delivery_function("redeliver_log")
-        if redeliver_log is None:
-            self.message_user(request, "Redelivery is not available in this build yet.", messages.ERROR)
-            return
         done = 0
         for log in queryset:
             try:
-                redeliver_log(log)
+                delivery.redeliver_log(log)
             except ValueError as exc:
                 self.message_user(request, f"{log}: {exc}", messages.ERROR)
             else:
