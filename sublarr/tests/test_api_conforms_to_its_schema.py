@@ -5,7 +5,8 @@ runs in. Two tests share one fixture:
 
 * every operation on its own (schemathesis' examples, coverage and fuzzing
   phases, valid and invalid data), with path ids pointing at a hook, a
-  webhook and a log row created for the example;
+  webhook, a log row, an incoming source and a request record created for
+  the example;
 * stateful sequences along the links schemathesis infers from the schema
   (create a hook, then read, change, test or delete that very hook).
 
@@ -42,6 +43,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hooks.models import HookConfig, HookLog, WebhookConfig
+from incoming import services as incoming_services
+from incoming.models import IncomingRequest
 from scoring.validators import PROVIDER_NAME_RULE
 
 CHECKS = [
@@ -100,7 +103,10 @@ class Api:
         self.script = script
 
     def fresh_ids(self) -> dict[str, int]:
-        """A new hook, webhook and log row, for path ids to point at (the previous ones may be deleted)."""
+        """A new hook, webhook, log row, incoming source and request record, for path ids to point at.
+
+        (The previous ones may be deleted.)
+        """
         hook = HookConfig.objects.create(
             name="fuzz", event_name="batch_complete", script_path=self.script, timeout_seconds=5
         )
@@ -115,7 +121,17 @@ class Api:
             success=True,
             request_headers={"X-Sublarr-Signature": "sha256=00"},
         )
-        return {"hooks": hook.pk, "webhooks": webhook.pk, "hook-logs": log.pk}
+        incoming, _key = incoming_services.source_create(name=f"fuzz-{hook.pk}", kind="sonarr", source="cli")
+        record = IncomingRequest.objects.create(
+            source=incoming, source_name=incoming.name, source_kind="sonarr", outcome="test", status_code=200
+        )
+        return {
+            "hooks": hook.pk,
+            "webhooks": webhook.pk,
+            "hook-logs": log.pk,
+            "incoming-sources": incoming.pk,
+            "incoming-requests": record.pk,
+        }
 
     def make_creatable(self, case: schemathesis.Case) -> None:
         """Point a valid hook's script and a valid webhook's URL at real ones, so that sequences go on from it."""
@@ -188,7 +204,7 @@ def test_linked_operation_sequences_conform_to_the_schema(api):
     class Workflow(schema.as_state_machine()):
         # Each sequence starts from the same data (Hypothesis replays and
         # shrinks sequences, which must then behave the same): a hook, a
-        # webhook and a log row that lists link on to.
+        # webhook, a log row, an incoming source and a request record that lists link on to.
         def setup(self) -> None:
             self.savepoint = transaction.savepoint()
             api.fresh_ids()

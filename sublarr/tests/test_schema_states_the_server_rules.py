@@ -137,3 +137,12 @@ def test_preview_integers_are_64_bit_as_the_server_takes_them(schema):
     assert (query["year"]["minimum"], query["year"]["maximum"]) == (1800, 3000)
     min_score = component(schema, "PreviewRequestRequest")["properties"]["min_score"]
     assert (min_score["minimum"], min_score["maximum"]) == (-(2**63), 2**63 - 1)
+
+
+def test_every_operation_on_an_id_or_a_page_documents_its_404(schema):
+    # get_object() answers 404 for an unknown id, the paginator for a page past the last one.
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            if "id" in names or "page" in names:
+                assert "404" in operation["responses"], f"{method.upper()} {path}"
