@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from . import selectors, services
+from . import selectors, services, validators
 from .models import IncomingRequest, IncomingSource
 from .serializers import (
     ApiKeySerializer,
@@ -132,6 +133,29 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
         incoming = self.get_object()
         key = services.source_key_rotate(incoming=incoming, source="api")
         return Response({"api_key": key, "source": IncomingSourceSerializer(incoming).data})
+
+
+class IncomingSourceSchema(OpenApiSerializerExtension):
+    """Basic credentials in a body: both set or neither; at most 50 path mappings (as the services check).
+
+    Stricter than the server only for a PUT/PATCH that renames the user of a
+    stored password (a username alone): the schema cannot know what is stored.
+    """
+
+    target_class = IncomingSourceSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        neither = {"properties": {"basic_username": {"maxLength": 0}, "basic_password": {"maxLength": 0}}}
+        both = {
+            "required": ["basic_username", "basic_password"],
+            "properties": {"basic_username": {"minLength": 1}, "basic_password": {"minLength": 1}},
+        }
+        # drf-spectacular leaves a list serializer's max_length out.
+        schema["properties"]["path_mappings"]["maxItems"] = validators.MAX_PATH_MAPPINGS
+        return {**schema, "anyOf": [neither, both]}
 
 
 class IncomingRequestPagination(PageNumberPagination):

@@ -17,7 +17,9 @@ CHECKS. The allowances, for rules no OpenAPI 3.0 schema
 can state (``unstatable_refusal``): whether a well-formed ``script_path`` or
 webhook ``url`` is accepted depends on the file system, DNS and the address
 policy; the keys of the preview's trial ``modifiers`` must be provider names
-(3.0 has no ``propertyNames``). Such a 400 must name only those fields.
+(3.0 has no ``propertyNames``); an incoming source's name must be unused, its
+mappings' remote prefixes distinct and no local prefix may hold a '..'
+component. Such a 400 must name only those fields, with those messages.
 Webhooks post to a local receiver; other host names do not resolve (no DNS
 traffic from a fuzzer). Deterministic: derandomized Hypothesis with fixed
 example counts.
@@ -45,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 from hooks.models import HookConfig, HookLog, WebhookConfig
 from incoming import services as incoming_services
 from incoming.models import IncomingRequest
+from incoming.validators import DUPLICATE_REMOTE_MESSAGE, LOCAL_DOTDOT_MESSAGE
 from scoring.validators import PROVIDER_NAME_RULE
 
 CHECKS = [
@@ -75,6 +78,8 @@ STATEFUL_SETTINGS = settings(
     FUZZ_SETTINGS, max_examples=40, stateful_step_count=6, suppress_health_check=list(HealthCheck)
 )
 SECRET = "fuzz-secret"
+UNIQUE_SOURCE_NAME = "Incoming source with this Name already exists."
+DUPLICATE_REMOTE = DUPLICATE_REMOTE_MESSAGE.split("{")[0]  # "Two mappings have the same remote prefix "
 
 
 def _load_schema():
@@ -165,6 +170,16 @@ def unstatable_refusal(response: Any, case: schemathesis.Case) -> bool:
         return set(errors) == {"script_path"}
     if case.path.startswith("/api/webhooks/"):
         return set(errors) == {"url"}
+    if case.path.startswith("/api/incoming-sources/"):
+        if errors == {"name": [UNIQUE_SOURCE_NAME]}:
+            return True
+        messages = errors.get("path_mappings")
+        return (
+            set(errors) == {"path_mappings"}
+            and isinstance(messages, list)
+            and len(messages) == 1
+            and (messages[0] == LOCAL_DOTDOT_MESSAGE or messages[0].startswith(DUPLICATE_REMOTE))
+        )
     if case.path == "/api/scoring/preview/":
         modifiers = errors.get("modifiers")
         return (

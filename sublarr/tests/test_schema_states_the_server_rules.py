@@ -146,3 +146,29 @@ def test_every_operation_on_an_id_or_a_page_documents_its_404(schema):
             names = {parameter["name"] for parameter in operation.get("parameters", [])}
             if "id" in names or "page" in names:
                 assert "404" in operation["responses"], f"{method.upper()} {path}"
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"name": "sonarr-4k", "kind": "sonarr"}, True),
+        ({"name": "has space", "kind": "sonarr"}, False),
+        ({"name": "x" * 65, "kind": "sonarr"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u", "basic_password": "p"}, True),
+        ({"name": "x", "kind": "sonarr", "basic_username": "", "basic_password": ""}, True),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "", "basic_password": "p"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u:v", "basic_password": "p"}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/media/tv"}]}, True),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/media\ttv"}]}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": " ", "local": "/media/tv"}]}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/m" * 513}]}, False),
+        (
+            {"name": "x", "kind": "sonarr", "path_mappings": [{"remote": f"/{i}", "local": "/m"} for i in range(51)]},
+            False,
+        ),
+    ],
+)
+def test_an_incoming_source_states_its_name_credentials_and_mappings_rules(schema, body, valid):
+    root = {**component(schema, "IncomingSourceRequest"), "components": schema["components"]}
+    assert jsonschema.Draft4Validator(root).is_valid(body) is valid
