@@ -334,7 +334,7 @@ class HookLogPagination(PageNumberPagination):
 
 
 class WebhookConfigSchema(OpenApiSerializerExtension):
-    """A webhook body may not carry both a secret and generate_secret=true (the serializer refuses it)."""
+    """A webhook body may not carry a secret, even "", with generate_secret=true (the serializer refuses it)."""
 
     target_class = WebhookConfigSerializer
 
@@ -344,7 +344,7 @@ class WebhookConfigSchema(OpenApiSerializerExtension):
             return schema
         both = {
             "required": ["secret", "generate_secret"],
-            "properties": {"secret": {"minLength": 1}, "generate_secret": {"enum": [True]}},
+            "properties": {"generate_secret": {"enum": [True]}},
         }
         return {**schema, "not": both}
 
