@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from events import emit_event
+from events.types import Envelope
 
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, WebhookConfig
@@ -63,7 +64,7 @@ def _target_key(webhook_id: int | None, hook_id: int | None) -> tuple[str, int]:
 # --- Transports ------------------------------------------------------------
 
 
-def _deliver(target: HookConfig | WebhookConfig, envelope: dict[str, Any], *, attempt: int) -> Result:
+def _deliver(target: HookConfig | WebhookConfig, envelope: Envelope, *, attempt: int) -> Result:
     """Run the transport of ``target``'s kind; raise HookError on failure."""
     if isinstance(target, WebhookConfig):
         from ..transports import webhook
@@ -75,7 +76,7 @@ def _deliver(target: HookConfig | WebhookConfig, envelope: dict[str, Any], *, at
     return script.deliver(target, envelope, attempt=attempt)
 
 
-def _run_transport(target: HookConfig | WebhookConfig, envelope: dict[str, Any], attempt: int) -> tuple[Result, Any]:
+def _run_transport(target: HookConfig | WebhookConfig, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
     """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
     try:
         return _deliver(target, envelope, attempt=attempt), None

@@ -6,13 +6,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
+from events.types import Envelope
 
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
@@ -72,7 +72,7 @@ def _targets_for(name: str, *, cached: bool | None = None) -> tuple[list[Webhook
 
 
 def _event_rows(
-    envelope: dict[str, Any], targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
+    envelope: Envelope, targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
 ) -> list[Delivery]:
     """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
     webhooks, hooks = targets
@@ -100,13 +100,13 @@ def _event_rows(
     return rows
 
 
-def deliveries_create(*, envelope: dict[str, Any], claim: bool = False) -> list[Delivery]:
+def deliveries_create(*, envelope: Envelope, claim: bool = False) -> list[Delivery]:
     """Create the Delivery rows of one event (idempotent); return the ones to run (see ``deliveries_create_many``)."""
     return deliveries_create_many(envelopes=[envelope], claim=claim)
 
 
 def deliveries_create_many(
-    *, envelopes: list[dict[str, Any]], claim: bool = True, cached_targets: bool | None = None
+    *, envelopes: list[Envelope], claim: bool = True, cached_targets: bool | None = None
 ) -> list[Delivery]:
     """Create the Delivery rows of these events (idempotent); return the ones to run, targets loaded.
 
@@ -174,7 +174,7 @@ def _insert_rows(rows: list[Delivery]) -> None:
         row._state.db = Delivery.objects.db
 
 
-def _create_missing(envelope: dict[str, Any], now: datetime) -> list[Delivery]:
+def _create_missing(envelope: Envelope, now: datetime) -> list[Delivery]:
     """The idempotent path of one event's fan-out: its missing rows created pending; its pending rows."""
     name = envelope["event_name"]
     if name not in HOOKABLE_EVENTS:

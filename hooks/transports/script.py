@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from events.types import Envelope
 from hooks.scriptpath import ScriptPathError, resolve_script_path
 
 from . import HookError, Result
@@ -161,7 +162,7 @@ def _text(value: str) -> str:
     return value
 
 
-def envelope_bytes(envelope: dict[str, Any]) -> bytes:
+def envelope_bytes(envelope: Envelope) -> bytes:
     """The envelope as the script reads it: compact UTF-8 JSON (no raw newline in it)."""
     try:
         return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -201,7 +202,7 @@ def _env_budget() -> int:
     return min(MAX_ENV_TOTAL_BYTES, arg_max // 2) if arg_max > 0 else MAX_ENV_TOTAL_BYTES
 
 
-def script_environment(envelope: dict[str, Any], *, data: bytes, data_file: Path) -> dict[str, str]:
+def script_environment(envelope: Envelope, *, data: bytes, data_file: Path) -> dict[str, str]:
     """Return the script's whole environment (nothing else from the server leaks in).
 
     A variable whose ``NAME=value`` would exceed the kernel's 128 KiB limit for
@@ -488,7 +489,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
     )
 
 
-def deliver(hook: HookConfig, envelope: dict[str, Any], *, attempt: int = 1) -> Result:
+def deliver(hook: HookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
     """Run ``hook``'s script for ``envelope``; return its Result or raise ``HookError``.
 
     Refused paths and scripts that cannot start are permanent failures; a
