@@ -146,7 +146,8 @@ class WebhookConfigForm(forms.ModelForm):
         return validators.validate_secret(self.cleaned_data.get("new_secret", ""))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = [bool(cleaned.get("new_secret")), cleaned.get("clear_secret"), cleaned.get("generate_secret")]
         if sum(bool(choice) for choice in chosen) > 1:
             raise ValidationError("Choose only one of: a new secret, clear the secret, generate a secret.")
