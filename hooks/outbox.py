@@ -152,14 +152,15 @@ _statements: dict[str, tuple[list[Field], str]] = {}
 
 def _insert_statement(connection: BaseDatabaseWrapper) -> tuple[list[Field], str]:
     meta = PendingEvent._meta
-    fields = [meta.get_field(name) for name in ("event_id", "event_name", "envelope", "created_at")]
+    by_name = {field.name: field for field in meta.concrete_fields}
+    fields = [by_name[name] for name in ("event_id", "event_name", "envelope", "created_at")]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]  # concrete: has a column
     placeholders = ", ".join(["%s"] * len(fields))
     # Identifiers only, quoted by the backend; the values are parameters.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+        f"ON CONFLICT ({quote(by_name['event_id'].column)}) DO NOTHING"  # type: ignore[arg-type]  # concrete: has a column
     )
     return fields, sql
 

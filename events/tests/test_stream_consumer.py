@@ -12,6 +12,7 @@ from events import consumers
 from events.bridge import encode
 from events.consumers import EventStreamConsumer
 from events.services import build_envelope
+from events.types import Envelope
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def user(plain_user):
     return plain_user
 
 
-def message(envelope: dict, seq: int, origin: str = "producer-a") -> dict:
+def message(envelope: Envelope, seq: int, origin: str = "producer-a") -> dict:
     """A group message as events.bridge sends it (here a batch of one)."""
     event = {"seq": seq, "event_name": envelope["event_name"], "id": envelope["id"], "text": encode(envelope)}
     return {"type": "event_message", "origin": origin, "events": [event]}

@@ -44,7 +44,7 @@ class Job:
 
     @classmethod
     def of(cls, delivery: Delivery) -> Job:
-        target = delivery.webhook or delivery.hook
+        target = delivery.target
         key = _target_key(delivery.webhook_id, delivery.hook_id)
         claimed = delivery.status == Delivery.Status.RUNNING
         return cls(delivery.pk, key, _lease_seconds(target), delivery, claimed)
@@ -140,7 +140,7 @@ def _claim(
         row = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
         if row is None:
             return None
-        lease_seconds = _lease_seconds(row.webhook or row.hook)
+        lease_seconds = _lease_seconds(row.target)
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds)
     me = process_id()
@@ -212,7 +212,7 @@ def _attempt(
     if claimed is None:
         return None
     delivery, lease = claimed
-    target: HookConfig | WebhookConfig = delivery.webhook or delivery.hook
+    target = delivery.target
     started_at = timezone.now()
     if not target.enabled:
         reason = _skip_reason(target) if isinstance(target, WebhookConfig) else "Skipped: the script hook is disabled"

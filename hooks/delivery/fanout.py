@@ -139,7 +139,7 @@ def deliveries_create_many(
     for row in pending if claim else ():
         row.status = Delivery.Status.RUNNING
         row.attempts = 1
-        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
+        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.target))
         row.holder = holder
     try:
         with transaction.atomic():
@@ -160,7 +160,7 @@ def _insert_rows(rows: list[Delivery]) -> None:
         return
     bulk.insert(Delivery, rows)
     event_ids = list({row.event_id for row in rows})
-    pks: dict[tuple[str, str, int], int] = {}
+    pks: dict[tuple[str, str, int | None], int] = {}
     # Each look-up matches one of the partial unique indexes (event_id, webhook) and (event_id, hook).
     for kind in ("webhook", "hook"):
         if any(getattr(row, f"{kind}_id") for row in rows):
@@ -217,7 +217,7 @@ def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
             HookLog(
                 webhook_id=d.webhook_id,
                 delivery=d,
-                hook_name=d.webhook.name,
+                hook_name=d.target.name,
                 event_name=d.event_name,
                 event_id=d.event_id,
                 hook_type=HookType.WEBHOOK,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from events.services import build_envelope
+from events.types import Envelope
 from hooks.models import HookConfig
 from hooks.transports import script as runner
 from hooks.transports.script import deliver
@@ -178,7 +179,7 @@ def test_one_megabyte_payload_arrives_whole_on_stdin_and_in_the_event_file(hooks
     assert env["SUBLARR_EVENT_DATA_FILE"].endswith("/event.json")
 
 
-def _envelope_of_size(data_bytes: int) -> dict:
+def _envelope_of_size(data_bytes: int) -> Envelope:
     """A provider_failed envelope whose compact JSON is exactly ``data_bytes`` long."""
     envelope = build_envelope("provider_failed", {"error": ""})
     base = len(runner.envelope_bytes(envelope))

@@ -373,24 +373,29 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         # fork+exec without the fast path only where there is something to drop.
         preexec_fn=_confine_child if os.geteuid() == 0 else None,
     )
+    # All three are pipes (PIPE above): never None.
+    stdin_pipe, stdout_pipe, stderr_pipe = process.stdin, process.stdout, process.stderr
+    assert stdin_pipe is not None
+    assert stdout_pipe is not None
+    assert stderr_pipe is not None
     pid = process.pid
     pidfd: int | None = None
     with contextlib.suppress(AttributeError, OSError):
         pidfd = os.pidfd_open(pid)
 
     selector = selectors.DefaultSelector()
-    readers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
+    readers = {stdout_pipe.fileno(): stdout, stderr_pipe.fileno(): stderr}
     for fd in readers:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
-    stdin_fd: int | None = process.stdin.fileno()
-    os.set_blocking(stdin_fd, False)
+    stdin_fd: int | None = stdin_pipe.fileno()
+    os.set_blocking(stdin_pipe.fileno(), False)
     view = memoryview(data)
     written = 0
     if data:
-        selector.register(stdin_fd, selectors.EVENT_WRITE)
+        selector.register(stdin_pipe.fileno(), selectors.EVENT_WRITE)
     else:
-        process.stdin.close()
+        stdin_pipe.close()
         stdin_fd = None
     if pidfd is not None:
         selector.register(pidfd, selectors.EVENT_READ)
@@ -401,7 +406,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
             with contextlib.suppress(KeyError):
                 selector.unregister(stdin_fd)
             with contextlib.suppress(OSError):
-                process.stdin.close()
+                stdin_pipe.close()
             stdin_fd = None
 
     deadline = started + timeout
@@ -473,7 +478,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         _kill_group(pid, signal.SIGKILL)
         close_stdin()
         selector.close()
-        for stream in (process.stdout, process.stderr):
+        for stream in (stdout_pipe, stderr_pipe):
             with contextlib.suppress(OSError):
                 stream.close()
         if pidfd is not None:

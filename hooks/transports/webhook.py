@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,8 @@ class _GuardedConnect:
             except TimeoutError:
                 last_error = ConnectTimeoutError(self, f"Connection to {self.host} timed out.")
             except OSError as exc:
-                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")
+                # Mixed into urllib3's connections only: self is an HTTPConnection.
+                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore[arg-type]
                 last_error.__cause__ = exc
         assert last_error is not None
         raise last_error
@@ -147,7 +149,7 @@ def _sorted_objects(value: Any) -> Any:
     return value
 
 
-def canonical_envelope(envelope: Envelope) -> dict[str, Any]:
+def canonical_envelope(envelope: Mapping[str, Any]) -> dict[str, Any]:
     """The envelope in one fixed key order: envelope keys, then payload keys in catalog order.
 
     A stored envelope comes back from PostgreSQL's jsonb with its keys
