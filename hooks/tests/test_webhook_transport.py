@@ -42,6 +42,8 @@ class KeepAliveReceiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.ports: list[int] = []
         self.hosts: list[str] = []
+        # SNI names asked for, when served over TLS (tls_receiver).
+        self.sni: list[str | None] = []
         self.body = b""
         receiver = self
 
@@ -91,7 +93,6 @@ def ca() -> trustme.CA:
 def tls_receiver(ca) -> Iterator[KeepAliveReceiver]:
     """The keep-alive receiver over TLS, with a certificate for ``localhost``; records the SNI names asked for."""
     server = KeepAliveReceiver()
-    server.sni: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost").configure_cert(context)
     context.sni_callback = lambda sock, name, ctx: server.sni.append(name)
