@@ -219,9 +219,11 @@ def test_envelope_one_byte_over_the_kernel_limit_is_only_in_the_file_and_on_stdi
 
 
 def test_environment_stays_under_the_total_budget_biggest_variables_left_out_first():
-    envelope = {
+    envelope: Envelope = {
         "id": "e",
         "event_name": "x",
+        "version": 1,
+        "timestamp": "t",
         "data": {f"k{i}": "v" * 120_000 for i in range(12)},
     }
     data = runner.envelope_bytes(envelope)

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 
+from events.types import Envelope
 from hooks.models import WebhookConfig
 from hooks.transports import HookError
 from hooks.transports import webhook as transport
@@ -26,7 +27,7 @@ def loopback(settings):
     return settings
 
 
-def envelope() -> dict:
+def envelope() -> Envelope:
     return {"id": str(uuid.uuid4()), "event_name": "batch_complete", "version": 1, "timestamp": "t", "data": {}}
 
 

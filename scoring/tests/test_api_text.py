@@ -29,7 +29,7 @@ BAD = "\ud800"
 BAD_ECHOED = "\\ud800"
 MESSAGE = text_error(BAD)
 
-PREVIEW = {
+PREVIEW: dict[str, Any] = {
     "query": {
         "series_title": "Severance",
         "season": 2,

@@ -187,7 +187,7 @@ def test_every_operation_conforms_to_the_schema(case, api):
 
 @pytest.mark.slow
 def test_linked_operation_sequences_conform_to_the_schema(api):
-    class Workflow(schema.as_state_machine()):
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]  # schemathesis builds the base class at run time
         # Each sequence starts from the same data (Hypothesis replays and
         # shrinks sequences, which must then behave the same): a hook, a
         # webhook and a log row that lists link on to.
