@@ -19,7 +19,7 @@ from .services import EventError, emit_event
 
 class EventSpecSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]  # a payload key named like Field.label; DRF's metaclass takes it
+    label = serializers.CharField()  # type: ignore[assignment]  # the catalog's key, named like Field.label; DRF's metaclass takes it
     description = serializers.CharField()
     payload_keys = serializers.ListField(child=serializers.CharField())
     meta = serializers.BooleanField(help_text="Meta-events reach WebSocket clients but never trigger hooks.")

@@ -195,8 +195,8 @@ class _Relay:
 
     async def _rejoin(self) -> None:
         """Join the group again; after a loss, tell every client that events may have been missed."""
-        assert self.channel is not None, "the relay re-joins only after add() named its channel"
         try:
+            assert self.channel is not None, "the relay re-joins only after add() named its channel"
             joined_anew = await _join(self.layer, self.channel)
         except Exception as exc:
             self._mark_lost("join", exc)

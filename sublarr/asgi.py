@@ -22,8 +22,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            # Django's URLPattern is what URLRouter takes; its stubs want a subclass only they declare.
-            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]  # stubs: a URLPattern subclass of their own
         ),
     }
 )

@@ -388,12 +388,13 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
     for fd in readers:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
-    stdin_fd: int | None = stdin_pipe.fileno()
-    os.set_blocking(stdin_pipe.fileno(), False)
+    write_fd = stdin_pipe.fileno()
+    stdin_fd: int | None = write_fd
+    os.set_blocking(write_fd, False)
     view = memoryview(data)
     written = 0
     if data:
-        selector.register(stdin_pipe.fileno(), selectors.EVENT_WRITE)
+        selector.register(write_fd, selectors.EVENT_WRITE)
     else:
         stdin_pipe.close()
         stdin_fd = None

@@ -87,8 +87,7 @@ class _GuardedConnect:
             except TimeoutError:
                 last_error = ConnectTimeoutError(self, f"Connection to {self.host} timed out.")
             except OSError as exc:
-                # Mixed into urllib3's connections only: self is an HTTPConnection.
-                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore[arg-type]
+                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore[arg-type]  # self: a mixin of HTTPConnection only
                 last_error.__cause__ = exc
         assert last_error is not None
         raise last_error
