@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import importlib.util
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -238,7 +238,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         return Response(WebhookConfigSerializer(webhook, context=context).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = cast(WebhookConfigSerializer, self.get_serializer(data=request.data))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("generate_secret", False)
@@ -251,7 +251,10 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         webhook = self.get_object()
-        serializer = self.get_serializer(webhook, data=request.data, partial=kwargs.get("partial", False))
+        serializer = cast(
+            WebhookConfigSerializer,
+            self.get_serializer(webhook, data=request.data, partial=kwargs.get("partial", False)),
+        )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         generate = data.pop("generate_secret", False)
@@ -441,8 +444,8 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"deleted": services.hook_logs_delete(logs=logs)})
 
 
-_hooks = {"get": "list", "post": "create"}
-_detail = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+_hooks: dict[str, Any] = {"get": "list", "post": "create"}
+_detail: dict[str, Any] = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 
 urlpatterns = [
     path("hooks/", HookViewSet.as_view(_hooks), name="hook-list"),

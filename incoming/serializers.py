@@ -100,7 +100,7 @@ class IncomingSourceCreatedSerializer(IncomingSourceSerializer):
 
 class ApiKeySerializer(serializers.Serializer):
     api_key = serializers.CharField(help_text="The new key, shown once; the old one stops working at once.")
-    source = IncomingSourceSerializer()
+    source = IncomingSourceSerializer()  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
 
 
 class IncomingRequestSerializer(serializers.ModelSerializer):
@@ -124,7 +124,7 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
 
 
 class IncomingRequestFilterSerializer(serializers.Serializer):
-    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's requests.")
+    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's requests.")  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
     outcome = serializers.ChoiceField(choices=IncomingRequest.Outcome.choices, required=False)
 
 
