@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 from bench._setup import setup_environment
 
@@ -103,6 +104,7 @@ def main() -> int:
         bridge.flush(60)
 
         hooks_counts: list[int] = []
+        hooks_receivers: ModuleType | None
         try:
             from hooks import receivers as hooks_receivers
             from hooks.models import WebhookConfig

@@ -50,8 +50,8 @@ def populate(rows: int) -> dict[str, int]:
         target = webhooks[index % 10] if is_webhook else hooks[index % 10]
         batch.append(
             HookLog(
-                hook=None if is_webhook else target,
-                webhook=target if is_webhook else None,
+                hook=None if isinstance(target, WebhookConfig) else target,
+                webhook=target if isinstance(target, WebhookConfig) else None,
                 hook_name=target.name,
                 event_name=EVENTS[index % 5],
                 event_id=uuid.uuid4(),

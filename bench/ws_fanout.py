@@ -89,6 +89,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run_clients(port: int, token: str, clients: int, expected: int, producer_cmd: list[str], env: dict) -> dict:
     from websockets.asyncio.client import connect
+    from websockets.typing import Origin
 
     latencies: list[float] = []
     received = [0] * clients
@@ -124,7 +125,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
             await connect(
                 f"ws://127.0.0.1:{port}/ws/events/",
                 additional_headers={"Authorization": f"Token {token}"},
-                origin=f"http://127.0.0.1:{port}",
+                origin=Origin(f"http://127.0.0.1:{port}"),
                 max_queue=None,
                 ping_interval=None,
                 open_timeout=60,

@@ -19,7 +19,7 @@ from .services import EventError, emit_event
 
 class EventSpecSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the catalog's key, named like Field.label; DRF's metaclass takes it
     description = serializers.CharField()
     payload_keys = serializers.ListField(child=serializers.CharField())
     meta = serializers.BooleanField(help_text="Meta-events reach WebSocket clients but never trigger hooks.")
@@ -37,7 +37,7 @@ class EnvelopeSerializer(serializers.Serializer):
     event_name = serializers.CharField()
     version = serializers.IntegerField()
     timestamp = serializers.DateTimeField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # the envelope's key, named like Serializer.data; DRF's metaclass takes it
 
 
 _detail = inline_serializer("EventErrorDetail", fields={"detail": serializers.CharField()})

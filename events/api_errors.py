@@ -90,5 +90,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers={"Retry-After": str(RETRY_AFTER)},
     )
     # Logged above, once per outage: keep Django from logging every 503 as well.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's private flag (log_response), not in the stubs
     return response

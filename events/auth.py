@@ -11,9 +11,10 @@ again (``still_authenticated``, one query) every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
@@ -24,6 +25,10 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
+    from channels.consumer import _ChannelScope  # the stubs' scope type (stub-only)
 
 
 @database_sync_to_async
@@ -38,7 +43,7 @@ def _user_for_token(key: str) -> Any:
     return token.user if token.user.is_active else AnonymousUser()
 
 
-def token_from_scope(scope: dict[str, Any]) -> str | None:
+def token_from_scope(scope: Mapping[str, Any]) -> str | None:
     """Return the API token a WebSocket handshake carries, if any."""
     for name, value in scope.get("headers", []):
         if name == b"authorization":
@@ -53,10 +58,10 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
 class TokenAuthMiddleware(BaseMiddleware):
     """Set ``scope["user"]`` from an API token when the handshake carries one."""
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    async def __call__(self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> Any:
         key = token_from_scope(scope)
         if key is not None:
-            scope = dict(scope, user=await _user_for_token(key))
+            scope = {**scope, "user": await _user_for_token(key)}
         return await super().__call__(scope, receive, send)
 
 
@@ -73,7 +78,7 @@ class Credential:
     key: str = ""
 
 
-def credential_from_scope(scope: dict[str, Any]) -> Credential:
+def credential_from_scope(scope: Mapping[str, Any]) -> Credential:
     """Return what the handshake authenticated ``scope["user"]`` with (the token wins, as in the middleware)."""
     user_id = scope["user"].pk
     token = token_from_scope(scope)

@@ -39,6 +39,7 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .catalog import EVENT_CATALOG
+from .types import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class _Bridge:
         self.pid = os.getpid()
         self.origin = uuid.uuid4().hex
         self._seq = itertools.count(1)
-        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._pending: collections.deque[Envelope] = collections.deque()
         self._batch: list[dict[str, Any]] = []
         self._busy = False
         self._lock = threading.Lock()
@@ -81,7 +82,7 @@ class _Bridge:
 
     # --- producer side (any thread) ---------------------------------------
 
-    def submit(self, envelope: dict[str, Any]) -> None:
+    def submit(self, envelope: Envelope) -> None:
         if len(self._pending) >= MAX_PENDING:
             with self._lock:
                 self.counters["dropped_full"] += 1
@@ -229,7 +230,7 @@ def _get_bridge() -> _Bridge:
     return current
 
 
-def forward_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
+def forward_event(sender: Any, envelope: Envelope, **kwargs: Any) -> None:
     """Signal receiver: hand the envelope to this process's bridge (never blocks, never raises)."""
     try:
         _get_bridge().submit(envelope)
@@ -265,7 +266,7 @@ def stats() -> dict[str, Any]:
     }
 
 
-def encode(envelope: dict[str, Any]) -> str:
+def encode(envelope: Envelope) -> str:
     """The envelope as the JSON text a WebSocket client receives."""
     return json.dumps(envelope, separators=(",", ":"))
 

@@ -196,6 +196,7 @@ class _Relay:
     async def _rejoin(self) -> None:
         """Join the group again; after a loss, tell every client that events may have been missed."""
         try:
+            assert self.channel is not None, "the relay re-joins only after add() named its channel"
             joined_anew = await _join(self.layer, self.channel)
         except Exception as exc:
             self._mark_lost("join", exc)
@@ -222,8 +223,8 @@ class _Relay:
     def _note_sequence(self, origin: Any, events: list[dict[str, Any]]) -> None:
         if not isinstance(origin, str) or not events:
             return
-        seqs = [event.get("seq") for event in events]
-        if not all(isinstance(seq, int) for seq in seqs):
+        seqs = [seq for event in events if isinstance(seq := event.get("seq"), int)]
+        if len(seqs) != len(events):
             return
         last = self.last_seq.pop(origin, None)
         self.last_seq[origin] = max(seqs) if last is None else max(last, *seqs)
@@ -260,7 +261,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     # No channel of its own on the layer: events come from the process's
     # relay, in memory. A consumer that also read the layer had its socket
     # closed with 1011 the moment Redis went away.
-    channel_layer_alias = None
+    channel_layer_alias = None  # type: ignore[assignment]  # channels takes None (no layer); the stubs say str
 
     async def connect(self) -> None:
         user = self.scope.get("user")

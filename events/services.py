@@ -17,6 +17,7 @@ from .bridge import redact
 from .catalog import CATALOG_VERSION, EVENT_CATALOG, STRING, EventSpec, PayloadType
 from .jsonlimits import printable, surrogate_error
 from .signals import event_accepted
+from .types import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def _new_event_id() -> str:
     return str(uuid.UUID(int=_id_random.getrandbits(128), version=4))
 
 
-def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
+def build_envelope(name: str, data: dict[str, Any]) -> Envelope:
     """Validate ``data`` for event ``name`` and return the envelope, without sending it."""
     return {
         "id": _new_event_id(),
@@ -203,7 +204,7 @@ def build_envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def send_envelope(envelope: dict[str, Any]) -> None:
+def send_envelope(envelope: Envelope) -> None:
     """Send an envelope's signal now; a failing receiver is logged, never raised."""
     spec = EVENT_CATALOG[envelope["event_name"]]
     for receiver, result in spec.signal.send_robust(sender=spec.name, envelope=envelope):
@@ -218,7 +219,7 @@ def send_envelope(envelope: dict[str, Any]) -> None:
             )
 
 
-def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> dict[str, Any]:
+def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> Envelope:
     """Emit catalog event ``name`` with payload ``data``; return its envelope.
 
     Raises ``EventError`` (nothing sent) for an unknown event, an undeclared

@@ -27,7 +27,7 @@ def _payload_schema(spec: EventSpec) -> dict[str, Any]:
 # say so. Unknown names still reach EventEmitView (its 404 lists the events)
 # through the catch-all route, which the schema leaves out.
 def _emit_pattern(spec: EventSpec) -> URLPattern:
-    view = type(f"Emit_{spec.name}_View", (EventEmitView,), {})
+    view: type[EventEmitView] = type(f"Emit_{spec.name}_View", (EventEmitView,), {})
     extend_schema_view(
         post=extend_schema(
             operation_id=f"events_emit_{spec.name}",

@@ -143,7 +143,8 @@ class WebhookConfigForm(forms.ModelForm):
         return validators.validate_secret(self.cleaned_data.get("new_secret", ""))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = [bool(cleaned.get("new_secret")), cleaned.get("clear_secret"), cleaned.get("generate_secret")]
         if sum(bool(choice) for choice in chosen) > 1:
             raise ValidationError("Choose only one of: a new secret, clear the secret, generate a secret.")
@@ -290,7 +291,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": WEBHOOK_FIELDS}),
+        (None, {"fields": tuple(WEBHOOK_FIELDS)}),
         ("Signing secret", {"fields": ["secret_set", "new_secret", "clear_secret", "generate_secret"]}),
         (
             "Health",
@@ -336,7 +337,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
             queryset = queryset.filter(Q(name__icontains=term) | Q(disabled_reason__icontains=term) | Q(pk__in=in_url))
         return queryset, False
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # ?secret__startswith=a or ?url__contains=pw in the changelist's query string would be a guessing oracle.
         if lookup.split(LOOKUP_SEP, 1)[0] in SECRET_BEARING_FIELDS:
             return False
@@ -353,7 +354,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
             )
         else:
             # Without a "secret" key the service generates one (generate is then True).
-            webhook = services.webhook_create(**fields, **secret, source="admin")
+            webhook = services.webhook_create(**{**fields, **secret}, source="admin")
             obj.pk = webhook.pk
         obj.refresh_from_db()
         for warning in form.url_warnings:
@@ -409,7 +410,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{webhook.name}: queued {count} delivery(ies) again.", messages.SUCCESS)
 
 
-_LOG_FIELDS = [
+_LOG_FIELDS = (
     "triggered_at",
     "hook_name",
     "hook_type",
@@ -432,7 +433,7 @@ _LOG_FIELDS = [
     "sent_headers",
     "response_body",
     "response_headers",
-]
+)
 
 
 @admin.register(HookLog)
@@ -489,7 +490,7 @@ class PendingEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "event_name", "event_id"]
     list_filter = ["event_name"]
     search_fields = ["event_id"]
-    fields = ["event_id", "event_name", "created_at", "envelope"]
+    fields = ("event_id", "event_name", "created_at", "envelope")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -222,7 +222,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         return Response(WebhookConfigSerializer(webhook, context=context).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = cast(WebhookConfigSerializer, self.get_serializer(data=request.data))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("generate_secret", False)
@@ -235,7 +235,10 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         webhook = self.get_object()
-        serializer = self.get_serializer(webhook, data=request.data, partial=kwargs.get("partial", False))
+        serializer = cast(
+            WebhookConfigSerializer,
+            self.get_serializer(webhook, data=request.data, partial=kwargs.get("partial", False)),
+        )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         generate = data.pop("generate_secret", False)
@@ -318,7 +321,7 @@ class HookLogPagination(PageNumberPagination):
 
 
 class WebhookConfigSchema(OpenApiSerializerExtension):
-    """A webhook body may not carry both a secret and generate_secret=true (the serializer refuses it)."""
+    """A webhook body may not carry a secret, even "", with generate_secret=true (the serializer refuses it)."""
 
     target_class = WebhookConfigSerializer
 
@@ -328,7 +331,7 @@ class WebhookConfigSchema(OpenApiSerializerExtension):
             return schema
         both = {
             "required": ["secret", "generate_secret"],
-            "properties": {"secret": {"minLength": 1}, "generate_secret": {"enum": [True]}},
+            "properties": {"generate_secret": {"enum": [True]}},
         }
         return {**schema, "not": both}
 
@@ -425,8 +428,8 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"deleted": services.hook_logs_delete(logs=logs)})
 
 
-_hooks = {"get": "list", "post": "create"}
-_detail = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+_hooks: dict[str, Any] = {"get": "list", "post": "create"}
+_detail: dict[str, Any] = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 
 urlpatterns = [
     path("hooks/", HookViewSet.as_view(_hooks), name="hook-list"),

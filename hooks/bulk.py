@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 def _copy_plan(model: type[models.Model], using: str) -> tuple[str, list[models.Field], set[int]]:
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     quote = connections[using].ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]  # concrete: has a column
     json_columns = {i for i, field in enumerate(fields) if isinstance(field, models.JSONField)}
     # Identifiers only, quoted by the backend; the values travel as COPY data.
     return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", fields, json_columns

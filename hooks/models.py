@@ -143,6 +143,13 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id} → {self.hook or self.webhook}"
 
+    @property
+    def target(self) -> HookConfig | WebhookConfig:
+        """The webhook or script hook this delivery goes to: exactly one (hooks_delivery_one_target)."""
+        target = self.webhook or self.hook
+        assert target is not None, "hooks_delivery_one_target: a delivery has a webhook or a hook"
+        return target
+
 
 class WorkerProcess(models.Model):
     """A process running deliveries, alive while it beats; the claims of a dead one are taken over early.

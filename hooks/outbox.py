@@ -31,7 +31,6 @@ import os
 import threading
 import time
 from datetime import timedelta
-from typing import Any
 
 import redis
 from django.core.cache import cache
@@ -41,6 +40,7 @@ from django.db.models import Field
 from django.utils import timezone
 
 from events.bridge import redact
+from events.types import Envelope
 
 from .models import PendingEvent
 
@@ -94,7 +94,7 @@ class _Stored:
 _stored = _Stored()
 
 
-def store_in_transaction(envelope: dict[str, Any]) -> None:
+def store_in_transaction(envelope: Envelope) -> None:
     """Write ``envelope``'s outbox row in the current transaction: it commits or rolls back with the producer's change.
 
     The row is then durable the moment the producer's transaction is — no
@@ -110,12 +110,12 @@ def store_in_transaction(envelope: dict[str, Any]) -> None:
     _stored.add(envelope["id"])
 
 
-def stored_with_transaction(envelope: dict[str, Any]) -> bool:
+def stored_with_transaction(envelope: Envelope) -> bool:
     """Whether ``store_in_transaction`` stored this event (its transaction has committed if it is being sent)."""
     return _stored.take(envelope["id"])
 
 
-def push(envelope: dict[str, Any]) -> None:
+def push(envelope: Envelope) -> None:
     """Store ``envelope`` for fan-out and make sure a worker will take it (the producer's whole path)."""
     row = PendingEvent(event_id=envelope["id"], event_name=envelope["event_name"], envelope=envelope)
     try:
@@ -152,14 +152,15 @@ _statements: dict[str, tuple[list[Field], str]] = {}
 
 def _insert_statement(connection: BaseDatabaseWrapper) -> tuple[list[Field], str]:
     meta = PendingEvent._meta
-    fields = [meta.get_field(name) for name in ("event_id", "event_name", "envelope", "created_at")]
+    by_name = {field.name: field for field in meta.concrete_fields}
+    fields = [by_name[name] for name in ("event_id", "event_name", "envelope", "created_at")]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]  # concrete: has a column
     placeholders = ", ".join(["%s"] * len(fields))
     # Identifiers only, quoted by the backend; the values are parameters.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+        f"ON CONFLICT ({quote(by_name['event_id'].column)}) DO NOTHING"  # type: ignore[arg-type]  # concrete: has a column
     )
     return fields, sql
 

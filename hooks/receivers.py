@@ -45,6 +45,7 @@ from django.db.models.signals import post_delete, post_save
 from events.bridge import redact
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.signals import event_accepted
+from events.types import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def subscriptions_changed() -> None:
         logger.warning("Cannot bump the hook subscription version; other processes see it within their refresh")
 
 
-def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
+def on_event(sender: Any, envelope: Envelope, **kwargs: Any) -> None:
     """Queue the fan-out of ``envelope`` (``hooks.outbox.push``) if anything is subscribed to its event."""
     from . import outbox
 
@@ -174,7 +175,7 @@ def on_event(sender: Any, envelope: dict[str, Any], **kwargs: Any) -> None:
     stats.enqueued += 1
 
 
-def on_event_accepted(sender: Any, envelope: dict[str, Any], using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+def on_event_accepted(sender: Any, envelope: Envelope, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
     """Store a subscribed event's outbox row before ``emit_event`` returns (``outbox``).
 
     Inside the producer's transaction the row commits or rolls back with it;

@@ -85,7 +85,7 @@ class HookConfigSerializer(serializers.ModelSerializer):
 
     name = _name_field()
     event_name = HookEventField(
-        validators=[validators.validate_hook_event_name],
+        validators=[validators.validate_hook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text="The catalog event that runs the script (hook_executed is refused: it would loop).",
     )
     script_path = CheckedCharField(
@@ -147,7 +147,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
 
     name = _name_field()
     event_name = WebhookEventField(
-        validators=[validators.validate_webhook_event_name],
+        validators=[validators.validate_webhook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text="The catalog event to deliver, or * for every event (hook_executed is refused: it would loop).",
     )
     url = CheckedCharField(
@@ -386,7 +386,7 @@ class QueryParamsSerializer(serializers.Serializer):
             if name in data and str(data.get(name, "")).strip() == ""
         }
         if blank:
-            raise serializers.ValidationError(blank)
+            raise serializers.ValidationError(blank)  # type: ignore[arg-type]  # stubs: BindingDict yields fields; it yields names
         return super().to_internal_value(data)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from events.types import Envelope
 
 from . import delivery, outbox
 
@@ -12,7 +12,7 @@ def drain_events() -> int:
     return outbox.drain()
 
 
-def deliver_event(envelope: dict[str, Any]) -> int:
+def deliver_event(envelope: Envelope) -> int:
     """Fan one event out (enqueued whole when the outbox could not be written)."""
     rows = delivery.deliveries_create(envelope=envelope, claim=True)
     return delivery.dispatcher().submit(delivery.Job.of(row) for row in rows)

@@ -358,5 +358,5 @@ def clean_webhook_fields(data: dict[str, Any]) -> dict[str, Any]:
 # (not: a whsec_ secret's base64, a URL's host and port, the address policy):
 # sublarr.schema puts a validator's schema_pattern in the OpenAPI schema. The
 # empty secret (clear it) is a schema branch of its own, as blank is allowed.
-validate_secret.schema_pattern = r"^[^\x00-\x20\x7f]*[^\x00-\x20\x7f*•●][^\x00-\x20\x7f]*$"  # type: ignore[attr-defined]
-validate_url_syntax.schema_pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"  # type: ignore[attr-defined]
+validate_secret.schema_pattern = r"^[^\x00-\x20\x7f]*[^\x00-\x20\x7f*•●][^\x00-\x20\x7f]*$"  # type: ignore[attr-defined]  # read by sublarr.schema
+validate_url_syntax.schema_pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"  # type: ignore[attr-defined]  # read by sublarr.schema

@@ -62,7 +62,8 @@ class IncomingSourceForm(forms.ModelForm):
             raise ValidationError(exc.message_dict["name"]) from None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("clear_basic"):
             return cleaned
         username = cleaned.get("basic_username") or ""

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from . import selectors, services
+from . import selectors, services, validators
 from .models import IncomingRequest, IncomingSource
 from .serializers import (
     ApiKeySerializer,
@@ -28,6 +29,23 @@ from .serializers import (
     IncomingSourceSerializer,
     mappings_as_dicts,
 )
+
+_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid input: field -> messages. Nothing was saved."),
+    401: OpenApiResponse(_DETAIL, description="Not authenticated (send a token or a session cookie)."),
+    403: OpenApiResponse(_DETAIL, description="Authenticated, but not a staff user."),
+    404: OpenApiResponse(_DETAIL, description="No such object (or page)."),
+}
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The responses ``codes`` plus the authentication errors every operation here has."""
+    return {code: _ERRORS[code] for code in (*codes, 401, 403)}
+
+
+def _id(kind: str) -> list[OpenApiParameter]:
+    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
 
 
 @contextlib.contextmanager
@@ -47,15 +65,33 @@ def _service_data(validated: dict[str, Any]) -> dict[str, Any]:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List incoming sources"),
+    list=extend_schema(
+        summary="List incoming sources", responses={200: IncomingSourceSerializer(many=True), **_errors()}
+    ),
     create=extend_schema(
         summary="Create an incoming source (its API key is in this response only)",
-        responses={201: IncomingSourceCreatedSerializer, 400: OpenApiResponse(description="Field messages.")},
+        responses={201: IncomingSourceCreatedSerializer, **_errors(400)},
     ),
-    retrieve=extend_schema(summary="Get an incoming source"),
-    update=extend_schema(summary="Replace an incoming source (the key is kept)"),
-    partial_update=extend_schema(summary="Change some fields of an incoming source"),
-    destroy=extend_schema(summary="Delete an incoming source (its request records stay)"),
+    retrieve=extend_schema(
+        summary="Get an incoming source",
+        parameters=_id("incoming source"),
+        responses={200: IncomingSourceSerializer, **_errors(404)},
+    ),
+    update=extend_schema(
+        summary="Replace an incoming source (the key is kept)",
+        parameters=_id("incoming source"),
+        responses={200: IncomingSourceSerializer, **_errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of an incoming source",
+        parameters=_id("incoming source"),
+        responses={200: IncomingSourceSerializer, **_errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete an incoming source (its request records stay)",
+        parameters=_id("incoming source"),
+        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+    ),
 )
 class IncomingSourceViewSet(viewsets.ModelViewSet):
     """Apps allowed to post to /api/incoming/<name>/: kind, key, Basic credentials, path mappings."""
@@ -88,8 +124,9 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Replace the source's API key with a new generated one (shown once)",
+        parameters=_id("incoming source"),
         request=None,
-        responses={200: ApiKeySerializer},
+        responses={200: ApiKeySerializer, **_errors(404)},
     )
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request: Request, pk: str | None = None) -> Response:
@@ -98,15 +135,59 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
         return Response({"api_key": key, "source": IncomingSourceSerializer(incoming).data})
 
 
+class IncomingSourceSchema(OpenApiSerializerExtension):
+    """Basic credentials in a body: both set or neither; at most 50 path mappings (as the services check).
+
+    Stricter than the server only for a PUT/PATCH that renames the user of a
+    stored password (a username alone): the schema cannot know what is stored.
+    """
+
+    target_class = IncomingSourceSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        neither = {"properties": {"basic_username": {"maxLength": 0}, "basic_password": {"maxLength": 0}}}
+        both = {
+            "required": ["basic_username", "basic_password"],
+            "properties": {"basic_username": {"minLength": 1}, "basic_password": {"minLength": 1}},
+        }
+        # drf-spectacular leaves a list serializer's max_length out.
+        schema["properties"]["path_mappings"]["maxItems"] = validators.MAX_PATH_MAPPINGS
+        return {**schema, "anyOf": [neither, both]}
+
+
 class IncomingRequestPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Records per page (default {self.page_size}, also for a size below 1; capped at "
+                    f"{self.max_page_size})."
+                )
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = "Page number, from 1 (past the last page: 404)."
+        return parameters
+
 
 @extend_schema_view(
-    list=extend_schema(summary="List incoming requests, newest first", parameters=[IncomingRequestFilterSerializer]),
-    retrieve=extend_schema(summary="Get one incoming request record"),
+    list=extend_schema(
+        summary="List incoming requests, newest first",
+        parameters=[IncomingRequestFilterSerializer],
+        responses={200: IncomingRequestSerializer(many=True), **_errors(400, 404)},
+    ),
+    retrieve=extend_schema(
+        summary="Get one incoming request record",
+        parameters=_id("request record"),
+        responses={200: IncomingRequestSerializer, **_errors(404)},
+    ),
 )
 class IncomingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every request to an incoming endpoint: time, source, app event, outcome, duration, request id."""

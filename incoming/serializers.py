@@ -9,23 +9,63 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from . import validators
 from .models import IncomingRequest, IncomingSource, SourceKind
+
+# The services' rules (incoming.validators) as field validators too, so that the
+# OpenAPI schema states them (a RegexValidator's pattern, max_length); the
+# services still check every write (the admin, the CLI).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+_NOT_BLANK_NO_CONTROL = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+def _prefix_field(help_text: str) -> serializers.CharField:
+    message = validators.PREFIX_MESSAGE
+    return serializers.CharField(
+        max_length=validators.PREFIX_MAX_LENGTH,
+        validators=[RegexValidator(_NOT_BLANK_NO_CONTROL, message=message)],
+        error_messages={"max_length": message, "blank": message},
+        help_text=help_text,
+    )
 
 
 class PathMappingSerializer(serializers.Serializer):
-    remote = serializers.CharField(help_text="The path prefix as the app sees it, e.g. /tv or D:\\TV.")
-    local = serializers.CharField(help_text="The same place as sublarr sees it, e.g. /media/tv.")
+    remote = _prefix_field("The path prefix as the app sees it, e.g. /tv or D:\\TV.")
+    local = _prefix_field("The same place as sublarr sees it, e.g. /media/tv (no '..' component).")
 
 
 class IncomingSourceSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(help_text="Letters, digits, '-' and '_': the URL is /api/incoming/<name>/.")
-    kind = serializers.ChoiceField(choices=SourceKind.choices)
-    basic_username = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    basic_password = serializers.CharField(
-        required=False, allow_blank=True, write_only=True, trim_whitespace=False, help_text="Write-only."
+    name = serializers.CharField(
+        max_length=validators.NAME_MAX_LENGTH,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", message=validators.NAME_MESSAGE)],
+        error_messages={"max_length": validators.NAME_MESSAGE, "blank": validators.NAME_MESSAGE},
+        help_text="Letters, digits, '-' and '_' (unique): the URL is /api/incoming/<name>/.",
     )
+    kind = serializers.ChoiceField(choices=SourceKind.choices)
+    basic_username = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=validators.BASIC_USERNAME_MAX_LENGTH,
+        validators=[RegexValidator(r"^[^:\x00-\x1f\x7f]+$", message=validators.BASIC_USERNAME_MESSAGE)],
+        error_messages={"max_length": validators.BASIC_USERNAME_MESSAGE},
+        help_text="HTTP Basic user name (no ':'); set with basic_password, or both empty for none.",
+    )
+    basic_password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        max_length=validators.BASIC_PASSWORD_MAX_LENGTH,
+        validators=[RegexValidator(_NO_CONTROL, message=validators.BASIC_PASSWORD_MESSAGE)],
+        error_messages={"max_length": validators.BASIC_PASSWORD_MESSAGE},
+        help_text="Write-only.",
+    )
+    # At most MAX_PATH_MAPPINGS: the service checks it (a list serializer's max_length
+    # would word and nest the message differently); incoming.api's schema states it.
     path_mappings = PathMappingSerializer(many=True, required=False)
     url = serializers.SerializerMethodField(help_text="Where the app posts (add the key: see docs/INCOMING.md).")
 
@@ -60,7 +100,7 @@ class IncomingSourceCreatedSerializer(IncomingSourceSerializer):
 
 class ApiKeySerializer(serializers.Serializer):
     api_key = serializers.CharField(help_text="The new key, shown once; the old one stops working at once.")
-    source = IncomingSourceSerializer()
+    source = IncomingSourceSerializer()  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
 
 
 class IncomingRequestSerializer(serializers.ModelSerializer):
@@ -84,7 +124,7 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
 
 
 class IncomingRequestFilterSerializer(serializers.Serializer):
-    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's requests.")
+    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's requests.")  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
     outcome = serializers.ChoiceField(choices=IncomingRequest.Outcome.choices, required=False)
 
 

@@ -30,7 +30,7 @@ class WeightsForm(forms.Form):
     """All weights of one score type: a value per key (prefilled with the effective one) and a reset box."""
 
     def __init__(self, score_type: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix=score_type, **kwargs)
+        super().__init__(*args, **{**kwargs, "prefix": score_type})
         self.score_type = score_type
         overrides = selectors.weight_overrides(score_type)
         self.rows = []
@@ -130,7 +130,8 @@ class ProviderScoreModifierForm(forms.ModelForm):
         fields = ["provider_name", "modifier"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "provider_name" in data and "modifier" in data:
             try:
                 clean_modifier(data["provider_name"], data["modifier"])

@@ -241,7 +241,7 @@ class StrictIntegerSchema(OpenApiSerializerFieldExtension):
 def _weight_type_view(score_type: str) -> type[WeightTypeView]:
     body = _weights_body(score_type)
     view = type(f"{score_type.title()}WeightsView", (WeightTypeView,), {})
-    common = {"tags": ["scoring"], "responses": {200: WeightTypeStateSerializer, **_WRITE_ERRORS}}
+    common: dict[str, Any] = {"tags": ["scoring"], "responses": {200: WeightTypeStateSerializer, **_WRITE_ERRORS}}
     return extend_schema_view(
         get=extend_schema(
             summary=f"Scoring weights of the {score_type} type",

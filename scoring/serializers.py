@@ -173,7 +173,7 @@ class VideoQuerySerializer(StrictSerializer):
     title = StrictCharField(required=False, allow_null=True, max_length=500)
     year = StrictIntegerField(required=False, allow_null=True, min_value=1800, max_value=3000)
     release_group = StrictCharField(required=False, allow_null=True, max_length=200)
-    source = StrictCharField(required=False, allow_null=True, max_length=200)
+    source = StrictCharField(required=False, allow_null=True, max_length=200)  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
     resolution = StrictCharField(required=False, allow_null=True, max_length=200)
     audio_codec = StrictCharField(required=False, allow_null=True, max_length=200)
 
@@ -197,7 +197,9 @@ class CandidateSerializer(StrictSerializer):
 
 class PreviewRequestSerializer(StrictSerializer):
     query = VideoQuerySerializer(help_text="An episode when season and episode are set, else a movie.")
-    results = CandidateSerializer(many=True, max_length=1000, help_text="The candidates to score (at most 1000).")
+    results = CandidateSerializer(  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer; the stubs miss it
+        many=True, max_length=1000, help_text="The candidates to score (at most 1000)."
+    )
     weights = TextKeyDictField(
         child=weight_field(),
         required=False,

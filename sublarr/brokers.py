@@ -15,6 +15,8 @@ class Redis(redis_broker.Redis):
     follow it; django-q2's cluster stats go through Django's cache, prefixed there.
     """
 
+    list_key: str
+
     def __init__(self, list_key: str | None = None) -> None:
         super().__init__(list_key)
         self.list_key = f"{settings.REDIS_PREFIX}:{self.list_key}"

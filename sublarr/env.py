@@ -138,7 +138,7 @@ def env_dir(name: str, default: Path) -> Path:
     return path
 
 
-def env_database_url(name: str, **options: Any) -> dict[str, Any] | None:
+def env_database_url(name: str, **options: Any) -> dj_database_url.DBConfig | None:
     """Django's DATABASES entry for the URL in ``name`` (dj-database-url), or None when unset."""
     raw = _raw(name)
     if raw is None:

@@ -211,9 +211,10 @@ class OwnRedis:
     """
 
     def __init__(self, log_dir: Path) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
+        binary = shutil.which("redis-server")
+        if binary is None:
             raise RuntimeError("redis-server is not installed")
+        self.binary: str = binary
         self.port = free_port()
         self.log_dir = log_dir
         self.popen: subprocess.Popen[bytes] | None = None

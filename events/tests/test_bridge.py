@@ -83,7 +83,7 @@ def test_group_message_carries_origin_and_sequence(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "events.tests.test_bridge.RefusingLayer"}}
     from channels.layers import channel_layers
 
-    channel_layers.backends["default"] = RecordingLayer()
+    channel_layers.backends["default"] = RecordingLayer()  # type: ignore[assignment]  # duck-typed: what the bridge calls
     first = build_envelope("batch_complete", {"total": 1})
     second = build_envelope("batch_complete", {"total": 2})
 

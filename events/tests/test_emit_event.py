@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_envelope_has_id_name_version_timestamp_and_a_copy_of_the_data(emitted):
-    data = {"changed_keys": ["a"], "source": "test"}
+    data: dict[str, Any] = {"changed_keys": ["a"], "source": "test"}
 
     envelope = emit_event("config_updated", data)
     data["changed_keys"].append("mutated later")
@@ -23,7 +24,7 @@ def test_envelope_has_id_name_version_timestamp_and_a_copy_of_the_data(emitted):
     assert uuid.UUID(envelope["id"]).version == 4
     assert envelope["event_name"] == "config_updated"
     assert envelope["version"] == 1
-    assert datetime.fromisoformat(envelope["timestamp"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(envelope["timestamp"]).utcoffset() == timedelta(0)
     assert envelope["data"] == {"changed_keys": ["a"], "source": "test"}
     assert emitted == [envelope]
 

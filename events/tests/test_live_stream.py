@@ -112,6 +112,7 @@ def test_anonymous_and_bad_token_connections_are_closed_with_4401(start_server):
         async with ws_connect(server, token) as ws:
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 30)
+            assert closed.value.rcvd is not None, "closed without a close frame"
             return closed.value.rcvd.code
 
     assert asyncio.run(closed_code(None)) == CLOSE_UNAUTHENTICATED == 4401

@@ -184,7 +184,13 @@ def test_openapi_schema_documents_the_catalog_and_each_events_payload(staff_clie
         "$ref": "#/components/schemas/Envelope"
     }
     body = emit["requestBody"]["content"]["application/json"]
-    assert body["schema"]["properties"] == {"job_id": {}, "backend_name": {}, "error": {}}
+    assert body["schema"]["properties"] == {
+        "job_id": {"type": "string"},
+        "backend_name": {"type": "string"},
+        "error": {"type": "string"},
+    }
+    season = schema["paths"]["/api/events/subtitle_downloaded/"]["post"]["requestBody"]["content"]["application/json"]
+    assert season["schema"]["properties"]["season"] == {"type": "integer", "nullable": True}
     assert body["schema"]["additionalProperties"] is False
     assert body["examples"]["WhisperFailed"]["value"] == sample_payload("whisper_failed")
     assert "200" in schema["paths"]["/api/events/"]["get"]["responses"]

@@ -82,6 +82,7 @@ def test_revoked_credential_closes_the_open_socket_with_4401_and_others_keep_str
 
             later = await in_thread(post_event, server, staff_token, "batch_complete", {"total": 2})
             assert await receive_json(staff) == later.json()
+            assert closed.value.rcvd is not None, "closed without a close frame"
             return closed.value.rcvd.code
 
     assert asyncio.run(main()) == CLOSE_UNAUTHENTICATED == 4401

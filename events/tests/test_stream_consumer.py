@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from events import consumers
 from events.bridge import encode
 from events.consumers import EventStreamConsumer
 from events.services import build_envelope
+from events.types import Envelope
 
 
 @pytest.fixture
@@ -24,15 +25,22 @@ def user(plain_user):
     return plain_user
 
 
-def message(envelope: dict, seq: int, origin: str = "producer-a") -> dict:
+def message(envelope: Envelope, seq: int, origin: str = "producer-a") -> dict:
     """A group message as events.bridge sends it (here a batch of one)."""
     event = {"seq": seq, "event_name": envelope["event_name"], "id": envelope["id"], "text": encode(envelope)}
     return {"type": "event_message", "origin": origin, "events": [event]}
 
 
+def default_layer() -> BaseChannelLayer:
+    """The configured channel layer: the settings of every test here name one."""
+    layer = get_channel_layer()
+    assert layer is not None
+    return layer
+
+
 async def connected(user) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(EventStreamConsumer.as_asgi(), "/ws/events/")
-    communicator.scope["user"] = user
+    communicator.scope["user"] = user  # type: ignore[typeddict-unknown-key]  # what AuthMiddleware sets, set here
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -44,7 +52,7 @@ def test_gap_in_a_producers_sequence_is_reported_to_the_client_and_counted(memor
 
     async def main() -> list:
         communicator = await connected(user)
-        layer = get_channel_layer()
+        layer = default_layer()
         for seq, envelope in [(1, envelopes[0]), (2, envelopes[1]), (5, envelopes[2])]:
             await layer.group_send("events", message(envelope, seq))
         # Another producer's numbering is independent of the first one's.
@@ -70,7 +78,7 @@ def test_membership_is_refreshed_before_the_group_expires(settings, user):
     async def main() -> dict:
         communicator = await connected(user)
         await asyncio.sleep(2.5)  # past group_expiry: only the refresh keeps the client in the group
-        await get_channel_layer().group_send("events", message(envelope, 1))
+        await default_layer().group_send("events", message(envelope, 1))
         received = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return received
@@ -130,7 +138,7 @@ def test_subscribe_with_too_many_names_gets_a_short_error_and_keeps_the_subscrip
         await communicator.send_json_to({"action": "subscribe", "events": [f"x{n}" for n in range(6_000)]})
         await communicator.send_json_to({"action": "subscribe", "events": ["batch_complete"] * 257})
         received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
-        await get_channel_layer().group_send("events", message(envelope, 1))
+        await default_layer().group_send("events", message(envelope, 1))
         event = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return received, event

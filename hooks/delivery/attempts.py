@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from events import emit_event
+from events.types import Envelope
 
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, WebhookConfig
@@ -43,7 +44,7 @@ class Job:
 
     @classmethod
     def of(cls, delivery: Delivery) -> Job:
-        target = delivery.webhook or delivery.hook
+        target = delivery.target
         key = _target_key(delivery.webhook_id, delivery.hook_id)
         claimed = delivery.status == Delivery.Status.RUNNING
         return cls(delivery.pk, key, _lease_seconds(target), delivery, claimed)
@@ -63,7 +64,7 @@ def _target_key(webhook_id: int | None, hook_id: int | None) -> tuple[str, int]:
 # --- Transports ------------------------------------------------------------
 
 
-def _deliver(target: HookConfig | WebhookConfig, envelope: dict[str, Any], *, attempt: int) -> Result:
+def _deliver(target: HookConfig | WebhookConfig, envelope: Envelope, *, attempt: int) -> Result:
     """Run the transport of ``target``'s kind; raise HookError on failure."""
     if isinstance(target, WebhookConfig):
         from ..transports import webhook
@@ -75,7 +76,7 @@ def _deliver(target: HookConfig | WebhookConfig, envelope: dict[str, Any], *, at
     return script.deliver(target, envelope, attempt=attempt)
 
 
-def _run_transport(target: HookConfig | WebhookConfig, envelope: dict[str, Any], attempt: int) -> tuple[Result, Any]:
+def _run_transport(target: HookConfig | WebhookConfig, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
     """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
     try:
         return _deliver(target, envelope, attempt=attempt), None
@@ -139,7 +140,7 @@ def _claim(
         row = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
         if row is None:
             return None
-        lease_seconds = _lease_seconds(row.webhook or row.hook)
+        lease_seconds = _lease_seconds(row.target)
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds)
     me = process_id()
@@ -211,7 +212,7 @@ def _attempt(
     if claimed is None:
         return None
     delivery, lease = claimed
-    target: HookConfig | WebhookConfig = delivery.webhook or delivery.hook
+    target = delivery.target
     started_at = timezone.now()
     if not target.enabled:
         reason = _skip_reason(target) if isinstance(target, WebhookConfig) else "Skipped: the script hook is disabled"

@@ -6,13 +6,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
+from events.types import Envelope
 
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
@@ -72,7 +72,7 @@ def _targets_for(name: str, *, cached: bool | None = None) -> tuple[list[Webhook
 
 
 def _event_rows(
-    envelope: dict[str, Any], targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
+    envelope: Envelope, targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
 ) -> list[Delivery]:
     """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
     webhooks, hooks = targets
@@ -100,13 +100,13 @@ def _event_rows(
     return rows
 
 
-def deliveries_create(*, envelope: dict[str, Any], claim: bool = False) -> list[Delivery]:
+def deliveries_create(*, envelope: Envelope, claim: bool = False) -> list[Delivery]:
     """Create the Delivery rows of one event (idempotent); return the ones to run (see ``deliveries_create_many``)."""
     return deliveries_create_many(envelopes=[envelope], claim=claim)
 
 
 def deliveries_create_many(
-    *, envelopes: list[dict[str, Any]], claim: bool = True, cached_targets: bool | None = None
+    *, envelopes: list[Envelope], claim: bool = True, cached_targets: bool | None = None
 ) -> list[Delivery]:
     """Create the Delivery rows of these events (idempotent); return the ones to run, targets loaded.
 
@@ -139,7 +139,7 @@ def deliveries_create_many(
     for row in pending if claim else ():
         row.status = Delivery.Status.RUNNING
         row.attempts = 1
-        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.webhook or row.hook))
+        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.target))
         row.holder = holder
     try:
         with transaction.atomic():
@@ -160,7 +160,7 @@ def _insert_rows(rows: list[Delivery]) -> None:
         return
     bulk.insert(Delivery, rows)
     event_ids = list({row.event_id for row in rows})
-    pks: dict[tuple[str, str, int], int] = {}
+    pks: dict[tuple[str, str, int | None], int] = {}
     # Each look-up matches one of the partial unique indexes (event_id, webhook) and (event_id, hook).
     for kind in ("webhook", "hook"):
         if any(getattr(row, f"{kind}_id") for row in rows):
@@ -174,7 +174,7 @@ def _insert_rows(rows: list[Delivery]) -> None:
         row._state.db = Delivery.objects.db
 
 
-def _create_missing(envelope: dict[str, Any], now: datetime) -> list[Delivery]:
+def _create_missing(envelope: Envelope, now: datetime) -> list[Delivery]:
     """The idempotent path of one event's fan-out: its missing rows created pending; its pending rows."""
     name = envelope["event_name"]
     if name not in HOOKABLE_EVENTS:
@@ -217,7 +217,7 @@ def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
             HookLog(
                 webhook_id=d.webhook_id,
                 delivery=d,
-                hook_name=d.webhook.name,
+                hook_name=d.target.name,
                 event_name=d.event_name,
                 event_id=d.event_id,
                 hook_type=HookType.WEBHOOK,

@@ -39,8 +39,8 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
     result, _error = _run_transport(target, envelope, 1)
     is_webhook = isinstance(target, WebhookConfig)
     return HookLog.objects.create(
-        hook=None if is_webhook else target,
-        webhook=target if is_webhook else None,
+        hook=None if isinstance(target, WebhookConfig) else target,
+        webhook=target if isinstance(target, WebhookConfig) else None,
         hook_name=target.name,
         event_name=event,
         event_id=envelope["id"],
@@ -57,7 +57,7 @@ def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfi
     if target is None:
         raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
     if not target.enabled:
-        reason = f" ({target.disabled_reason})" if getattr(target, "disabled_reason", "") else ""
+        reason = f" ({target.disabled_reason})" if isinstance(target, WebhookConfig) and target.disabled_reason else ""
         raise RedeliveryError(f"{_target_label(target)} is disabled{reason}; enable it before redelivering.")
     return target
 
@@ -106,7 +106,9 @@ def redeliver_log(log: HookLog) -> Delivery:
     """Redeliver the event of one log entry to its hook or webhook."""
     if log.is_test:
         raise RedeliveryError("A test run cannot be redelivered; run the test again instead.")
-    delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=log.delivery_id).first()
+    delivery = None
+    if log.delivery_id is not None:
+        delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=log.delivery_id).first()
     if delivery is None:
         raise RedeliveryError("The delivery of this log entry no longer exists (deleted or purged).")
     return delivery_redeliver(delivery=delivery)

@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,7 +18,8 @@ from hooks import checks, netpolicy, scriptpath, services, validators
 from hooks.models import HookConfig, WebhookConfig
 
 
-def messages(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]] | list[str]:
+def messages(exc: pytest.ExceptionInfo[ValidationError]) -> Any:
+    # A dict (field -> messages) for a field error, else a list: each test knows which it raised.
     error = exc.value
     return error.message_dict if hasattr(error, "error_dict") else error.messages
 

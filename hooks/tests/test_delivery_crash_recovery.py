@@ -80,6 +80,7 @@ def test_a_delivery_cut_short_by_a_killed_worker_is_taken_over_long_before_its_l
     held = Delivery.objects.get(webhook=webhook)
     assert held.status == "running"
     assert held.holder is not None
+    assert held.lease_expires_at is not None
     assert held.lease_expires_at - timezone.now() > timedelta(seconds=DEADLINE + 30)
 
     doomed.kill()
@@ -203,13 +204,16 @@ def test_a_process_of_this_machine_that_is_gone_is_taken_over_at_once_though_it_
     if case == "exited":
         gone = _neighbour(_dead_pid(), ticks=None, beat_ago=timedelta(0))
     else:
-        gone = _neighbour(os.getpid(), ticks=holders.start_ticks(os.getpid()) - 1, beat_ago=timedelta(0))
+        ticks = holders.start_ticks(os.getpid())
+        assert ticks is not None
+        gone = _neighbour(os.getpid(), ticks=ticks - 1, beat_ago=timedelta(0))
     row = _claimed_by(gone, httpserver)
 
     assert holders.claims_take_over() == 1
 
     after = Delivery.objects.get(pk=row.pk)
     assert after.status == "running"
+    assert after.lease_expires_at is not None
     assert after.lease_expires_at <= timezone.now()
     assert after.pk in {r[0] for r in delivery.due_deliveries()}
     assert not WorkerProcess.objects.filter(pk=gone.pk).exists()
@@ -239,6 +243,7 @@ def test_a_worker_taken_for_dead_records_nothing_over_the_attempt_that_replaced_
     envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
     [row] = delivery.deliveries_create(envelope=envelope, claim=True)
     outcome = attempts._attempt(row.pk, None, row, claimed_already=True)  # this process's attempt, not yet recorded
+    assert outcome is not None
     # Meanwhile this process was taken for dead and another one claimed the row again.
     other, new_lease = uuid.uuid4(), timezone.now() + timedelta(minutes=3)
     Delivery.objects.filter(pk=row.pk).update(holder=other, lease_expires_at=new_lease)
@@ -259,6 +264,7 @@ def test_a_clean_stop_hands_on_its_claims_at_once_and_forgets_the_process(httpse
     holders.retire()
 
     after = Delivery.objects.get(pk=row.pk)
+    assert after.lease_expires_at is not None
     assert after.lease_expires_at <= timezone.now()
     assert not WorkerProcess.objects.filter(pk=me.pk).exists()
 

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
+from events.types import Envelope
 from hooks import receivers
 from hooks.models import HookConfig, PendingEvent, WebhookConfig
 from hooks.queue import broker
@@ -27,7 +28,7 @@ def queued() -> int:
     return rung() + PendingEvent.objects.count()
 
 
-def envelope(name: str = "subtitle_downloaded") -> dict:
+def envelope(name: str = "subtitle_downloaded") -> Envelope:
     return build_envelope(name, sample_payload(name))
 
 

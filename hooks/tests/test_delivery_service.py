@@ -263,6 +263,7 @@ def test_claimed_first_attempt_that_waited_renews_its_lease_or_yields(loopback, 
     # Nobody took it: the lease is renewed and the attempt runs.
     Delivery.objects.filter(pk=row.pk).update(lease_expires_at=stale)
     outcome = attempts._attempt(row.pk, 60.0, row, claimed_already=True)
+    assert outcome is not None
     assert outcome.status == "succeeded"
     assert outcome.lease > stale
     assert len(httpserver.log) == 1

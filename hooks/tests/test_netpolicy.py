@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from events.types import Envelope
 from hooks import netpolicy
 from hooks.models import WebhookConfig
 from hooks.netpolicy import AddressRefused, HostUnresolvable, InvalidWebhookURL, check_webhook_url
@@ -161,7 +162,13 @@ def test_connection_guard_refuses_before_connecting(strict, httpserver, connecti
 def test_delivery_to_refused_address_fails_permanently_and_sends_nothing(strict, httpserver, url):
     httpserver.expect_request("/hook").respond_with_data("ok")
     webhook = WebhookConfig(name="w", event_name="*", url=url.format(port=httpserver.port), timeout_seconds=2)
-    envelope = {"id": str(uuid.uuid4()), "event_name": "batch_complete", "version": 1, "timestamp": "t", "data": {}}
+    envelope: Envelope = {
+        "id": str(uuid.uuid4()),
+        "event_name": "batch_complete",
+        "version": 1,
+        "timestamp": "t",
+        "data": {},
+    }
 
     with pytest.raises(HookError) as info:
         deliver(webhook, envelope)
@@ -184,6 +191,7 @@ def test_nat64_and_mapped_addresses_are_judged_by_their_ipv4(strict):
 def test_an_unresolvable_host_may_be_saved_with_a_warning(strict):
     """At save time a name that does not resolve (no DNS now, a host that will exist later) is a warning."""
     warning = netpolicy.check_webhook_url_on_save("http://receiver.invalid/hook")
+    assert warning is not None
     assert warning.startswith("Webhook host 'receiver.invalid' could not be resolved (")
     assert warning.endswith(
         "). Saved anyway: the address is checked again before every delivery, "

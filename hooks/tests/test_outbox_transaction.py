@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 import testsupport
 from events import emit_event
 from events.samples import sample_payload
+from events.types import Envelope
 from hooks import outbox, receivers
 from hooks.models import PendingEvent
 from hooks.queue import broker
@@ -19,7 +20,7 @@ from hooks.tests.test_outbox import rung, subscribed
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def emit() -> dict:
+def emit() -> Envelope:
     return emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
 
 

@@ -100,6 +100,8 @@ def test_slots_are_shared_with_other_processes(hooks_dir, slots, tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdin is not None
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline() == "held\n"
         with pytest.raises(HookError):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from events.services import build_envelope
+from events.types import Envelope
 from hooks.models import HookConfig
 from hooks.transports import script as runner
 from hooks.transports.script import deliver
@@ -178,7 +179,7 @@ def test_one_megabyte_payload_arrives_whole_on_stdin_and_in_the_event_file(hooks
     assert env["SUBLARR_EVENT_DATA_FILE"].endswith("/event.json")
 
 
-def _envelope_of_size(data_bytes: int) -> dict:
+def _envelope_of_size(data_bytes: int) -> Envelope:
     """A provider_failed envelope whose compact JSON is exactly ``data_bytes`` long."""
     envelope = build_envelope("provider_failed", {"error": ""})
     base = len(runner.envelope_bytes(envelope))
@@ -218,9 +219,11 @@ def test_envelope_one_byte_over_the_kernel_limit_is_only_in_the_file_and_on_stdi
 
 
 def test_environment_stays_under_the_total_budget_biggest_variables_left_out_first():
-    envelope = {
+    envelope: Envelope = {
         "id": "e",
         "event_name": "x",
+        "version": 1,
+        "timestamp": "t",
         "data": {f"k{i}": "v" * 120_000 for i in range(12)},
     }
     data = runner.envelope_bytes(envelope)

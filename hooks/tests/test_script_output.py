@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from events.services import build_envelope
+from events.types import Envelope
 from hooks.models import HookConfig
 from hooks.transports import HookError
 from hooks.transports.script import deliver
@@ -28,7 +29,7 @@ def _peak_rss_kib() -> int:
     raise AssertionError("no VmHWM in /proc/self/status")
 
 
-def _envelope() -> dict:
+def _envelope() -> Envelope:
     return build_envelope("batch_complete", {"total": 1})
 
 

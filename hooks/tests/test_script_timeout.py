@@ -10,6 +10,7 @@ import pytest
 
 import testsupport
 from events.services import build_envelope
+from events.types import Envelope
 from hooks.models import HookConfig
 from hooks.transports import HookError
 from hooks.transports.script import deliver
@@ -37,7 +38,7 @@ def _pids(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()]
 
 
-def _envelope() -> dict:
+def _envelope() -> Envelope:
     return build_envelope("batch_complete", {"total": 3})
 
 

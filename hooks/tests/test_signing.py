@@ -11,12 +11,13 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
+from events.types import Envelope
 from hooks import signing
 from hooks.models import WebhookConfig
 from hooks.redaction import redact_headers
 from hooks.transports.webhook import build_request, envelope_body
 
-ENVELOPE = {
+ENVELOPE: Envelope = {
     "id": "6f1c2f5e-3b53-4d8e-9a57-8a3c1e0f7b21",
     "event_name": "subtitle_downloaded",
     "version": 1,
@@ -70,7 +71,7 @@ def test_fresh_timestamp_changes_the_standard_signature_not_the_id():
 
 
 def test_body_bytes_do_not_depend_on_stored_key_order():
-    reordered = {
+    reordered: Envelope = {
         "data": dict(reversed(list(ENVELOPE["data"].items()))),
         "version": 1,
         "timestamp": ENVELOPE["timestamp"],

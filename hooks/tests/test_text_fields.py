@@ -101,5 +101,5 @@ def test_the_path_check_refuses_a_lone_surrogate_at_run_time(hooks_dir):
 
 def test_a_non_string_is_not_text():
     with pytest.raises(ValidationError) as exc:
-        validators.validate_name(12)
+        validators.validate_name(12)  # type: ignore[arg-type]  # a non-string, on purpose
     assert exc.value.messages == [validators.TEXT_TYPE_MESSAGE]

@@ -34,6 +34,7 @@ SECRET_LOOKING = [
 def _received_count(url: str, path: str) -> int:
     """How many header lines the receiver sends for ``path`` (asked with a plain client)."""
     parts = urlsplit(url)
+    assert parts.hostname is not None
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     connection.request("POST", path, body=b"{}")
     response = connection.getresponse()

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 
+from events.types import Envelope
 from hooks.models import WebhookConfig
 from hooks.transports import HookError
 from hooks.transports import webhook as transport
@@ -26,7 +27,7 @@ def loopback(settings):
     return settings
 
 
-def envelope() -> dict:
+def envelope() -> Envelope:
     return {"id": str(uuid.uuid4()), "event_name": "batch_complete", "version": 1, "timestamp": "t", "data": {}}
 
 
@@ -42,6 +43,8 @@ class KeepAliveReceiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.ports: list[int] = []
         self.hosts: list[str] = []
+        # SNI names asked for, when served over TLS (tls_receiver).
+        self.sni: list[str | None] = []
         self.body = b""
         receiver = self
 
@@ -91,7 +94,6 @@ def ca() -> trustme.CA:
 def tls_receiver(ca) -> Iterator[KeepAliveReceiver]:
     """The keep-alive receiver over TLS, with a certificate for ``localhost``; records the SNI names asked for."""
     server = KeepAliveReceiver()
-    server.sni: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost").configure_cert(context)
     context.sni_callback = lambda sock, name, ctx: server.sni.append(name)

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from events.types import Envelope
 from hooks.scriptpath import ScriptPathError, resolve_script_path
 
 from . import HookError, Result
@@ -161,7 +162,7 @@ def _text(value: str) -> str:
     return value
 
 
-def envelope_bytes(envelope: dict[str, Any]) -> bytes:
+def envelope_bytes(envelope: Envelope) -> bytes:
     """The envelope as the script reads it: compact UTF-8 JSON (no raw newline in it)."""
     try:
         return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -201,7 +202,7 @@ def _env_budget() -> int:
     return min(MAX_ENV_TOTAL_BYTES, arg_max // 2) if arg_max > 0 else MAX_ENV_TOTAL_BYTES
 
 
-def script_environment(envelope: dict[str, Any], *, data: bytes, data_file: Path) -> dict[str, str]:
+def script_environment(envelope: Envelope, *, data: bytes, data_file: Path) -> dict[str, str]:
     """Return the script's whole environment (nothing else from the server leaks in).
 
     A variable whose ``NAME=value`` would exceed the kernel's 128 KiB limit for
@@ -372,24 +373,30 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         # fork+exec without the fast path only where there is something to drop.
         preexec_fn=_confine_child if os.geteuid() == 0 else None,
     )
+    # All three are pipes (PIPE above): never None.
+    stdin_pipe, stdout_pipe, stderr_pipe = process.stdin, process.stdout, process.stderr
+    assert stdin_pipe is not None
+    assert stdout_pipe is not None
+    assert stderr_pipe is not None
     pid = process.pid
     pidfd: int | None = None
     with contextlib.suppress(AttributeError, OSError):
         pidfd = os.pidfd_open(pid)
 
     selector = selectors.DefaultSelector()
-    readers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
+    readers = {stdout_pipe.fileno(): stdout, stderr_pipe.fileno(): stderr}
     for fd in readers:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
-    stdin_fd: int | None = process.stdin.fileno()
-    os.set_blocking(stdin_fd, False)
+    write_fd = stdin_pipe.fileno()
+    stdin_fd: int | None = write_fd
+    os.set_blocking(write_fd, False)
     view = memoryview(data)
     written = 0
     if data:
-        selector.register(stdin_fd, selectors.EVENT_WRITE)
+        selector.register(write_fd, selectors.EVENT_WRITE)
     else:
-        process.stdin.close()
+        stdin_pipe.close()
         stdin_fd = None
     if pidfd is not None:
         selector.register(pidfd, selectors.EVENT_READ)
@@ -400,7 +407,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
             with contextlib.suppress(KeyError):
                 selector.unregister(stdin_fd)
             with contextlib.suppress(OSError):
-                process.stdin.close()
+                stdin_pipe.close()
             stdin_fd = None
 
     deadline = started + timeout
@@ -472,7 +479,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         _kill_group(pid, signal.SIGKILL)
         close_stdin()
         selector.close()
-        for stream in (process.stdout, process.stderr):
+        for stream in (stdout_pipe, stderr_pipe):
             with contextlib.suppress(OSError):
                 stream.close()
         if pidfd is not None:
@@ -488,7 +495,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
     )
 
 
-def deliver(hook: HookConfig, envelope: dict[str, Any], *, attempt: int = 1) -> Result:
+def deliver(hook: HookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
     """Run ``hook``'s script for ``envelope``; return its Result or raise ``HookError``.
 
     Refused paths and scripts that cannot start are permanent failures; a

@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
 from events.catalog import EVENT_CATALOG
+from events.types import Envelope
 from hooks import netpolicy, signing
 from hooks.redaction import REDACTED, is_sensitive, redact_headers
 
@@ -85,7 +87,7 @@ class _GuardedConnect:
             except TimeoutError:
                 last_error = ConnectTimeoutError(self, f"Connection to {self.host} timed out.")
             except OSError as exc:
-                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")
+                last_error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore[arg-type]  # self: a mixin of HTTPConnection only
                 last_error.__cause__ = exc
         assert last_error is not None
         raise last_error
@@ -146,7 +148,7 @@ def _sorted_objects(value: Any) -> Any:
     return value
 
 
-def canonical_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+def canonical_envelope(envelope: Mapping[str, Any]) -> dict[str, Any]:
     """The envelope in one fixed key order: envelope keys, then payload keys in catalog order.
 
     A stored envelope comes back from PostgreSQL's jsonb with its keys
@@ -165,12 +167,12 @@ def canonical_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def envelope_body(envelope: dict[str, Any]) -> bytes:
+def envelope_body(envelope: Envelope) -> bytes:
     """The request body: the envelope as compact UTF-8 JSON, the same bytes on every attempt."""
     return json.dumps(canonical_envelope(envelope), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def build_request(webhook: WebhookConfig, envelope: dict[str, Any], *, now: float | None = None) -> tuple[bytes, dict]:
+def build_request(webhook: WebhookConfig, envelope: Envelope, *, now: float | None = None) -> tuple[bytes, dict]:
     """The body and headers of one attempt (a fresh timestamp and signatures each time)."""
     body = envelope_body(envelope)
     timestamp = int(now if now is not None else time.time())
@@ -268,7 +270,7 @@ def _request_url(parts: SplitResult) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path or '/'}{query}"
 
 
-def deliver(webhook: WebhookConfig, envelope: dict[str, Any], *, attempt: int = 1) -> Result:
+def deliver(webhook: WebhookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
     """POST ``envelope`` to ``webhook``; return the Result of a 2xx, raise HookError otherwise.
 
     ``HookError.permanent`` is set when retrying cannot help: an invalid URL,

@@ -20,7 +20,16 @@ from .base import Parsed
 KIND = "generic"
 ACCEPTS = {"application/json": None}
 
-_STR = ("action", "media_type", "title", "folder_path", "scene_name", "release_title", "release_group", "quality")
+_STR: tuple[str, ...] = (
+    "action",
+    "media_type",
+    "title",
+    "folder_path",
+    "scene_name",
+    "release_title",
+    "release_group",
+    "quality",
+)
 _STR += ("message",)
 _INT = ("year", "season")
 _STR_LISTS = ("paths", "previous_paths", "deleted_paths", "languages", "subtitle_languages")

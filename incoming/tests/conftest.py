@@ -23,15 +23,15 @@ def basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-def post_fixture(client: Any, url: str, name: str, **headers: str) -> Any:
+def post_fixture(client: Any, url: str, name: str, **extra: Any) -> Any:
     """Post a fixture the way its app does: JSON or text/plain body, or the JSON in a multipart field."""
     fixture = load(name)
     content_type = fixture["content_type"]
     text = json.dumps(fixture["body"])
     if content_type == "multipart/form-data":
         field = "payload" if name.startswith("plex") else "data"
-        return client.post(url, data={field: text}, **headers)
-    return client.post(url, data=text, content_type=content_type, **headers)
+        return client.post(url, data={field: text}, **extra)
+    return client.post(url, data=text, content_type=content_type, **extra)
 
 
 @pytest.fixture

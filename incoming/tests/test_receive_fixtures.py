@@ -228,8 +228,11 @@ def test_last_request_at_is_written_at_most_once_a_minute(client, make_source):
 
     post()
     first = IncomingSource.objects.get().last_request_at
+    assert first is not None
     post()
     assert IncomingSource.objects.get().last_request_at == first
     IncomingSource.objects.filter(pk=incoming.pk).update(last_request_at=first - timedelta(minutes=2))
     post()
-    assert IncomingSource.objects.get().last_request_at > first
+    later = IncomingSource.objects.get().last_request_at
+    assert later is not None
+    assert later > first

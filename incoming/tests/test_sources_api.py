@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from incoming import services
+from incoming import services, validators
 from incoming.models import IncomingSource
 
 SOURCES = "/api/incoming-sources/"
@@ -122,3 +122,28 @@ def test_requests_are_listed_newest_first_and_filtered(staff_client, client, mak
 def test_the_api_is_staff_only(user_client, anon_client):
     assert user_client.get(SOURCES).status_code == 403
     assert anon_client.get("/api/incoming-requests/").status_code == 401
+
+
+def test_the_field_rules_the_schema_states_get_the_services_messages(staff_client):
+    def post(**fields):
+        return staff_client.post(SOURCES, {"name": "x", "kind": "sonarr", **fields}, format="json")
+
+    many = post(path_mappings=[{"remote": f"/{i}", "local": "/m"} for i in range(51)])
+    control = post(path_mappings=[{"remote": "/tv", "local": "/media\ttv"}])
+    colon = post(basic_username="u:v", basic_password="p")
+    long_name = post(name="x" * 65)
+
+    assert many.json() == {"path_mappings": ["At most 50 path mappings."]}
+    assert control.json() == {"path_mappings": {"0": {"local": [validators.PREFIX_MESSAGE]}}}  # which mapping
+    assert colon.json() == {"basic_username": [validators.BASIC_USERNAME_MESSAGE]}
+    assert long_name.json() == {"name": [validators.NAME_MESSAGE]}
+    assert IncomingSource.objects.count() == 0
+
+
+def test_a_taken_name_is_a_400_naming_it(staff_client, make_source):
+    make_source(name="sonarr")
+
+    response = staff_client.post(SOURCES, {"name": "sonarr", "kind": "sonarr"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Incoming source with this Name already exists."]}

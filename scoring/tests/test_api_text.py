@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from rest_framework.serializers import Serializer
 
 from events.jsonlimits import text_error
 from scoring.serializers import (
@@ -28,7 +29,7 @@ BAD = "\ud800"
 BAD_ECHOED = "\\ud800"
 MESSAGE = text_error(BAD)
 
-PREVIEW = {
+PREVIEW: dict[str, Any] = {
     "query": {
         "series_title": "Severance",
         "season": 2,
@@ -57,7 +58,7 @@ PREVIEW = {
     "min_score": None,
 }
 # (method, url, user, valid body, the serializer of each object in it by path, the paths that are dicts of keys)
-ENDPOINTS = {
+ENDPOINTS: dict[str, tuple[str, str, str, dict[str, Any], dict[tuple, type[Serializer]]]] = {
     "preview": (
         "post",
         "/api/scoring/preview/",

@@ -45,6 +45,7 @@ def test_group_message_crosses_processes(proc_env):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert listener.stdout is not None
     try:
         assert listener.stdout.readline().strip() == "ready"
         subprocess.run([sys.executable, "-c", SENDER], env=proc_env, cwd=testsupport.BASE_DIR, check=True, timeout=60)

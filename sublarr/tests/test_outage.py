@@ -127,11 +127,11 @@ class Producer:
 def settled(database_url: str) -> bool:
     """Whether the outbox is empty and every delivery reached its final outcome."""
     with psycopg.connect(database_url, connect_timeout=5) as connection:
-        waiting = connection.execute("SELECT count(*) FROM hooks_pendingevent").fetchone()[0]
+        waiting = connection.execute("SELECT count(*) FROM hooks_pendingevent").fetchone()
         open_deliveries = connection.execute(
             "SELECT count(*) FROM hooks_delivery WHERE status NOT IN ('succeeded', 'failed', 'skipped')"
-        ).fetchone()[0]
-    return waiting == 0 and open_deliveries == 0
+        ).fetchone()
+    return waiting == (0,) and open_deliveries == (0,)
 
 
 def test_events_emitted_while_postgresql_is_stopped_are_refused_and_the_accepted_ones_delivered_once(

@@ -120,14 +120,15 @@ def test_a_hook_log_bulk_delete_needs_a_filter_or_all_true(schema, selection, va
     ("body", "valid"),
     [
         ({"secret": "s3cret", "generate_secret": True}, False),
-        ({"secret": "", "generate_secret": True}, True),
+        ({"secret": "", "generate_secret": True}, False),  # "" asks for no secret: as contradictory
         ({"secret": "s3cret", "generate_secret": False}, True),
         ({"generate_secret": True}, True),
     ],
 )
 def test_a_webhook_takes_a_secret_or_generate_secret_not_both(schema, body, valid):
-    rule = {"not": component(schema, "PatchedWebhookConfigRequest")["not"]}
-    assert jsonschema.Draft4Validator(rule).is_valid(body) is valid
+    for name in ("WebhookConfigRequest", "PatchedWebhookConfigRequest"):  # create, replace and change alike
+        rule = {"not": component(schema, name)["not"]}
+        assert jsonschema.Draft4Validator(rule).is_valid(body) is valid, name
 
 
 def test_preview_integers_are_64_bit_as_the_server_takes_them(schema):
@@ -136,3 +137,38 @@ def test_preview_integers_are_64_bit_as_the_server_takes_them(schema):
     assert (query["year"]["minimum"], query["year"]["maximum"]) == (1800, 3000)
     min_score = component(schema, "PreviewRequestRequest")["properties"]["min_score"]
     assert (min_score["minimum"], min_score["maximum"]) == (-(2**63), 2**63 - 1)
+
+
+def test_every_operation_on_an_id_or_a_page_documents_its_404(schema):
+    # get_object() answers 404 for an unknown id, the paginator for a page past the last one.
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            if "id" in names or "page" in names:
+                assert "404" in operation["responses"], f"{method.upper()} {path}"
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"name": "sonarr-4k", "kind": "sonarr"}, True),
+        ({"name": "has space", "kind": "sonarr"}, False),
+        ({"name": "x" * 65, "kind": "sonarr"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u", "basic_password": "p"}, True),
+        ({"name": "x", "kind": "sonarr", "basic_username": "", "basic_password": ""}, True),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "", "basic_password": "p"}, False),
+        ({"name": "x", "kind": "sonarr", "basic_username": "u:v", "basic_password": "p"}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/media/tv"}]}, True),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/media\ttv"}]}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": " ", "local": "/media/tv"}]}, False),
+        ({"name": "x", "kind": "sonarr", "path_mappings": [{"remote": "/tv", "local": "/m" * 513}]}, False),
+        (
+            {"name": "x", "kind": "sonarr", "path_mappings": [{"remote": f"/{i}", "local": "/m"} for i in range(51)]},
+            False,
+        ),
+    ],
+)
+def test_an_incoming_source_states_its_name_credentials_and_mappings_rules(schema, body, valid):
+    root = {**component(schema, "IncomingSourceRequest"), "components": schema["components"]}
+    assert jsonschema.Draft4Validator(root).is_valid(body) is valid
