@@ -12,7 +12,8 @@ class Redis(redis_broker.Redis):
     Every key this install writes starts with SUBLARR_REDIS_PREFIX, so several
     installs (or test runs) can share one Redis server and be told apart or
     cleaned up by prefix. Keys derived from the list key (the outbox doorbell)
-    follow it; django-q2's cluster stats go through Django's cache, prefixed there.
+    follow it, and so do the cluster stats each worker writes through the broker
+    (``django_q:<cluster>:cluster:<id>``).
     """
 
     list_key: str
@@ -20,3 +21,15 @@ class Redis(redis_broker.Redis):
     def __init__(self, list_key: str | None = None) -> None:
         super().__init__(list_key)
         self.list_key = f"{settings.REDIS_PREFIX}:{self.list_key}"
+
+    def _prefixed(self, key: str) -> str:
+        return f"{settings.REDIS_PREFIX}:{key}"
+
+    def set_stat(self, key: str, value: str, timeout: int) -> None:
+        super().set_stat(self._prefixed(key), value, timeout)
+
+    def get_stat(self, key: str) -> bytes | None:
+        return super().get_stat(self._prefixed(key))
+
+    def get_stats(self, pattern: str) -> list[bytes | None] | None:
+        return super().get_stats(self._prefixed(pattern))
