@@ -6,13 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .api_schema import error_responses
 from .catalog import EVENT_CATALOG, catalog_listing
 from .services import EventError, emit_event
 
@@ -40,25 +41,24 @@ class EnvelopeSerializer(serializers.Serializer):
     data = serializers.DictField()  # type: ignore[assignment]  # the envelope's key, named like Serializer.data; DRF's metaclass takes it
 
 
-_detail = inline_serializer("EventErrorDetail", fields={"detail": serializers.CharField()})
-
-
 # What an emit answers, documented once: the catch-all view and each event's own path (events/urls.py).
 EMIT_RESPONSES: dict[int, Any] = {
     202: EnvelopeSerializer,
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description=(
-            "Malformed JSON, or nested deeper than 64 levels ({detail}); or a bad payload: an undeclared "
-            "key, a value not of the key's type (see the catalog's schema), text that is not valid "
-            "Unicode ({<key or non_field_errors>: [message]})."
-        ),
-    ),
-    403: _detail,
-    413: OpenApiResponse(_detail, description="Body larger than SUBLARR_EVENT_MAX_BODY_BYTES."),
-    503: OpenApiResponse(
-        _detail,
-        description="The database cannot be reached: nothing was emitted; retry after Retry-After seconds.",
+    **error_responses(
+        400,
+        403,
+        413,
+        503,
+        descriptions={
+            400: (
+                "Malformed JSON, or nested deeper than 64 levels ({detail}); or a bad payload: an undeclared "
+                "key, a value not of the key's type (see the catalog's schema), text that is not valid "
+                "Unicode ({<key or non_field_errors>: [message]})."
+            ),
+            403: "Authenticated, but not a staff user.",
+            413: "Body larger than SUBLARR_EVENT_MAX_BODY_BYTES.",
+            503: "The database cannot be reached: nothing was emitted; retry after Retry-After seconds.",
+        },
     ),
 }
 EMIT_PARAMETERS = [
@@ -100,7 +100,7 @@ class EventEmitView(APIView):
         request=OpenApiTypes.OBJECT,
         responses={
             **EMIT_RESPONSES,
-            404: OpenApiResponse(_detail, description="Unknown event; the message lists the valid events."),
+            **error_responses(404, descriptions={404: "Unknown event; the message lists the valid events."}),
         },
         parameters=EMIT_PARAMETERS,
         tags=["events"],

@@ -26,6 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
+from events.api_schema import error_responses, id_parameter
+
 from . import delivery, services
 from .models import HookConfig, HookLog, WebhookConfig
 from .serializers import (
@@ -35,32 +37,11 @@ from .serializers import (
     HookLogBulkDeleteSerializer,
     HookLogFilterSerializer,
     HookLogSerializer,
-    HooksErrorSerializer,
     SecretSerializer,
     WebhookConfigSerializer,
 )
 
 BULK_DELETE_REFUSED = "Refusing to delete every log row: add filters, or ?all=true to delete them all."
-
-_FIELD_ERRORS = {
-    "type": "object",
-    "description": "Field name (or non_field_errors / detail) → messages.",
-    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
-}
-_ERR_400 = OpenApiResponse(_FIELD_ERRORS, description="Invalid input: one message per offending field.")
-_ERR_401 = OpenApiResponse(HooksErrorSerializer, description="Not authenticated (send a token or a session cookie).")
-_ERR_403 = OpenApiResponse(HooksErrorSerializer, description="Authenticated, but not a staff user.")
-_ERR_404 = OpenApiResponse(HooksErrorSerializer, description="No such object (or page).")
-_AUTH_ERRORS = {401: _ERR_401, 403: _ERR_403}
-
-
-def _id(kind: str) -> list[OpenApiParameter]:
-    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    table = {400: _ERR_400, 404: _ERR_404}
-    return {**{code: table[code] for code in codes}, **_AUTH_ERRORS}
 
 
 def _run_test(target: HookConfig | WebhookConfig) -> Response:
@@ -91,28 +72,30 @@ def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
     list=extend_schema(
         summary="List script hooks",
         parameters=[ConfigFilterSerializer],
-        responses={200: HookConfigSerializer(many=True), **_errors(400)},
+        responses={200: HookConfigSerializer(many=True), **error_responses(400, 401, 403)},
     ),
-    create=extend_schema(summary="Create a script hook", responses={201: HookConfigSerializer, **_errors(400)}),
+    create=extend_schema(
+        summary="Create a script hook", responses={201: HookConfigSerializer, **error_responses(400, 401, 403)}
+    ),
     retrieve=extend_schema(
         summary="Get a script hook",
-        parameters=_id("script hook"),
-        responses={200: HookConfigSerializer, **_errors(404)},
+        parameters=id_parameter("script hook"),
+        responses={200: HookConfigSerializer, **error_responses(404, 401, 403)},
     ),
     update=extend_schema(
         summary="Replace a script hook",
-        parameters=_id("script hook"),
-        responses={200: HookConfigSerializer, **_errors(400, 404)},
+        parameters=id_parameter("script hook"),
+        responses={200: HookConfigSerializer, **error_responses(400, 404, 401, 403)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of a script hook",
-        parameters=_id("script hook"),
-        responses={200: HookConfigSerializer, **_errors(400, 404)},
+        parameters=id_parameter("script hook"),
+        responses={200: HookConfigSerializer, **error_responses(400, 404, 401, 403)},
     ),
     destroy=extend_schema(
         summary="Delete a script hook (its log rows stay)",
-        parameters=_id("script hook"),
-        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+        parameters=id_parameter("script hook"),
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
     ),
 )
 class HookViewSet(viewsets.ModelViewSet):
@@ -150,13 +133,13 @@ class HookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Run a script hook once now with a sample payload",
-        parameters=_id("script hook"),
+        parameters=id_parameter("script hook"),
         description=(
             "Runs the script synchronously with a realistic sample payload of its event, logs the run "
             "(is_test=true) and returns the log row. A failed run is still 200: see success."
         ),
         request=None,
-        responses={200: HookLogSerializer, **_errors(404)},
+        responses={200: HookLogSerializer, **error_responses(404, 401, 403)},
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
@@ -167,29 +150,31 @@ class HookViewSet(viewsets.ModelViewSet):
     list=extend_schema(
         summary="List webhooks",
         parameters=[ConfigFilterSerializer],
-        responses={200: WebhookConfigSerializer(many=True), **_errors(400)},
+        responses={200: WebhookConfigSerializer(many=True), **error_responses(400, 401, 403)},
     ),
     create=extend_schema(
         summary='Create a webhook (signed by a generated secret unless secret is sent; "" for none)',
-        responses={201: WebhookConfigSerializer, **_errors(400)},
+        responses={201: WebhookConfigSerializer, **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
-        summary="Get a webhook", parameters=_id("webhook"), responses={200: WebhookConfigSerializer, **_errors(404)}
+        summary="Get a webhook",
+        parameters=id_parameter("webhook"),
+        responses={200: WebhookConfigSerializer, **error_responses(404, 401, 403)},
     ),
     update=extend_schema(
         summary="Replace a webhook (an omitted secret is kept)",
-        parameters=_id("webhook"),
-        responses={200: WebhookConfigSerializer, **_errors(400, 404)},
+        parameters=id_parameter("webhook"),
+        responses={200: WebhookConfigSerializer, **error_responses(400, 404, 401, 403)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of a webhook",
-        parameters=_id("webhook"),
-        responses={200: WebhookConfigSerializer, **_errors(400, 404)},
+        parameters=id_parameter("webhook"),
+        responses={200: WebhookConfigSerializer, **error_responses(400, 404, 401, 403)},
     ),
     destroy=extend_schema(
         summary="Delete a webhook (its log rows stay)",
-        parameters=_id("webhook"),
-        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+        parameters=id_parameter("webhook"),
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
     ),
 )
 class WebhookViewSet(viewsets.ModelViewSet):
@@ -252,13 +237,13 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Deliver a sample event to a webhook once now",
-        parameters=_id("webhook"),
+        parameters=id_parameter("webhook"),
         description=(
             "Posts a realistic sample payload of the webhook's event synchronously (no retries), logs the "
             "attempt (is_test=true) and returns the log row. A failed delivery is still 200: see success."
         ),
         request=None,
-        responses={200: HookLogSerializer, **_errors(404)},
+        responses={200: HookLogSerializer, **error_responses(404, 401, 403)},
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
@@ -266,10 +251,10 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Re-enable a webhook",
-        parameters=_id("webhook"),
+        parameters=id_parameter("webhook"),
         description="Enables the webhook, resets its consecutive failure count and clears the disable reason.",
         request=None,
-        responses={200: WebhookConfigSerializer, **_errors(404)},
+        responses={200: WebhookConfigSerializer, **error_responses(404, 401, 403)},
     )
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, pk: str | None = None) -> Response:
@@ -278,10 +263,10 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Replace a webhook's secret with a generated one",
-        parameters=_id("webhook"),
+        parameters=id_parameter("webhook"),
         description="Returns the new whsec_ secret once; it is never shown again.",
         request=None,
-        responses={200: SecretSerializer, **_errors(404)},
+        responses={200: SecretSerializer, **error_responses(404, 401, 403)},
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
@@ -398,13 +383,15 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="List log rows, newest first",
         parameters=[HookLogFilterSerializer],
-        responses={200: HookLogSerializer(many=True), **_errors(400, 404)},
+        responses={200: HookLogSerializer(many=True), **error_responses(400, 404, 401, 403)},
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        summary="Get a log row", parameters=_id("log row"), responses={200: HookLogSerializer, **_errors(404)}
+        summary="Get a log row",
+        parameters=id_parameter("log row"),
+        responses={200: HookLogSerializer, **error_responses(404, 401, 403)},
     )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
@@ -417,7 +404,7 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
         ),
         parameters=[_LOG_SELECTION],
         request=None,
-        responses={200: DeletedSerializer, **_errors(400)},
+        responses={200: DeletedSerializer, **error_responses(400, 401, 403)},
     )
     def bulk_destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         logs, filtered = self._filtered()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from events.api_schema import error_responses, id_parameter
 
 from . import delivery
 from .models import HookLog, WebhookConfig
@@ -46,18 +48,16 @@ class RedeliveredCountSerializer(serializers.Serializer):
     redelivered = serializers.IntegerField(help_text="How many deliveries were queued again.")
 
 
-_ERROR = inline_serializer("RedeliveryError", {"detail": serializers.CharField()})
-_ERRORS = {
-    401: OpenApiResponse(_ERROR, description="Not authenticated."),
-    403: OpenApiResponse(_ERROR, description="Not a staff user."),
-    404: OpenApiResponse(_ERROR, description="No such log entry or webhook."),
-    409: OpenApiResponse(_ERROR, description="Not redeliverable in its current state; detail says why."),
-}
-_ERR_400 = OpenApiResponse(description="Invalid input: field → messages.")
-
-
-def _id(kind: str) -> list[OpenApiParameter]:
-    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
+_ERRORS = error_responses(
+    401,
+    403,
+    404,
+    409,
+    descriptions={
+        404: "No such log entry or webhook.",
+        409: "Not redeliverable in its current state; detail says why.",
+    },
+)
 
 
 class HookLogRedeliverView(APIView):
@@ -72,7 +72,7 @@ class HookLogRedeliverView(APIView):
             "its id (the webhook-id header) are the original ones. 409 for a test run, a deleted delivery, "
             "a disabled target or a delivery being attempted right now."
         ),
-        parameters=_id("log entry"),
+        parameters=id_parameter("log entry"),
         request=None,
         responses={202: RedeliveredDeliverySerializer, **_ERRORS},
     )
@@ -97,9 +97,9 @@ class WebhookRedeliverView(APIView):
             "Queue again every failed or skipped delivery of this webhook whose event arrived in "
             "[since, until] (both optional, ISO 8601). 409 when the webhook is disabled: enable it first."
         ),
-        parameters=_id("webhook"),
+        parameters=id_parameter("webhook"),
         request=RedeliverRangeSerializer,
-        responses={202: RedeliveredCountSerializer, 400: _ERR_400, **_ERRORS},
+        responses={202: RedeliveredCountSerializer, **error_responses(400), **_ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         webhook = get_object_or_404(WebhookConfig, pk=pk)

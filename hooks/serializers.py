@@ -429,7 +429,3 @@ class HookLogBulkDeleteSerializer(HookLogFilterSerializer):
 
 class DeletedSerializer(serializers.Serializer):
     deleted = serializers.IntegerField(help_text="How many log rows were deleted.")
-
-
-class HooksErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong.")

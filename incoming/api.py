@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -18,6 +18,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+
+from events.api_schema import error_responses, id_parameter
 
 from . import selectors, services, validators
 from .models import IncomingRequest, IncomingSource
@@ -29,23 +31,6 @@ from .serializers import (
     IncomingSourceSerializer,
     mappings_as_dicts,
 )
-
-_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid input: field -> messages. Nothing was saved."),
-    401: OpenApiResponse(_DETAIL, description="Not authenticated (send a token or a session cookie)."),
-    403: OpenApiResponse(_DETAIL, description="Authenticated, but not a staff user."),
-    404: OpenApiResponse(_DETAIL, description="No such object (or page)."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """The responses ``codes`` plus the authentication errors every operation here has."""
-    return {code: _ERRORS[code] for code in (*codes, 401, 403)}
-
-
-def _id(kind: str) -> list[OpenApiParameter]:
-    return [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {kind}'s id.")]
 
 
 @contextlib.contextmanager
@@ -66,31 +51,32 @@ def _service_data(validated: dict[str, Any]) -> dict[str, Any]:
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List incoming sources", responses={200: IncomingSourceSerializer(many=True), **_errors()}
+        summary="List incoming sources",
+        responses={200: IncomingSourceSerializer(many=True), **error_responses(401, 403)},
     ),
     create=extend_schema(
         summary="Create an incoming source (its API key is in this response only)",
-        responses={201: IncomingSourceCreatedSerializer, **_errors(400)},
+        responses={201: IncomingSourceCreatedSerializer, **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get an incoming source",
-        parameters=_id("incoming source"),
-        responses={200: IncomingSourceSerializer, **_errors(404)},
+        parameters=id_parameter("incoming source"),
+        responses={200: IncomingSourceSerializer, **error_responses(404, 401, 403)},
     ),
     update=extend_schema(
         summary="Replace an incoming source (the key is kept)",
-        parameters=_id("incoming source"),
-        responses={200: IncomingSourceSerializer, **_errors(400, 404)},
+        parameters=id_parameter("incoming source"),
+        responses={200: IncomingSourceSerializer, **error_responses(400, 404, 401, 403)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of an incoming source",
-        parameters=_id("incoming source"),
-        responses={200: IncomingSourceSerializer, **_errors(400, 404)},
+        parameters=id_parameter("incoming source"),
+        responses={200: IncomingSourceSerializer, **error_responses(400, 404, 401, 403)},
     ),
     destroy=extend_schema(
         summary="Delete an incoming source (its request records stay)",
-        parameters=_id("incoming source"),
-        responses={204: OpenApiResponse(description="Deleted."), **_errors(404)},
+        parameters=id_parameter("incoming source"),
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
     ),
 )
 class IncomingSourceViewSet(viewsets.ModelViewSet):
@@ -124,9 +110,9 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Replace the source's API key with a new generated one (shown once)",
-        parameters=_id("incoming source"),
+        parameters=id_parameter("incoming source"),
         request=None,
-        responses={200: ApiKeySerializer, **_errors(404)},
+        responses={200: ApiKeySerializer, **error_responses(404, 401, 403)},
     )
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request: Request, pk: str | None = None) -> Response:
@@ -181,12 +167,12 @@ class IncomingRequestPagination(PageNumberPagination):
     list=extend_schema(
         summary="List incoming requests, newest first",
         parameters=[IncomingRequestFilterSerializer],
-        responses={200: IncomingRequestSerializer(many=True), **_errors(400, 404)},
+        responses={200: IncomingRequestSerializer(many=True), **error_responses(400, 404, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get one incoming request record",
-        parameters=_id("request record"),
-        responses={200: IncomingRequestSerializer, **_errors(404)},
+        parameters=id_parameter("request record"),
+        responses={200: IncomingRequestSerializer, **error_responses(404, 401, 403)},
     ),
 )
 class IncomingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -17,13 +17,14 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from events.api_schema import error_responses
 
 from . import selectors, services
 from .engine import SubtitleResult, VideoQuery, rank_with
@@ -84,12 +85,11 @@ def _checked_type(score_type: str) -> str:
     return _call(check_score_type, score_type=score_type)
 
 
-_DETAIL = inline_serializer("ScoringErrorDetail", {"detail": serializers.CharField()})
-_READ_ERRORS = {401: OpenApiResponse(_DETAIL, description="Not authenticated.")}
+_READ_ERRORS = error_responses(401, descriptions={401: "Not authenticated."})
 _WRITE_ERRORS = {
-    400: OpenApiResponse(description="Invalid input: field -> messages. Nothing was saved."),
+    **error_responses(400),
     **_READ_ERRORS,
-    403: OpenApiResponse(_DETAIL, description="Not a staff user."),
+    **error_responses(403, descriptions={403: "Not a staff user."}),
 }
 _PROVIDER_PARAM = OpenApiParameter(
     "provider_name",
@@ -328,7 +328,7 @@ class ModifierDetailView(APIView):
         tags=["scoring"],
         summary="One provider's score modifier",
         parameters=[_PROVIDER_PARAM],
-        responses={200: ModifierSerializer, 404: OpenApiResponse(_DETAIL, description="No modifier."), **_READ_ERRORS},
+        responses={200: ModifierSerializer, **error_responses(404, descriptions={404: "No modifier."}), **_READ_ERRORS},
     )
     def get(self, request: Request, provider_name: str) -> Response:
         modifiers = selectors.provider_modifiers()
@@ -354,7 +354,7 @@ class ModifierDetailView(APIView):
         summary="Remove one provider's score modifier",
         parameters=[_PROVIDER_PARAM],
         request=None,
-        responses={204: None, 404: OpenApiResponse(_DETAIL, description="No modifier."), **_WRITE_ERRORS},
+        responses={204: None, **error_responses(404, descriptions={404: "No modifier."}), **_WRITE_ERRORS},
     )
     def delete(self, request: Request, provider_name: str) -> Response:
         if not _call(services.provider_modifier_delete, provider_name=provider_name, source=SOURCE):
