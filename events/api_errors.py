@@ -1,4 +1,11 @@
-"""The REST API's exception handler: an unavailable database or broker is a JSON 503 with Retry-After.
+"""The REST API's one exception handler: domain errors as 400/404/409, an unavailable service as 503.
+
+A service's ``events.errors`` refusal is answered here, not view by view:
+``Invalid`` → 400 with its field → messages, ``NotFound`` → 404 and
+``Conflict`` → 409 with ``{"detail": message}``; a Django ``ValidationError``
+(model validation in a service) → 400 with its field messages, as a
+serializer's would be. The shapes are the schema's ``FieldErrors`` and
+``ErrorDetail`` (events.api_schema).
 
 DRF answers its own errors (400, 401, 403, 404…); anything else it re-raises,
 and Django would answer an HTML 500 with a traceback in the log for every
@@ -17,13 +24,16 @@ import time
 from typing import Any
 
 import redis
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from .bridge import redact
+from .errors import Conflict, DomainError, Invalid, NotFound
 from .services import EventUnavailable
 
 logger = logging.getLogger(__name__)
@@ -69,9 +79,29 @@ def _log_once(service: str, exc: Exception, path: str) -> None:
     )
 
 
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    """The DRF exception answering a domain error or a Django ValidationError; any other ``exc`` as is."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    if not isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, Invalid):
+        return exceptions.ValidationError(exc.errors)
+    if isinstance(exc, NotFound):
+        return exceptions.NotFound(exc.message)
+    if isinstance(exc, Conflict):
+        return ConflictError(exc.message)
+    return exceptions.ValidationError(Invalid(exc.message, field=exc.field).errors)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus 503 + ``Retry-After`` when the database or the broker cannot be reached."""
-    response = drf_exception_handler(exc, context)
+    """DRF's handler for domain errors too, plus 503 + ``Retry-After`` when the database or broker is down."""
+    response = drf_exception_handler(_as_api_exception(exc), context)
     if response is not None:
         return response
     service = _unavailable(exc)

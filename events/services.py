@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from .bridge import redact
 from .catalog import CATALOG_VERSION, EVENT_CATALOG, STRING, EventSpec, PayloadType
+from .errors import Invalid
 from .jsonlimits import printable, surrogate_error
 from .signals import event_accepted
 from .types import Envelope
@@ -22,16 +23,12 @@ from .types import Envelope
 logger = logging.getLogger(__name__)
 
 
-class EventError(ValueError):
+class EventError(Invalid):
     """An event that cannot be emitted: unknown name or a bad payload.
 
-    ``field`` names the offending payload key, when there is one.
+    ``field`` names the offending payload key, when there is one (the API's
+    400 is ``{field or non_field_errors: [message]}``).
     """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class EventUnavailable(Exception):  # noqa: N818 - a state, like Django's ServiceUnavailable

@@ -8,11 +8,8 @@ filters select and refuses to delete everything unless ``?all=true``.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, cast
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -24,7 +21,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 
 from events.api_schema import error_responses, id_parameter
 
@@ -47,15 +43,6 @@ BULK_DELETE_REFUSED = "Refusing to delete every log row: add filters, or ?all=tr
 def _run_test(target: HookConfig | WebhookConfig) -> Response:
     """Run ``target`` once now with a sample payload; answer its log row."""
     return Response(HookLogSerializer(delivery.run_test(target)).data)
-
-
-@contextlib.contextmanager
-def _service_errors() -> Iterator[None]:
-    """Turn a service's Django ValidationError (input that changed under us) into a 400."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(as_serializer_error(exc)) from None
 
 
 def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
@@ -115,16 +102,14 @@ class HookViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _service_errors():
-            hook = services.hook_create(**serializer.validated_data, source="api")
+        hook = services.hook_create(**serializer.validated_data, source="api")
         return Response(self.get_serializer(hook).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         hook = self.get_object()
         serializer = self.get_serializer(hook, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        with _service_errors():
-            hook = services.hook_update(hook=hook, data=serializer.validated_data, source="api")
+        hook = services.hook_update(hook=hook, data=serializer.validated_data, source="api")
         return Response(self.get_serializer(hook).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -213,8 +198,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         data.pop("generate_secret", False)
         # No secret given: the service generates one, shown in this response only; "" asks for none.
         generated = "secret" not in data
-        with _service_errors():
-            webhook = services.webhook_create(**data, source="api")
+        webhook = services.webhook_create(**data, source="api")
         warnings = serializer.url_warnings
         return self._respond(webhook, generated=generated, warnings=warnings, status_code=status.HTTP_201_CREATED)
 
@@ -227,8 +211,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         generate = data.pop("generate_secret", False)
-        with _service_errors():
-            webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
+        webhook = services.webhook_update(webhook=webhook, data=data, generate_secret=generate, source="api")
         return self._respond(webhook, generated=generate, warnings=serializer.url_warnings)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -78,10 +78,7 @@ class HookLogRedeliverView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         log = get_object_or_404(HookLog, pk=pk)
-        try:
-            queued = delivery.redeliver_log(log)
-        except delivery.RedeliveryError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        queued = delivery.redeliver_log(log)  # a RedeliveryError is a 409 (events.api_errors)
         body = {"delivery_id": queued.pk, "event_id": str(queued.event_id), "status": queued.status}
         return Response(RedeliveredDeliverySerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
@@ -108,10 +105,9 @@ class WebhookRedeliverView(APIView):
         since, until = serializer.validated_data.get("since"), serializer.validated_data.get("until")
         if since and until and since > until:
             return Response({"redelivered": 0}, status=status.HTTP_202_ACCEPTED)
-        try:
-            count = delivery.redeliver_webhook(webhook, since=since, until=until)
-        except delivery.RedeliveryError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        count = delivery.redeliver_webhook(
+            webhook, since=since, until=until
+        )  # a RedeliveryError is a 409 (events.api_errors)
         return Response({"redelivered": count}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 
 from events.api_schema import error_responses, id_parameter
 
@@ -31,15 +26,6 @@ from .serializers import (
     IncomingSourceSerializer,
     mappings_as_dicts,
 )
-
-
-@contextlib.contextmanager
-def _service_errors() -> Iterator[None]:
-    """Turn a service's Django ValidationError into a 400 with field messages."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(as_serializer_error(exc)) from None
 
 
 def _service_data(validated: dict[str, Any]) -> dict[str, Any]:
@@ -89,8 +75,7 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _service_errors():
-            incoming, key = services.source_create(**_service_data(serializer.validated_data), source="api")
+        incoming, key = services.source_create(**_service_data(serializer.validated_data), source="api")
         body = {**IncomingSourceSerializer(incoming).data, "api_key": key}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -98,10 +83,9 @@ class IncomingSourceViewSet(viewsets.ModelViewSet):
         incoming = self.get_object()
         serializer = self.get_serializer(incoming, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        with _service_errors():
-            incoming = services.source_update(
-                incoming=incoming, data=_service_data(serializer.validated_data), source="api"
-            )
+        incoming = services.source_update(
+            incoming=incoming, data=_service_data(serializer.validated_data), source="api"
+        )
         return Response(self.get_serializer(incoming).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

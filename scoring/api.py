@@ -62,14 +62,6 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dic
     return serializer.validated_data
 
 
-def _call(service, **kwargs: Any) -> Any:
-    """Call a service; its validation errors become a 400 with the same field messages."""
-    try:
-        return service(**kwargs)
-    except ScoringValidationError as exc:
-        raise serializers.ValidationError(exc.errors) from None
-
-
 def _type_state(score_type: str) -> dict[str, Any]:
     overrides = selectors.weight_overrides(score_type)
     defaults = dict(DEFAULT_SCORES[score_type])
@@ -82,7 +74,7 @@ def _type_state(score_type: str) -> dict[str, Any]:
 
 
 def _checked_type(score_type: str) -> str:
-    return _call(check_score_type, score_type=score_type)
+    return check_score_type(score_type=score_type)
 
 
 _READ_ERRORS = error_responses(401, descriptions={401: "Not authenticated."})
@@ -131,8 +123,7 @@ class WeightTypeView(APIView):
     def _update(self, request: Request, score_type: str, *, replace: bool) -> Response:
         score_type = _checked_type(score_type)
         data = _validated(WeightsUpdateSerializer, request.data)
-        _call(
-            services.scoring_weights_update,
+        services.scoring_weights_update(
             score_type=score_type,
             weights=data["weights"],
             replace=replace,
@@ -142,7 +133,7 @@ class WeightTypeView(APIView):
 
     def delete(self, request: Request, score_type: str) -> Response:
         score_type = _checked_type(score_type)
-        _call(services.scoring_weights_reset_type, score_type=score_type, source=SOURCE)
+        services.scoring_weights_reset_type(score_type=score_type, source=SOURCE)
         return Response(_type_state(score_type))
 
 
@@ -151,7 +142,7 @@ class WeightKeyView(APIView):
 
     def delete(self, request: Request, score_type: str, weight_key: str) -> Response:
         score_type = _checked_type(score_type)
-        _call(services.scoring_weight_reset, score_type=score_type, weight_key=weight_key, source=SOURCE)
+        services.scoring_weight_reset(score_type=score_type, weight_key=weight_key, source=SOURCE)
         return Response(_type_state(score_type))
 
 
@@ -317,7 +308,7 @@ class ModifierListView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(ModifierSerializer, request.data)
-        _call(services.provider_modifier_set, **data, source=SOURCE)
+        services.provider_modifier_set(**data, source=SOURCE)
         return Response(data)
 
 
@@ -346,7 +337,7 @@ class ModifierDetailView(APIView):
     )
     def put(self, request: Request, provider_name: str) -> Response:
         data = _validated(ModifierValueSerializer, request.data)
-        _call(services.provider_modifier_set, provider_name=provider_name, modifier=data["modifier"], source=SOURCE)
+        services.provider_modifier_set(provider_name=provider_name, modifier=data["modifier"], source=SOURCE)
         return Response({"provider_name": provider_name, "modifier": data["modifier"]})
 
     @extend_schema(
@@ -357,7 +348,7 @@ class ModifierDetailView(APIView):
         responses={204: None, **error_responses(404, descriptions={404: "No modifier."}), **_WRITE_ERRORS},
     )
     def delete(self, request: Request, provider_name: str) -> Response:
-        if not _call(services.provider_modifier_delete, provider_name=provider_name, source=SOURCE):
+        if not services.provider_modifier_delete(provider_name=provider_name, source=SOURCE):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 

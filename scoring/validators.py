@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.errors import Invalid
+
 from .scores import (
     DEFAULT_SCORES,
     MODIFIER_MAX,
@@ -15,12 +17,12 @@ from .scores import (
 )
 
 
-class ScoringValidationError(ValueError):
+class ScoringValidationError(Invalid):
     """Bad scoring input; ``errors`` maps each offending field to its messages (nothing was saved)."""
 
     def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__("; ".join(f"{field}: {' '.join(_flatten(msgs))}" for field, msgs in errors.items()))
-        self.errors = errors
+        message = "; ".join(f"{field}: {' '.join(_flatten(msgs))}" for field, msgs in errors.items())
+        super().__init__(message, errors=errors)
 
 
 def _flatten(messages: Any) -> list[str]:

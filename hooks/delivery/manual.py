@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
+from events.errors import Conflict
 from events.samples import sample_payload
 from events.services import build_envelope
 
@@ -20,8 +21,8 @@ from .attempts import _result_fields, _run_transport, _target_label
 TEST_EVENT_FOR_ALL = "subtitle_downloaded"
 
 
-class RedeliveryError(ValueError):
-    """A redelivery that cannot be done; the message is safe to show."""
+class RedeliveryError(Conflict):
+    """A redelivery that cannot be done now (the API's 409); the message is safe to show."""
 
 
 def run_test(target: HookConfig | WebhookConfig) -> HookLog:
