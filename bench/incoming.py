@@ -20,21 +20,19 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench._setup import run_child_install
+
 ROOT = Path(__file__).resolve().parent.parent
-PG = "postgres://postgres@127.0.0.1:5432/"
-REDIS = "redis://127.0.0.1:6379/0"
 APP = ["sublarr.asgi:application"]
 FIXTURE = ROOT / "incoming" / "tests" / "fixtures" / "sonarr_download.json"
 
@@ -215,61 +213,10 @@ def child(posts: int, clients: int, servers: int) -> None:
         receiver.shutdown()
 
 
-def _service(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
 def run_profile(profile: str, posts: int, clients: int) -> dict | None:
-    data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-incoming-{profile}-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sublarr.settings",
-        "SUBLARR_DATA_DIR": data_dir,
-        "SUBLARR_WEBHOOK_ALLOW_LOOPBACK": "true",
-        "SUBLARR_QUEUE_WORKERS": "2",
-        "SUBLARR_LOG_LEVEL": "WARNING",
-    }
-    for key in ("DATABASE_URL", "REDIS_URL", "SUBLARR_REDIS_PREFIX"):
-        env.pop(key, None)
-    db_name = f"bench_incoming_{os.getpid()}"
-    servers = 1
-    if profile == "scaleout":
-        if not (_service("127.0.0.1", 5432) and _service("127.0.0.1", 6379)):
-            print("scaleout profile skipped: PostgreSQL or Redis unreachable on 127.0.0.1", file=sys.stderr)
-            return None
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db_name}"], check=True)
-        env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
-        servers = 2
-    try:
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.incoming", "--child", str(posts), str(clients), str(servers)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if out.returncode != 0:
-            print(out.stdout, out.stderr, file=sys.stderr)
-            return None
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        if profile == "scaleout":
-            import redis
-
-            client = redis.Redis.from_url(REDIS)
-            keys = list(client.scan_iter(match=f"*{db_name}*"))
-            if keys:
-                client.delete(*keys)
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"],
-                check=False,
-            )
-        shutil.rmtree(data_dir, ignore_errors=True)
+    servers = 2 if profile == "scaleout" else 1
+    argv = ["bench.incoming", "--child", str(posts), str(clients), str(servers)]
+    return run_child_install("incoming", profile == "scaleout", argv)
 
 
 def main() -> int:

@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -42,9 +41,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench._setup import run_child_install
+
 ROOT = Path(__file__).resolve().parent.parent
-PG = "postgres://postgres@127.0.0.1:5432/"
-REDIS = "redis://127.0.0.1:6379/0"
 
 
 # --- Receiver (its own process) ---------------------------------------------
@@ -295,75 +294,11 @@ def child(
 # --- Parent -------------------------------------------------------------------
 
 
-def _service(host: str, port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def run_profile(
     profile: str, deliveries: int, receiver_url: str, per_event: str = "1,20", rounds: int = 1, per_transaction: int = 1
 ) -> dict | None:
-    data_dir = tempfile.mkdtemp(prefix=f"sublarr-bench-webhooks-{profile}-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sublarr.settings",
-        "SUBLARR_DATA_DIR": data_dir,
-        "SUBLARR_WEBHOOK_ALLOW_LOOPBACK": "true",
-        "SUBLARR_QUEUE_WORKERS": "2",
-        "SUBLARR_LOG_LEVEL": "WARNING",
-    }
-    for key in ("DATABASE_URL", "REDIS_URL", "SUBLARR_REDIS_PREFIX"):
-        env.pop(key, None)
-    db_name = f"bench_webhooks_{os.getpid()}"
-    if profile == "redis":
-        if not (_service("127.0.0.1", 5432) and _service("127.0.0.1", 6379)):
-            print("redis profile skipped: PostgreSQL or Redis unreachable on 127.0.0.1", file=sys.stderr)
-            return None
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db_name}"], check=True)
-        env.update({"DATABASE_URL": PG + db_name, "REDIS_URL": REDIS, "SUBLARR_REDIS_PREFIX": db_name})
-    try:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.webhooks",
-                "--child",
-                str(deliveries),
-                receiver_url,
-                per_event,
-                str(rounds),
-                str(per_transaction),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if out.returncode != 0:
-            print(out.stdout, out.stderr, file=sys.stderr)
-            return None
-        if out.stderr.strip():
-            print(out.stderr.strip()[-2000:], file=sys.stderr)
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        if profile == "redis":
-            import redis
-
-            client = redis.Redis.from_url(REDIS)
-            keys = list(client.scan_iter(match=f"*{db_name}*"))
-            if keys:
-                client.delete(*keys)
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"],
-                check=False,
-            )
-        shutil.rmtree(data_dir, ignore_errors=True)
+    argv = ["bench.webhooks", "--child", str(deliveries), receiver_url, per_event, str(rounds), str(per_transaction)]
+    return run_child_install("webhooks", profile == "redis", argv)
 
 
 def _ratios(profile: str, results: list[dict]) -> list[str]:
