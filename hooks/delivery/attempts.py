@@ -22,7 +22,7 @@ from events.types import Envelope
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, WebhookConfig
 from ..transports import HookError, Result
-from .holders import process_id
+from .holders import claimant_id, process_id
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _claim(
         lease_seconds = _lease_seconds(row.target)
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds)
-    me = process_id()
+    me = claimant_id()
     due = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
     if preloaded is not None:
         due = due.filter(attempts=preloaded.attempts)

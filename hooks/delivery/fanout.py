@@ -17,7 +17,7 @@ from events.types import Envelope
 from .. import bulk
 from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
 from .attempts import _lease_seconds, _skip_reason
-from .holders import process_id
+from .holders import claimant_id
 
 
 def _load_targets(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
@@ -135,7 +135,7 @@ def deliveries_create_many(
     if not rows:
         return []
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]
-    holder = process_id() if claim else None
+    holder = claimant_id() if claim else None
     for row in pending if claim else ():
         row.status = Delivery.Status.RUNNING
         row.attempts = 1

@@ -29,6 +29,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,6 +41,8 @@ STALE_BEATS = 3
 
 _identity_lock = threading.Lock()
 _identity: tuple[int, uuid.UUID] | None = None
+_registered_lock = threading.Lock()
+_registered_pid: int | None = None
 
 
 def process_id() -> uuid.UUID:
@@ -52,6 +55,23 @@ def process_id() -> uuid.UUID:
         if _identity is None or _identity[0] != os.getpid():
             _identity = (os.getpid(), uuid.uuid4())
         return _identity[1]
+
+
+def claimant_id() -> uuid.UUID:
+    """This process's holder id, for a claim: its ``WorkerProcess`` row is written first (once per process).
+
+    A claim written before the process's first beat would name a holder no
+    sweeper knows: if the process died before beating, its claims would wait
+    out their leases instead of being handed on at once.
+    """
+    global _registered_pid
+    me = process_id()
+    if _registered_pid != os.getpid():
+        with _registered_lock:
+            if _registered_pid != os.getpid():
+                beat()
+                _registered_pid = os.getpid()
+    return me
 
 
 def heartbeat_seconds() -> float:
@@ -89,15 +109,18 @@ def beat() -> None:
     now = timezone.now()
     if WorkerProcess.objects.filter(pk=me).update(last_beat_at=now):
         return
-    WorkerProcess.objects.create(
-        id=me,
-        host=socket.gethostname()[:255],
-        pid=os.getpid(),
-        pid_space=pid_space(),
-        start_ticks=start_ticks(os.getpid()),
-        started_at=now,
-        last_beat_at=now,
-    )
+    try:
+        WorkerProcess.objects.create(
+            id=me,
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+            pid_space=pid_space(),
+            start_ticks=start_ticks(os.getpid()),
+            started_at=now,
+            last_beat_at=now,
+        )
+    except IntegrityError:  # another thread of this process wrote it first
+        WorkerProcess.objects.filter(pk=me).update(last_beat_at=now)
 
 
 def _gone(worker: WorkerProcess) -> bool:

@@ -280,3 +280,24 @@ def test_a_cluster_stopped_cleanly_leaves_no_worker_process_behind(start_worker)
 
     assert cluster.popen.returncode is not None
     assert list(WorkerProcess.objects.values_list("pid", flat=True)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["fan-out claim", "claim of a due row"])
+def test_a_process_is_known_as_a_holder_before_its_first_claim_is_written(monkeypatch, httpserver, how):
+    """A worker killed between its first claim and its first beat must still be found dead (CI flake, 2026-12-03)."""
+    monkeypatch.setattr(holders, "_registered_pid", None)  # a process that has not beaten yet
+    WorkerProcess.objects.all().delete()
+    WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url=httpserver.url_for("/hook"))
+    envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
+    if how == "fan-out claim":
+        [row] = delivery.deliveries_create(envelope=envelope, claim=True)
+        holder = row.holder
+    else:
+        [row] = delivery.deliveries_create(envelope=envelope, claim=False)
+        claimed = attempts._claim(row.pk)
+        assert claimed is not None
+        holder = claimed[0].holder
+
+    assert holder == holders.process_id()
+    assert WorkerProcess.objects.filter(pk=holder, pid=os.getpid(), pid_space=holders.pid_space()).exists()
