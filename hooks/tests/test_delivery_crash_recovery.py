@@ -87,14 +87,19 @@ def test_a_delivery_cut_short_by_a_killed_worker_is_taken_over_long_before_its_l
     doomed.popen.wait(timeout=10)
     holding.release.set()  # the receiver ends the request the dead worker left open
     # Two clusters (two worker processes each) race to take the claim over.
-    start_worker("first", **ENV)
-    start_worker("second", **ENV)
+    first, second = start_worker("first", **ENV), start_worker("second", **ENV)
 
-    done = testsupport.wait_for(
-        lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").first(),
-        timeout=DEADLINE,
-        message="the attempt to run again before the old lease would have expired",
-    )
+    try:
+        done = testsupport.wait_for(
+            lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").first(),
+            timeout=DEADLINE,
+            message="the attempt to run again before the old lease would have expired",
+        )
+    except AssertionError as timed_out:
+        state = Delivery.objects.filter(webhook=webhook).values().first()
+        workers = list(WorkerProcess.objects.values())
+        logs = "\n".join(f"--- {w.log_path.name}\n{w.log()[-4000:]}" for w in (doomed, first, second))
+        raise AssertionError(f"{timed_out}\ndelivery: {state}\nworker processes: {workers}\n{logs}") from None
     assert done.attempts == 1  # the attempt cut short was never logged: the same attempt ran again
     assert done.holder is None
     assert [c[0] for c in holding.calls] == [envelope["id"], envelope["id"]]
