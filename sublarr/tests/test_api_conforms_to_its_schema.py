@@ -91,7 +91,10 @@ def _load_schema():
     return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 
-schema = _load_schema()
+# The incoming endpoint's valid bodies are what each app sends (no one schema
+# states them) and its key is a source's, not the API token: its answers are
+# checked against its operation in incoming/tests/test_receive_schema.py.
+schema = _load_schema().exclude(operation_id="incoming_receive")
 
 
 @pytest.fixture
