@@ -124,7 +124,10 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
 
 
 class IncomingRequestFilterSerializer(serializers.Serializer):
-    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's requests.")  # type: ignore[assignment]  # a field named like Field.source; DRF's metaclass takes it
+    # A field named like Field.source; DRF's metaclass takes it. Bounded: SQLite and PostgreSQL ids are 64-bit.
+    source = serializers.IntegerField(  # type: ignore[assignment]
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this source's requests."
+    )
     outcome = serializers.ChoiceField(choices=IncomingRequest.Outcome.choices, required=False)
 
 

@@ -147,3 +147,11 @@ def test_a_taken_name_is_a_400_naming_it(staff_client, make_source):
 
     assert response.status_code == 400
     assert response.json() == {"name": ["Incoming source with this Name already exists."]}
+
+
+def test_a_source_filter_beyond_a_64_bit_id_is_a_400_not_a_500(staff_client):
+    """Found by schemathesis on SQLite: OverflowError, Python int too large to convert to SQLite INTEGER."""
+    answer = staff_client.get(f"/api/incoming-requests/?source={2**63}")
+    assert answer.status_code == 400
+    assert set(answer.json()) == {"source"}
+    assert staff_client.get(f"/api/incoming-requests/?source={2**63 - 1}").json()["results"] == []
