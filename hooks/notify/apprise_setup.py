@@ -8,10 +8,12 @@ stored on disk (``storage_mode="memory"``), and a notification to several
 URLs is sent one after the other in the calling thread (``async_mode=False``),
 so the address checks of ``hooks.notify.urls`` hold for every connection.
 
-Apprise logs URLs, and at debug level the tokens parsed out of them. Its
-``apprise`` logger does not propagate to ours; while Sublarr parses or sends,
-``apprise_log`` collects what Apprise logged in this thread, with every secret
-of the URLs replaced by the mask, for an error message.
+Apprise logs URLs, and at debug level the tokens parsed out of them. A filter
+on its ``apprise`` logger lets no record through to any handler; while
+Sublarr parses or sends, ``apprise_log`` keeps what Apprise warned about in
+this thread, with every secret of the URLs replaced by the mask, for an error
+message. urllib3's request and redirect lines (a token may be in the path)
+are masked the same way while a notification is being sent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from hooks.validators import URL_PASSWORD_MASK
 
 MASK = URL_PASSWORD_MASK
 _APPRISE_LOGGER = logging.getLogger("apprise")
+# urllib3 logs each request line (a Telegram bot token, a Discord webhook token are in the path) and redirects.
+_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry")
 _setup_lock = threading.Lock()
 
 
@@ -36,29 +40,56 @@ def make_asset() -> apprise.AppriseAsset:
     return apprise.AppriseAsset(plugin_paths=[], storage_mode="memory", async_mode=False, secure_logging=True)
 
 
-def _keep_apprise_log_to_itself() -> None:
-    with _setup_lock:
-        if _APPRISE_LOGGER.propagate:
-            _APPRISE_LOGGER.propagate = False
-            if not _APPRISE_LOGGER.handlers:
-                # Without a handler, logging's last resort would print Apprise's warnings to stderr.
-                _APPRISE_LOGGER.addHandler(logging.NullHandler())
+class _Capture(threading.local):
+    """What the current thread collects while it parses or sends: Apprise's warnings, and the secrets to mask."""
+
+    messages: list[str] | None = None
+    secrets: tuple[str, ...] = ()
 
 
-class _ThreadCapture(logging.Handler):
-    """Collect the records the current thread logs to Apprise's logger."""
+_capture = _Capture()
 
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.thread = threading.get_ident()
-        self.messages: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread and record.levelno >= logging.WARNING:
+class _KeepAppriseLog(logging.Filter):
+    """On Apprise's logger: no record goes on to any handler; a sending thread keeps the warnings, masked.
+
+    A filter on the logger itself runs before every handler — those of the
+    ``apprise`` logger and of its parents alike — so a URL or a token Apprise
+    logs (at debug level it logs them in clear) reaches no log file, console
+    or log-capturing tool.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _capture.messages is not None and record.levelno >= logging.WARNING:
             try:
-                self.messages.append(record.getMessage())
+                message = record.getMessage()
             except Exception:  # a record whose arguments do not format is dropped, never raised
-                self.messages.append(record.msg if isinstance(record.msg, str) else "")
+                message = str(record.msg)
+            _capture.messages.append(scrub(message, _capture.secrets))
+        return False
+
+
+class _MaskSecrets(logging.Filter):
+    """On urllib3's loggers: while this thread sends a notification, its records carry the mask for each secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _capture.messages is not None and _capture.secrets:
+            try:
+                message = record.getMessage()
+            except Exception:  # keep the record unformatted rather than fail the log call
+                return True
+            record.msg, record.args = scrub(message, _capture.secrets), ()
+        return True
+
+
+def _install_filters() -> None:
+    with _setup_lock:
+        if not any(isinstance(f, _KeepAppriseLog) for f in _APPRISE_LOGGER.filters):
+            _APPRISE_LOGGER.addFilter(_KeepAppriseLog())
+        for name in _HTTP_LOGGERS:
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, _MaskSecrets) for f in logger.filters):
+                logger.addFilter(_MaskSecrets())
 
 
 def secrets_of(url: str, *, keep_host: bool) -> list[str]:
@@ -94,13 +125,11 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 @contextmanager
 def apprise_log(secrets: Iterable[str] = ()) -> Iterator[list[str]]:
     """Collect Apprise's warnings and errors of this thread, scrubbed of ``secrets``, into the yielded list."""
-    _keep_apprise_log_to_itself()
-    capture = _ThreadCapture()
+    _install_filters()
     collected: list[str] = []
-    _APPRISE_LOGGER.addHandler(capture)
+    outer = (_capture.messages, _capture.secrets)
+    _capture.messages, _capture.secrets = collected, tuple(secrets)
     try:
         yield collected
     finally:
-        _APPRISE_LOGGER.removeHandler(capture)
-        listed = list(secrets)
-        collected.extend(scrub(message, listed) for message in capture.messages)
+        _capture.messages, _capture.secrets = outer
