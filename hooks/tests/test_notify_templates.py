@@ -10,7 +10,7 @@ import pytest
 from events.catalog import HOOKABLE_EVENTS
 from events.errors import Invalid
 from events.samples import sample_payload
-from hooks.notify import templates
+from hooks.notify import defaults, templates
 from hooks.notify.templates import render, validate
 
 
@@ -26,7 +26,7 @@ def envelope(event_name: str = "subtitle_downloaded", data: dict | None = None) 
 
 @pytest.mark.parametrize("event_name", HOOKABLE_EVENTS)
 def test_every_hookable_event_has_a_default_that_renders_its_sample_and_an_empty_payload(event_name):
-    assert event_name in templates.DEFAULTS
+    assert event_name in defaults.DEFAULTS
     full = render("", "", envelope(event_name))
     assert full.fallback_reason is None
     assert full.title
@@ -38,7 +38,7 @@ def test_every_hookable_event_has_a_default_that_renders_its_sample_and_an_empty
 
 @pytest.mark.parametrize("event_name", HOOKABLE_EVENTS)
 def test_every_default_passes_the_save_time_check_of_its_event(event_name):
-    title, body = templates.DEFAULTS[event_name]
+    title, body = defaults.DEFAULTS[event_name]
     validate(title, body, event_names=[event_name])
 
 
