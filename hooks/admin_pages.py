@@ -10,6 +10,7 @@ writes from ``hooks.delivery``'s redelivery services.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +186,7 @@ class TargetPagesMixin(admin.ModelAdmin):
         query = request.GET.copy()
         query.pop("page", None)
         for item in page.deliveries:
+            item.body_json = json.dumps(item.envelope, indent=2, ensure_ascii=False)  # type: ignore[attr-defined]  # shown only
             for log in item.attempt_logs:  # type: ignore[attr-defined]  # set by the prefetch (to_attr)
                 log.shown_request_headers = redact_headers(log.request_headers)
                 log.shown_response_headers = redact_headers(log.response_headers)
