@@ -25,7 +25,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Case, Count, FloatField, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from .models import HookConfig, HookLog, HookType, WebhookConfig
@@ -127,28 +139,46 @@ def _key(webhook_id: int | None, hook_id: int | None) -> TargetKey:
     return (HookType.WEBHOOK, webhook_id) if webhook_id is not None else (HookType.SCRIPT, hook_id or 0)
 
 
-def _logs_of(webhooks: Sequence[WebhookConfig], hooks: Sequence[HookConfig]) -> QuerySet[HookLog]:
-    return HookLog.objects.filter(is_test=False).filter(
-        Q(webhook_id__in=[w.pk for w in webhooks]) | Q(hook_id__in=[h.pk for h in hooks])
+def _logs_of(webhooks: Sequence[WebhookConfig] | None, hooks: Sequence[HookConfig] | None) -> QuerySet[HookLog]:
+    """Non-test log rows of the given targets (None: of every target — no filter, a plain scan)."""
+    logs = HookLog.objects.filter(is_test=False)
+    if webhooks is None or hooks is None:
+        return logs
+    return logs.filter(Q(webhook_id__in=[w.pk for w in webhooks]) | Q(hook_id__in=[h.pk for h in hooks]))
+
+
+def _binary_case(leaf: Any, test: Any, low: int, high: int) -> Any:
+    """A CASE tree choosing one of the leaves low..high in log2 comparisons per row (not one per leaf).
+
+    ``test(mid)`` is the condition that the value lies at or below leaf ``mid``.
+    """
+    if low == high:
+        return leaf(low)
+    mid = (low + high) // 2
+    return Case(
+        When(test(mid), then=_binary_case(leaf, test, low, mid)),
+        default=_binary_case(leaf, test, mid + 1, high),
+        output_field=IntegerField(),
     )
 
 
-def _percentiles_postgresql(logs: QuerySet[HookLog], now: datetime) -> dict[TargetKey, dict[str, tuple]]:
+def _duration_bucket() -> Any:
+    return _binary_case(Value, lambda mid: Q(duration_ms__lte=DURATION_EDGES[mid]), 0, len(DURATION_EDGES))
+
+
+def _stats_postgresql(logs: QuerySet[HookLog], now: datetime) -> Iterable[tuple[TargetKey, str, WindowStats]]:
     annotations: dict[str, Any] = {}
     for name, span in WINDOWS.items():
         in_window = Q(triggered_at__gte=now - span)
+        annotations[f"runs_{name}"] = Count("id", filter=in_window)
+        annotations[f"ok_{name}"] = Count("id", filter=in_window & Q(success=True))
         annotations[f"p50_{name}"] = PercentileCont("duration_ms", 0.5, filter=in_window)
         annotations[f"p95_{name}"] = PercentileCont("duration_ms", 0.95, filter=in_window)
     rows: Iterable[Mapping[str, Any]] = logs.values("webhook_id", "hook_id").order_by().annotate(**annotations)
-    return {
-        _key(row["webhook_id"], row["hook_id"]): {name: (row[f"p50_{name}"], row[f"p95_{name}"]) for name in WINDOWS}
-        for row in rows
-    }
-
-
-def _bucket_case() -> Case:
-    whens = [When(duration_ms__lte=edge, then=Value(index)) for index, edge in enumerate(DURATION_EDGES)]
-    return Case(*whens, default=Value(len(DURATION_EDGES)), output_field=IntegerField())
+    for row in rows:
+        for name in WINDOWS:
+            stats = WindowStats(row[f"runs_{name}"], row[f"ok_{name}"], row[f"p50_{name}"], row[f"p95_{name}"])
+            yield _key(row["webhook_id"], row["hook_id"]), name, stats
 
 
 def _percentile_from_histogram(counts: dict[int, int], fraction: float) -> float | None:
@@ -170,32 +200,36 @@ def _percentile_from_histogram(counts: dict[int, int], fraction: float) -> float
     return float(DURATION_EDGES[-1])
 
 
-def _percentiles_histogram(logs: QuerySet[HookLog], now: datetime) -> dict[TargetKey, dict[str, tuple]]:
+def _stats_histogram(logs: QuerySet[HookLog], now: datetime) -> Iterable[tuple[TargetKey, str, WindowStats]]:
     day = now - WINDOWS["24h"]
-    rows = (
-        logs.filter(triggered_at__gte=now - WINDOWS["7d"])
-        .annotate(
-            bucket=_bucket_case(),
+    rows: Iterable[Mapping[str, Any]] = (
+        logs.annotate(
+            bucket=_duration_bucket(),
             in_day=Case(When(triggered_at__gte=day, then=Value(1)), default=Value(0), output_field=IntegerField()),
         )
         .values("webhook_id", "hook_id", "in_day", "bucket")
         .order_by()
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), ok=Count("id", filter=Q(success=True)))
     )
     histograms: dict[TargetKey, dict[str, dict[int, int]]] = {}
+    successes: dict[TargetKey, dict[str, int]] = {}
     for row in rows:
-        per_window = histograms.setdefault(_key(row["webhook_id"], row["hook_id"]), {name: {} for name in WINDOWS})
-        windows = ["7d", "24h"] if row["in_day"] else ["7d"]
-        for name in windows:
+        key = _key(row["webhook_id"], row["hook_id"])
+        per_window = histograms.setdefault(key, {name: {} for name in WINDOWS})
+        ok = successes.setdefault(key, dict.fromkeys(WINDOWS, 0))
+        for name in ["7d", "24h"] if row["in_day"] else ["7d"]:
             counts = per_window[name]
             counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
-    return {
-        key: {
-            name: (_percentile_from_histogram(counts, 0.5), _percentile_from_histogram(counts, 0.95))
-            for name, counts in per_window.items()
-        }
-        for key, per_window in histograms.items()
-    }
+            ok[name] += row["ok"]
+    for key, per_window in histograms.items():
+        for name, counts in per_window.items():
+            stats = WindowStats(
+                sum(counts.values()),
+                successes[key][name],
+                _percentile_from_histogram(counts, 0.5),
+                _percentile_from_histogram(counts, 0.95),
+            )
+            yield key, name, stats
 
 
 def percentile_method() -> str:
@@ -205,48 +239,49 @@ def percentile_method() -> str:
     return "estimated from a duration histogram (x1.25 buckets, within 25 % or 1 ms)"
 
 
+def _last_successes(model: type[WebhookConfig] | type[HookConfig], ids: list[int]) -> dict[int, datetime | None]:
+    """Each target's newest successful run: one query, an index walk per target (hooks_log_*_recent)."""
+    if not ids:
+        return {}
+    field = "webhook" if model is WebhookConfig else "hook"
+    newest = (
+        HookLog.objects.filter(**{field: OuterRef("pk")}, success=True, is_test=False)
+        .order_by("-triggered_at")
+        .values("triggered_at")[:1]
+    )
+    return dict(model.objects.filter(pk__in=ids).annotate(last=Subquery(newest)).values_list("pk", "last"))
+
+
 def targets_health(
-    *, webhooks: Sequence[WebhookConfig], hooks: Sequence[HookConfig], now: datetime | None = None
+    *,
+    webhooks: Sequence[WebhookConfig],
+    hooks: Sequence[HookConfig],
+    now: datetime | None = None,
+    every_target: bool = False,
 ) -> list[TargetHealth]:
-    """Health of the given targets, in the given order: three queries, whatever their number and their logs."""
+    """Health of the given targets, in the given order: three queries, whatever their number and their logs.
+
+    ``every_target``: the targets are all there are, so the log is read without a target filter.
+    """
     now = now or timezone.now()
     health: dict[TargetKey, TargetHealth] = {}
     health.update({(HookType.WEBHOOK, w.pk): TargetHealth(HookType.WEBHOOK, w) for w in webhooks})
     health.update({(HookType.SCRIPT, h.pk): TargetHealth(HookType.SCRIPT, h) for h in hooks})
     if not health:
         return []
-    logs = _logs_of(webhooks, hooks).filter(skipped=False)
-    counts: dict[str, Any] = {}
-    for name, span in WINDOWS.items():
-        in_window = Q(triggered_at__gte=now - span)
-        counts[f"runs_{name}"] = Count("id", filter=in_window)
-        counts[f"ok_{name}"] = Count("id", filter=in_window & Q(success=True))
-    rows: Iterable[Mapping[str, Any]] = (
-        logs.filter(triggered_at__gte=now - max(WINDOWS.values()))
-        .values("webhook_id", "hook_id")
-        .order_by()
-        .annotate(**counts)
-    )
-    for row in rows:
-        target = health.get(_key(row["webhook_id"], row["hook_id"]))
-        if target is not None:
-            for name in WINDOWS:
-                target.windows[name].runs = row[f"runs_{name}"]
-                target.windows[name].successes = row[f"ok_{name}"]
-    for row in logs.filter(success=True).values("webhook_id", "hook_id").order_by().annotate(last=Max("triggered_at")):
-        target = health.get(_key(row["webhook_id"], row["hook_id"]))
-        if target is not None:
-            target.last_success_at = row["last"]
-    windowed = logs.filter(triggered_at__gte=now - max(WINDOWS.values()))
-    if connection.vendor == "postgresql":
-        percentiles = _percentiles_postgresql(windowed, now)
-    else:
-        percentiles = _percentiles_histogram(windowed, now)
-    for key, per_window in percentiles.items():
+    logs = _logs_of(None, None) if every_target else _logs_of(webhooks, hooks)
+    logs = logs.filter(skipped=False, triggered_at__gte=now - max(WINDOWS.values()))
+    stats = _stats_postgresql(logs, now) if connection.vendor == "postgresql" else _stats_histogram(logs, now)
+    for key, name, window in stats:
         target = health.get(key)
         if target is not None:
-            for name, (p50, p95) in per_window.items():
-                target.windows[name].p50_ms, target.windows[name].p95_ms = p50, p95
+            target.windows[name] = window
+    for kind, model, targets in (
+        (HookType.WEBHOOK, WebhookConfig, webhooks),
+        (HookType.SCRIPT, HookConfig, hooks),
+    ):
+        for pk, last in _last_successes(model, [t.pk for t in targets]).items():
+            health[(kind, pk)].last_success_at = last
     return list(health.values())
 
 
@@ -267,12 +302,8 @@ def outcome_buckets(
         logs = logs.filter(webhook=webhook)
     if hook is not None:
         logs = logs.filter(hook=hook)
-    # Newest slice first: the first threshold a row passes names its slice.
-    slice_of = Case(
-        *[When(triggered_at__gte=start, then=Value(index)) for index, start in reversed(list(enumerate(starts)))],
-        default=Value(0),
-        output_field=IntegerField(),
-    )
+    # Slice i holds starts[i] <= t < starts[i+1]: "at or below leaf mid" is t < starts[mid + 1].
+    slice_of = _binary_case(Value, lambda mid: Q(triggered_at__lt=starts[mid + 1]), 0, buckets - 1)
     result = [OutcomeBucket(start, start + width) for start in starts]
     rows = (
         logs.annotate(slice=slice_of)
@@ -301,11 +332,14 @@ def _totals(targets: list[TargetHealth]) -> dict[str, WindowStats]:
 
 
 def dashboard(*, now: datetime | None = None) -> Dashboard:
-    """Every webhook's and script hook's health and the outcomes chart: six queries."""
+    """Every webhook's and script hook's health and the outcomes chart: six queries.
+
+    The targets (2), their run counts and percentiles (1), their last successes (2), the chart (1).
+    """
     now = now or timezone.now()
     webhooks = list(WebhookConfig.objects.all())
     hooks = list(HookConfig.objects.all())
-    targets = targets_health(webhooks=webhooks, hooks=hooks, now=now)
+    targets = targets_health(webhooks=webhooks, hooks=hooks, now=now, every_target=True)
     return Dashboard(now=now, targets=targets, buckets=outcome_buckets(now=now), totals=_totals(targets))
 
 

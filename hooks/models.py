@@ -241,6 +241,9 @@ class HookLog(models.Model):
             models.Index(fields=["event_name", "-triggered_at"], name="hooks_log_event"),
             models.Index(fields=["success", "-triggered_at"], name="hooks_log_success"),
             models.Index(fields=["hook_type", "-triggered_at"], name="hooks_log_type"),
+            # A target's newest rows first: its last success (admin health) and its history.
+            models.Index(fields=["webhook", "-triggered_at"], name="hooks_log_webhook_recent"),
+            models.Index(fields=["hook", "-triggered_at"], name="hooks_log_hook_recent"),
         ]
 
     def __str__(self) -> str:
