@@ -128,19 +128,28 @@ def test_outcome_buckets_slice_the_last_seven_days():
 
 
 @pytest.mark.parametrize("targets", [1, 12])
-def test_dashboard_costs_a_fixed_number_of_queries(django_assert_num_queries, targets):
+@pytest.mark.parametrize(("some_never_succeeded", "queries"), [(False, 4), (True, 5)])
+def test_dashboard_costs_a_fixed_number_of_queries(django_assert_num_queries, targets, some_never_succeeded, queries):
     for index in range(targets):
         webhook = make_webhook(f"w{index}")
         hook = HookConfig.objects.create(name=f"h{index}", event_name="subtitle_downloaded", script_path="n.sh")
-        log(webhook, success=index % 2 == 0)
+        log(webhook, success=True)
+        log(webhook, success=False)
         log(hook, success=True, ago=timedelta(days=2))
+    if some_never_succeeded:
+        failing = make_webhook("failing")
+        log(failing, success=False)
+        old_success = log(failing, success=True, ago=timedelta(days=20))
 
-    # webhooks, hooks, counts, last success, percentiles, chart
-    with django_assert_num_queries(6):
+    # webhooks, hooks, the 7-day GROUP BY, the chart; + older last successes when a target had none in 7 days
+    with django_assert_num_queries(queries):
         board = health.dashboard()
 
-    assert len(board.targets) == 2 * targets
-    assert board.totals["7d"].runs == 2 * targets
+    assert len(board.targets) == 2 * targets + some_never_succeeded
+    if some_never_succeeded:
+        [entry] = [entry for entry in board.targets if entry.target.name == "failing"]
+        assert entry.last_success_at == old_success.triggered_at
+        assert entry.week.successes == 0
 
 
 def test_dashboard_page_queries_do_not_grow_with_targets_or_logs(admin_client):
