@@ -23,6 +23,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from events.catalog import HOOKABLE_EVENTS
 
 from . import delivery, services, validators
+from .admin_pages import HEALTH_COLUMNS, TargetPagesMixin
 from .models import HookConfig, HookLog, PendingEvent, WebhookConfig
 from .redaction import redact_headers
 
@@ -199,7 +200,7 @@ class HealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(HookConfig)
-class HookConfigAdmin(admin.ModelAdmin):
+class HookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
     form = HookConfigForm
     list_display = [
         "name",
@@ -209,6 +210,7 @@ class HookConfigAdmin(admin.ModelAdmin):
         "last_triggered_at",
         "trigger_count",
         "consecutive_failures",
+        *HEALTH_COLUMNS,
     ]
     list_filter = ["enabled", HealthFilter, "event_name", "last_status"]
     search_fields = ["name", "script_path"]
@@ -261,7 +263,7 @@ class HookConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookConfig)
-class WebhookConfigAdmin(admin.ModelAdmin):
+class WebhookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
     form = WebhookConfigForm
     list_display = [
         "name",
@@ -273,6 +275,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
         "consecutive_failures",
         "disabled_reason",
         "secret_set",
+        *HEALTH_COLUMNS,
     ]
     list_filter = ["enabled", HealthFilter, "event_name", "last_status_code"]
     # The URL is searched too, as shown (get_search_results); never a column holding a secret.

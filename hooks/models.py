@@ -241,6 +241,17 @@ class HookLog(models.Model):
             models.Index(fields=["event_name", "-triggered_at"], name="hooks_log_event"),
             models.Index(fields=["success", "-triggered_at"], name="hooks_log_success"),
             models.Index(fields=["hook_type", "-triggered_at"], name="hooks_log_type"),
+            # A target's last success (admin health): the first entry, however long ago and however many failures.
+            models.Index(
+                fields=["webhook", "-triggered_at"],
+                condition=Q(success=True, is_test=False),
+                name="hooks_log_webhook_success",
+            ),
+            models.Index(
+                fields=["hook", "-triggered_at"],
+                condition=Q(success=True, is_test=False),
+                name="hooks_log_hook_success",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,9 +6,13 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from hooks import admin_pages
+
 from . import schema  # noqa: F401 - registers the schema extensions
 
 urlpatterns = [
+    # Before the admin's own routes: its catch-all would answer these with a 404.
+    path("admin/hooks/", include(admin_pages.site_urls())),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
