@@ -16,7 +16,10 @@ from events.samples import sample_payload
 from events.services import build_envelope
 
 from ..models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
-from .attempts import _result_fields, _run_transport, _target_label
+from ..queue import enqueue
+from . import targets
+from .attempts import run_transport
+from .record import result_fields
 
 TEST_EVENT_FOR_ALL = "subtitle_downloaded"
 
@@ -37,7 +40,7 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
         event = TEST_EVENT_FOR_ALL
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
-    result, _error = _run_transport(target, envelope, 1)
+    result, _error = run_transport(target, envelope, 1)
     is_webhook = isinstance(target, WebhookConfig)
     return HookLog.objects.create(
         hook=None if isinstance(target, WebhookConfig) else target,
@@ -49,7 +52,7 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
         attempt=1,
         is_test=True,
         success=result.success,
-        **_result_fields(result),
+        **result_fields(result),
         triggered_at=triggered_at,
     )
 
@@ -59,12 +62,8 @@ def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfi
         raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
     if not target.enabled:
         reason = f" ({target.disabled_reason})" if isinstance(target, WebhookConfig) and target.disabled_reason else ""
-        raise RedeliveryError(f"{_target_label(target)} is disabled{reason}; enable it before redelivering.")
+        raise RedeliveryError(f"{targets.label(target)} is disabled{reason}; enable it before redelivering.")
     return target
-
-
-def _attempt_budget(target: HookConfig | WebhookConfig) -> int:
-    return target.retry_count + 1 if isinstance(target, WebhookConfig) else 1
 
 
 def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
@@ -81,8 +80,6 @@ def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
 
 
 def _kick_workers() -> None:
-    from hooks.queue import enqueue
-
     enqueue("hooks.tasks.sweep_deliveries", task_name="hooks-sweep")
 
 
@@ -94,7 +91,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
         .exclude(status=Delivery.Status.RUNNING)
-        .update(**_queued_again(_attempt_budget(target), now))
+        .update(**_queued_again(targets.attempt_budget(target), now))
     )
     if not updated:
         raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
@@ -130,7 +127,7 @@ def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, 
     if until:
         deliveries = deliveries.filter(created_at__lte=until)
     now = timezone.now()
-    count = deliveries.update(**_queued_again(_attempt_budget(webhook), now))
+    count = deliveries.update(**_queued_again(targets.attempt_budget(webhook), now))
     if count:
         transaction.on_commit(_kick_workers)
     return count
