@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from events.types import Envelope
 
+from .. import transports
 from ..models import Delivery, HookConfig, WebhookConfig
-from ..transports import HookError, Result, script, webhook
+from ..transports import HookError, Result
 from . import targets
 from .holders import claimant_id
 from .record import Outcome
@@ -53,25 +54,18 @@ class Job:
     def from_row(cls, row: Row) -> Job:
         delivery_id, webhook_id, hook_id, webhook_timeout, hook_timeout = row
         if webhook_id:
-            key = targets.key(webhook_id, None)
-            return cls(delivery_id, key, targets.lease_seconds(webhook_timeout or 60, script=False))
-        return cls(delivery_id, targets.key(None, hook_id), targets.lease_seconds(hook_timeout or 300, script=True))
+            lease = targets.lease_seconds(WebhookConfig.kind, webhook_timeout or 60)
+            return cls(delivery_id, targets.key(webhook_id, None), lease)
+        return cls(delivery_id, targets.key(None, hook_id), targets.lease_seconds(HookConfig.kind, hook_timeout or 300))
 
 
 # --- Transports ------------------------------------------------------------
 
 
-def _deliver(target: HookConfig | WebhookConfig, envelope: Envelope, *, attempt: int) -> Result:
-    """Run the transport of ``target``'s kind; raise HookError on failure."""
-    if isinstance(target, WebhookConfig):
-        return webhook.deliver(target, envelope, attempt=attempt)
-    return script.deliver(target, envelope, attempt=attempt)
-
-
 def run_transport(target: HookConfig | WebhookConfig, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
     """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
     try:
-        return _deliver(target, envelope, attempt=attempt), None
+        return transports.for_target(target).deliver(target, envelope, attempt=attempt), None
     except HookError as exc:
         return exc.result, exc
     except Exception as exc:

@@ -55,7 +55,7 @@ def _event_rows(envelope: Envelope, found: Targets, now: datetime) -> list[Deliv
                 **common,
                 hook_type=HookType.WEBHOOK,
                 webhook=webhook,
-                max_attempts=targets.attempt_budget(webhook),
+                max_attempts=webhook.attempt_budget,
                 status=Delivery.Status.SKIPPED if skipped else Delivery.Status.PENDING,
                 last_error=targets.skip_reason(webhook) if skipped else "",
                 finished_at=now if skipped else None,

@@ -15,7 +15,7 @@ from events.errors import Conflict
 from events.samples import sample_payload
 from events.services import build_envelope
 
-from ..models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
+from ..models import Delivery, HookConfig, HookLog, WebhookConfig
 from ..queue import enqueue
 from . import targets
 from .attempts import run_transport
@@ -41,14 +41,12 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
     result, _error = run_transport(target, envelope, 1)
-    is_webhook = isinstance(target, WebhookConfig)
     return HookLog.objects.create(
-        hook=None if isinstance(target, WebhookConfig) else target,
-        webhook=target if isinstance(target, WebhookConfig) else None,
+        **{target.target_field: target},
         hook_name=target.name,
         event_name=event,
         event_id=envelope["id"],
-        hook_type=HookType.WEBHOOK if is_webhook else HookType.SCRIPT,
+        hook_type=target.kind,
         attempt=1,
         is_test=True,
         success=result.success,
@@ -61,7 +59,8 @@ def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfi
     if target is None:
         raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
     if not target.enabled:
-        reason = f" ({target.disabled_reason})" if isinstance(target, WebhookConfig) and target.disabled_reason else ""
+        why = targets.disabled_reason(target)
+        reason = f" ({why})" if why else ""
         raise RedeliveryError(f"{targets.label(target)} is disabled{reason}; enable it before redelivering.")
     return target
 
@@ -91,7 +90,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
         .exclude(status=Delivery.Status.RUNNING)
-        .update(**_queued_again(targets.attempt_budget(target), now))
+        .update(**_queued_again(target.attempt_budget, now))
     )
     if not updated:
         raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
@@ -127,7 +126,7 @@ def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, 
     if until:
         deliveries = deliveries.filter(created_at__lte=until)
     now = timezone.now()
-    count = deliveries.update(**_queued_again(targets.attempt_budget(webhook), now))
+    count = deliveries.update(**_queued_again(webhook.attempt_budget, now))
     if count:
         transaction.on_commit(_kick_workers)
     return count

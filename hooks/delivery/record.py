@@ -173,30 +173,18 @@ def _update_stats(group: list[Outcome]) -> None:
     target, last = group[0].target, group[-1]
     failures, reset = _failures_in_a_row(group)
     in_a_row = failures if reset else F("consecutive_failures") + failures
-    if isinstance(target, HookConfig):
-        if last.result.success:
-            last_status = HookConfig.Status.SUCCESS
-        elif last.result.extra.get("timed_out"):
-            last_status = HookConfig.Status.TIMEOUT
-        else:
-            last_status = HookConfig.Status.FAILED
-        HookConfig.objects.filter(pk=target.pk).update(
-            last_triggered_at=last.started_at,
-            last_status=last_status,
-            trigger_count=F("trigger_count") + len(group),
-            consecutive_failures=in_a_row,
-        )
-        return
-    WebhookConfig.objects.filter(pk=target.pk).update(
+    type(target).objects.filter(pk=target.pk).update(
         last_triggered_at=last.started_at,
-        last_status_code=last.result.status_code,
-        last_error=last.result.error,
         trigger_count=F("trigger_count") + len(group),
         consecutive_failures=in_a_row,
+        **target.last_outcome_fields(last.result),
     )
-    if not failures:
-        return
-    final_failures = [o for o in group if o.final and not o.result.success]
+    if failures and isinstance(target, WebhookConfig):
+        _auto_disable(target, [o for o in group if o.final and not o.result.success])
+
+
+def _auto_disable(target: WebhookConfig, final_failures: list[Outcome]) -> None:
+    """Switch ``target`` off after a 410 Gone, or SUBLARR_WEBHOOK_DISABLE_AFTER final failures in a row."""
     reason = ""
     if any(o.result.extra.get("disable") for o in final_failures):
         reason = "Disabled automatically: the receiver answered 410 Gone."

@@ -46,17 +46,28 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from events.types import Envelope
 from hooks.scriptpath import ScriptPathError, resolve_script_path
 
-from . import HookError, Result
+from .base import HookError, Result, Transport
 
-if TYPE_CHECKING:
-    from hooks.models import HookConfig
+
+class ScriptTarget(Protocol):
+    """What a script run reads of its target (``hooks.models.HookConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def script_path(self) -> str: ...
+
+    @property
+    def timeout_seconds(self) -> int: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -495,7 +506,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
     )
 
 
-def deliver(hook: HookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
+def deliver(hook: ScriptTarget, envelope: Envelope, *, attempt: int = 1) -> Result:
     """Run ``hook``'s script for ``envelope``; return its Result or raise ``HookError``.
 
     Refused paths and scripts that cannot start are permanent failures; a
@@ -564,3 +575,20 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
+
+
+class ScriptTransport(Transport[ScriptTarget]):
+    """A script in SUBLARR_HOOKS_DIR (DESIGN.md §5); nothing of its request (environment, stdin) is logged."""
+
+    kind = "script"
+    label = "Script hook"
+
+    def deliver(self, target: ScriptTarget, envelope: Envelope, *, attempt: int) -> Result:
+        return deliver(target, envelope, attempt=attempt)
+
+    def lease_seconds(self, timeout_seconds: int) -> float:
+        # A script may first wait for a free slot.
+        return super().lease_seconds(timeout_seconds) + float(settings.SUBLARR_SCRIPT_SLOT_WAIT_SECONDS)
+
+
+TRANSPORT = ScriptTransport()
