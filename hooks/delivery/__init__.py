@@ -57,7 +57,7 @@ from .manual import (
     deliveries_purge,
     delivery_redeliver,
     redeliver_log,
-    redeliver_webhook,
+    redeliver_target,
     run_test,
 )
 from .record import Outcome, deliveries_record
@@ -82,7 +82,7 @@ __all__ = [
     "lease_seconds",
     "next_due_at",
     "redeliver_log",
-    "redeliver_webhook",
+    "redeliver_target",
     "retry_delay",
     "run_test",
 ]

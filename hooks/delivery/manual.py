@@ -112,21 +112,25 @@ def redeliver_log(log: HookLog) -> Delivery:
 
 
 @transaction.atomic
-def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, until: datetime | None = None) -> int:
-    """Queue again every failed or skipped delivery of ``webhook`` whose event arrived in [since, until].
+def redeliver_target(
+    target: HookConfig | WebhookConfig, *, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    """Queue again every failed or skipped delivery of ``target`` whose event arrived in [since, until].
 
     Returns how many were queued.
     """
-    _check_redeliverable(webhook)
+    _check_redeliverable(target)
     if since and until and since > until:
         raise RedeliveryError("'since' must not be after 'until'.")
-    deliveries = Delivery.objects.filter(webhook=webhook, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED])
+    deliveries = Delivery.objects.filter(
+        **{target.target_field: target}, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED]
+    )
     if since:
         deliveries = deliveries.filter(created_at__gte=since)
     if until:
         deliveries = deliveries.filter(created_at__lte=until)
     now = timezone.now()
-    count = deliveries.update(**_queued_again(webhook.attempt_budget, now))
+    count = deliveries.update(**_queued_again(target.attempt_budget, now))
     if count:
         transaction.on_commit(_kick_workers)
     return count
