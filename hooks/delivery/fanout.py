@@ -109,7 +109,7 @@ def deliveries_create_many(
     try:
         with transaction.atomic():
             _insert_rows(rows)
-            _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
+            log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
         # Unique per (event, target): some fan-out ran before (the same event
         # queued twice, a task handed out again); create only what is
@@ -149,7 +149,7 @@ def _create_missing(envelope: Envelope, now: datetime) -> list[Delivery]:
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
-        _log_skipped(list(unlogged.select_related("webhook")), now)
+        log_skipped(list(unlogged.select_related("webhook")), now)
     return list(
         Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
     )
@@ -176,7 +176,7 @@ def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
     return len(taken), rows
 
 
-def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
+def log_skipped(deliveries: list[Delivery], now: datetime) -> None:
     HookLog.objects.bulk_create(
         [
             HookLog(

@@ -127,6 +127,12 @@ _client_lock = threading.Lock()
 _client: tuple[int, urllib3.PoolManager] | None = None
 
 
+def client_reset() -> None:
+    """Drop this process's pools: the next delivery builds them with the settings of the moment (tests)."""
+    global _client
+    _client = None
+
+
 def client() -> urllib3.PoolManager:
     """This process's connection pools (new ones after fork: sockets must not be shared)."""
     global _client
