@@ -107,6 +107,7 @@ def main() -> int:
         hooks_receivers: ModuleType | None
         try:
             from hooks import receivers as hooks_receivers
+            from hooks import subscriptions
             from hooks.models import WebhookConfig
         except ImportError:
             hooks_receivers = None
@@ -117,7 +118,7 @@ def main() -> int:
                     WebhookConfig(name=f"bench-{i}", event_name=EVENT, url=f"http://192.0.2.1/hook/{i}")
                     for i in range(count)
                 )
-                hooks_receivers.subscriptions_changed()
+                subscriptions.subscriptions_changed()
                 # Fewer calls: every one is a durable enqueue (a database row).
                 results[f"emit_event, {count} webhook(s) configured"] = measure(
                     lambda: emit_event(EVENT, payload), max(1000, args.calls // 10)

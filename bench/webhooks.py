@@ -129,7 +129,7 @@ def child(
     from events.samples import sample_payload
     from events.services import build_envelope
     from events.types import Envelope
-    from hooks import receivers
+    from hooks import receivers, subscriptions
     from hooks.models import HookLog, WebhookConfig
     from hooks.signing import signature_headers
     from hooks.transports.webhook import envelope_body
@@ -183,7 +183,7 @@ def child(
     try:
         # Warm up: workers started, connections and imports made.
         WebhookConfig.objects.create(name="warm", event_name="batch_complete", url=f"{receiver_url}/warm")
-        receivers.subscriptions_changed()
+        subscriptions.subscriptions_changed()
         for _ in range(10):
             emit_event("batch_complete", sample_payload("batch_complete"))
         wait_for(10, timeout=120)
@@ -193,7 +193,7 @@ def child(
         # Producer's path with nothing subscribed: the hooks receiver vs a bare Signal.send.
         from django.dispatch import Signal
 
-        receivers.subscriptions_changed()
+        subscriptions.subscriptions_changed()
         envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
         receivers.on_event(None, envelope)  # load the snapshot
         bare = Signal()
@@ -220,7 +220,7 @@ def child(
                 )
                 for i in range(per_event)
             ]
-            receivers.subscriptions_changed()
+            subscriptions.subscriptions_changed()
             payload = sample_payload("subtitle_downloaded")
 
             logged_before = 0

@@ -164,17 +164,64 @@ class WebhookConfigForm(forms.ModelForm):
         return {}, bool(self.cleaned_data.get("generate_secret")) or not self.instance.pk
 
 
-def _test_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    targets = list(queryset[: MAX_TESTS_PER_ACTION + 1])
-    if len(targets) > MAX_TESTS_PER_ACTION:
-        modeladmin.message_user(request, f"Select at most {MAX_TESTS_PER_ACTION} to test at once.", messages.ERROR)
-        return
-    for target in targets:
-        log = delivery.run_test(target)
-        if log.success:
-            modeladmin.message_user(request, f"{target.name}: test succeeded ({log.duration_ms} ms).", messages.SUCCESS)
-        else:
-            modeladmin.message_user(request, f"{target.name}: test failed: {log.error}", messages.ERROR)
+class TargetAdminActions(admin.ModelAdmin):
+    """The actions of every target kind's admin: test now, enable, disable, reset failures, redeliver.
+
+    A kind's admin says how one of its targets is switched on or off and its
+    failures reset, through ``hooks.services`` (source "admin"):
+    ``target_set_enabled`` and ``target_failures_reset``.
+    """
+
+    actions = ["enable", "disable", "reset_failures", "test_now", "redeliver_failed"]
+
+    def target_set_enabled(self, target: Any, *, enabled: bool) -> bool:
+        """Switch ``target`` on or off; whether it changed."""
+        raise NotImplementedError
+
+    def target_failures_reset(self, target: Any) -> None:
+        raise NotImplementedError
+
+    def _set_enabled(self, request: HttpRequest, queryset: QuerySet, *, enabled: bool) -> None:
+        count = sum(self.target_set_enabled(target, enabled=enabled) for target in queryset)
+        done = "Enabled" if enabled else "Disabled"
+        self.message_user(request, f"{done} {count} {self.opts.verbose_name}(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable selected %(verbose_name_plural)s")
+    def enable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, enabled=True)
+
+    @admin.action(description="Disable selected %(verbose_name_plural)s")
+    def disable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, enabled=False)
+
+    @admin.action(description="Reset consecutive failures")
+    def reset_failures(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for target in queryset:
+            self.target_failures_reset(target)
+        self.message_user(request, "Failure counts reset.", messages.SUCCESS)
+
+    @admin.action(description="Test now (sample payload)")
+    def test_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        targets = list(queryset[: MAX_TESTS_PER_ACTION + 1])
+        if len(targets) > MAX_TESTS_PER_ACTION:
+            self.message_user(request, f"Select at most {MAX_TESTS_PER_ACTION} to test at once.", messages.ERROR)
+            return
+        for target in targets:
+            log = delivery.run_test(target)
+            if log.success:
+                self.message_user(request, f"{target.name}: test succeeded ({log.duration_ms} ms).", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{target.name}: test failed: {log.error}", messages.ERROR)
+
+    @admin.action(description="Redeliver failed and skipped deliveries")
+    def redeliver_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for target in queryset:
+            try:
+                count = delivery.redeliver_target(target)
+            except ValueError as exc:
+                self.message_user(request, f"{target.name}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{target.name}: queued {count} delivery(ies) again.", messages.SUCCESS)
 
 
 class HealthFilter(admin.SimpleListFilter):
@@ -200,7 +247,7 @@ class HealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(HookConfig)
-class HookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
+class HookConfigAdmin(TargetPagesMixin, TargetAdminActions):
     form = HookConfigForm
     list_display = [
         "name",
@@ -222,7 +269,6 @@ class HookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    actions = ["enable", "disable", "reset_failures", "test_now"]
 
     def save_model(self, request: HttpRequest, obj: HookConfig, form: HookConfigForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in HOOK_FIELDS}
@@ -241,29 +287,15 @@ class HookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
         for hook in queryset:
             services.hook_delete(hook=hook, source="admin")
 
-    @admin.action(description="Enable selected script hooks")
-    def enable(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
-        count = services.hooks_set_enabled(hooks=queryset, enabled=True, source="admin")
-        self.message_user(request, f"Enabled {count} script hook(s).", messages.SUCCESS)
+    def target_set_enabled(self, target: HookConfig, *, enabled: bool) -> bool:
+        return bool(services.hooks_set_enabled(hooks=[target], enabled=enabled, source="admin"))
 
-    @admin.action(description="Disable selected script hooks")
-    def disable(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
-        count = services.hooks_set_enabled(hooks=queryset, enabled=False, source="admin")
-        self.message_user(request, f"Disabled {count} script hook(s).", messages.SUCCESS)
-
-    @admin.action(description="Reset consecutive failures")
-    def reset_failures(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
-        for hook in queryset:
-            services.hook_failures_reset(hook=hook, source="admin")
-        self.message_user(request, "Failure counts reset.", messages.SUCCESS)
-
-    @admin.action(description="Test now (sample payload)")
-    def test_now(self, request: HttpRequest, queryset: QuerySet[HookConfig]) -> None:
-        _test_now(self, request, queryset)
+    def target_failures_reset(self, target: HookConfig) -> None:
+        services.hook_failures_reset(hook=target, source="admin")
 
 
 @admin.register(WebhookConfig)
-class WebhookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
+class WebhookConfigAdmin(TargetPagesMixin, TargetAdminActions):
     form = WebhookConfigForm
     list_display = [
         "name",
@@ -313,7 +345,6 @@ class WebhookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
             },
         ),
     ]
-    actions = ["enable", "disable", "reset_failures", "test_now", "redeliver_failed"]
 
     @admin.display(boolean=True, description="Secret set")
     def secret_set(self, obj: WebhookConfig) -> bool:
@@ -380,37 +411,16 @@ class WebhookConfigAdmin(TargetPagesMixin, admin.ModelAdmin):
         for webhook in queryset:
             services.webhook_delete(webhook=webhook, source="admin")
 
-    @admin.action(description="Enable selected webhooks (and reset their failures)")
-    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        for webhook in queryset:
-            services.webhook_enable(webhook=webhook, source="admin")
-        self.message_user(request, "Webhooks enabled.", messages.SUCCESS)
+    def target_set_enabled(self, target: WebhookConfig, *, enabled: bool) -> bool:
+        """Enabling also clears an automatic disable and resets the failure count."""
+        if enabled:
+            services.webhook_enable(webhook=target, source="admin")
+        else:
+            services.webhook_disable(webhook=target, source="admin")
+        return True
 
-    @admin.action(description="Disable selected webhooks")
-    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        for webhook in queryset:
-            services.webhook_disable(webhook=webhook, source="admin")
-        self.message_user(request, "Webhooks disabled.", messages.SUCCESS)
-
-    @admin.action(description="Reset consecutive failures")
-    def reset_failures(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        for webhook in queryset:
-            services.webhook_failures_reset(webhook=webhook, source="admin")
-        self.message_user(request, "Failure counts reset.", messages.SUCCESS)
-
-    @admin.action(description="Test now (sample payload)")
-    def test_now(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        _test_now(self, request, queryset)
-
-    @admin.action(description="Redeliver failed and skipped deliveries")
-    def redeliver_failed(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:
-        for webhook in queryset:
-            try:
-                count = delivery.redeliver_webhook(webhook)
-            except ValueError as exc:
-                self.message_user(request, f"{webhook.name}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{webhook.name}: queued {count} delivery(ies) again.", messages.SUCCESS)
+    def target_failures_reset(self, target: WebhookConfig) -> None:
+        services.webhook_failures_reset(webhook=target, source="admin")
 
 
 _LOG_FIELDS = (

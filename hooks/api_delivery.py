@@ -105,7 +105,7 @@ class WebhookRedeliverView(APIView):
         since, until = serializer.validated_data.get("since"), serializer.validated_data.get("until")
         if since and until and since > until:
             return Response({"redelivered": 0}, status=status.HTTP_202_ACCEPTED)
-        count = delivery.redeliver_webhook(
+        count = delivery.redeliver_target(
             webhook, since=since, until=until
         )  # a RedeliveryError is a 409 (events.api_errors)
         return Response({"redelivered": count}, status=status.HTTP_202_ACCEPTED)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from .transports import Result
 
 
 class HookType(models.TextChoices):
@@ -13,71 +18,103 @@ class HookType(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
 
 
-class HookConfig(models.Model):
+class DeliveryTarget(models.Model):
+    """What every target kind has: a name, the event it gets, on/off, a timeout, and its delivery stats.
+
+    Abstract (no table of its own). A kind's model adds its own settings and
+    says which transport runs it (``kind``: ``hooks.transports.KINDS``), which
+    ``Delivery`` / ``HookLog`` foreign key points at it (``target_field``) and
+    how an outcome shows in its stats (``last_outcome_fields``).
+    """
+
+    kind: ClassVar[str]
+    target_field: ClassVar[str]
+
+    name = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=64, db_index=True)
+    enabled = models.BooleanField(default=True, db_index=True)
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    trigger_count = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def attempt_budget(self) -> int:
+        """Attempts a new (or redelivered) delivery gets."""
+        return 1
+
+    def last_outcome_fields(self, result: Result) -> dict[str, Any]:
+        """The stats columns of this kind that show the latest attempt."""
+        return {}
+
+
+class HookConfig(DeliveryTarget):
     """A script in SUBLARR_HOOKS_DIR run on one event."""
+
+    kind: ClassVar[str] = HookType.SCRIPT
+    target_field: ClassVar[str] = "hook"
 
     class Status(models.TextChoices):
         SUCCESS = "success", "Success"
         FAILED = "failed", "Failed"
         TIMEOUT = "timeout", "Timed out"
 
-    name = models.CharField(max_length=100)
-    event_name = models.CharField(max_length=64, db_index=True)
-    enabled = models.BooleanField(default=True, db_index=True)
     script_path = models.CharField(max_length=1024, help_text="Path of an executable file inside SUBLARR_HOOKS_DIR.")
     timeout_seconds = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
     )
-    last_triggered_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
-    trigger_count = models.PositiveIntegerField(default=0)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name", "id"]
+    class Meta(DeliveryTarget.Meta):
         verbose_name = "script hook"
 
-    def __str__(self) -> str:
-        return self.name
+    def last_outcome_fields(self, result: Result) -> dict[str, Any]:
+        if result.success:
+            return {"last_status": HookConfig.Status.SUCCESS}
+        timed_out = result.extra.get("timed_out")
+        return {"last_status": HookConfig.Status.TIMEOUT if timed_out else HookConfig.Status.FAILED}
 
 
-class WebhookConfig(models.Model):
+class WebhookConfig(DeliveryTarget):
     """An HTTP endpoint that receives one event (or every event, ``*``) as signed JSON."""
 
+    kind: ClassVar[str] = HookType.WEBHOOK
+    target_field: ClassVar[str] = "webhook"
     ALL_EVENTS = "*"
 
-    name = models.CharField(max_length=100)
-    event_name = models.CharField(max_length=64, db_index=True)
     url = models.CharField(max_length=2048)
     # Write-only through every interface: never shown, never logged.
     secret = models.CharField(max_length=255, blank=True)
-    enabled = models.BooleanField(default=True, db_index=True)
     retry_count = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(0), MaxValueValidator(10)])
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
-    last_triggered_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    trigger_count = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=255, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name", "id"]
+    class Meta(DeliveryTarget.Meta):
         verbose_name = "webhook"
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def has_secret(self) -> bool:
         return bool(self.secret)
+
+    @property
+    def attempt_budget(self) -> int:
+        return self.retry_count + 1
+
+    def last_outcome_fields(self, result: Result) -> dict[str, Any]:
+        return {"last_status_code": result.status_code, "last_error": result.error}
 
 
 class Delivery(models.Model):

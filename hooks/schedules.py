@@ -8,6 +8,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
 from django.utils import timezone
+from django_q.models import Schedule
+
+from .services import hook_logs_purge
 
 PURGE_SCHEDULE_NAME = "sublarr: purge old hook logs"
 PURGE_TASK = "hooks.schedules.purge_hook_logs"
@@ -15,15 +18,11 @@ PURGE_TASK = "hooks.schedules.purge_hook_logs"
 
 def purge_hook_logs() -> int:
     """Task: delete log rows older than SUBLARR_HOOK_LOG_RETENTION_DAYS (see hooks.services)."""
-    from .services import hook_logs_purge
-
     return hook_logs_purge()
 
 
 def ensure_schedules(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
     """Create the daily purge schedule if it is missing (post_migrate: runs after every migrate)."""
-    from django_q.models import Schedule
-
     if using != DEFAULT_DB_ALIAS:
         return
     if Schedule._meta.db_table not in connections[using].introspection.table_names():

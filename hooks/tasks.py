@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from events.types import Envelope
 
-from . import delivery, outbox
+from .delivery import fanout, worker
+from .delivery.attempts import Job
 
 
 def drain_events() -> int:
     """Fan out the events waiting in the outbox; their first attempts start in this worker."""
-    return outbox.drain()
+    return fanout.drain()
 
 
 def deliver_event(envelope: Envelope) -> int:
     """Fan one event out (enqueued whole when the outbox could not be written)."""
-    rows = delivery.deliveries_create(envelope=envelope, claim=True)
-    return delivery.dispatcher().submit(delivery.Job.of(row) for row in rows)
+    rows = fanout.deliveries_create(envelope=envelope, claim=True)
+    return worker.dispatcher().submit(Job.of(row) for row in rows)
 
 
 def sweep_deliveries() -> None:
     """Make this worker look for due deliveries now (after a redelivery, or from a schedule)."""
-    delivery.dispatcher().wake_at()
+    worker.dispatcher().wake_at()

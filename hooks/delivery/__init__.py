@@ -33,29 +33,36 @@ same ``webhook-id``, as soon as a sweeper knows its worker is dead
 (``holders``: worker heartbeats, and on the same machine the process being
 gone), at the latest once its lease expires.
 
-The package: ``holders`` (who holds a claim, worker heartbeats, taking over
-a dead worker's claims), ``fanout`` (the targets of an event and their per-process cache,
-the Delivery rows, ``fan_out_pending``), ``attempts`` (``Job``, the transport
-call, the claim, one attempt, ``deliveries_record`` and the stats),
-``worker`` (``Dispatcher``, ``dispatcher()``, the due-work queries) and
-``manual`` (test runs, redelivery, purge). Other code imports the names below
-from ``hooks.delivery``; module state (the target cache, this process's
-dispatcher) and constants are read from the submodule that holds them.
+The package, in the order the data flows (each module imports only the
+ones after it, an import-linter contract): ``fanout`` (``drain``, the Delivery
+rows of each event, ``fan_out_pending``) → ``worker`` (``Dispatcher``,
+``dispatcher()``, the due-work queries, ``delivery_attempt``) → ``attempts``
+(``Job``, the claim, the transport call, one attempt) → ``record``
+(``Outcome``, ``deliveries_record``, the stats, auto-disable). Below them:
+``targets`` (what the pipeline knows of a target: key, lease, attempt budget,
+skip reason) and ``holders`` (who holds a claim, worker heartbeats, taking
+over a dead worker's claims). Beside the chain, ``manual`` (test runs,
+redelivery, purge). The targets of an event and their cache live in
+``hooks.subscriptions``. Other code imports the names below from
+``hooks.delivery``; module state (this process's dispatcher) and constants
+are read from the submodule that holds them.
 """
 
 from __future__ import annotations
 
-from .attempts import Job, Outcome, deliveries_record, delivery_attempt, lease_seconds, retry_delay
-from .fanout import deliveries_create, deliveries_create_many, fan_out_pending
+from .attempts import Job, retry_delay
+from .fanout import deliveries_create, deliveries_create_many, drain, fan_out_pending
 from .manual import (
     RedeliveryError,
     deliveries_purge,
     delivery_redeliver,
     redeliver_log,
-    redeliver_webhook,
+    redeliver_target,
     run_test,
 )
-from .worker import Dispatcher, dispatcher, due_deliveries, next_due_at
+from .record import Outcome, deliveries_record
+from .targets import lease_seconds
+from .worker import Dispatcher, delivery_attempt, dispatcher, due_deliveries, next_due_at
 
 __all__ = [
     "Dispatcher",
@@ -69,12 +76,13 @@ __all__ = [
     "delivery_attempt",
     "delivery_redeliver",
     "dispatcher",
+    "drain",
     "due_deliveries",
     "fan_out_pending",
     "lease_seconds",
     "next_due_at",
     "redeliver_log",
-    "redeliver_webhook",
+    "redeliver_target",
     "retry_delay",
     "run_test",
 ]

@@ -1,81 +1,46 @@
-"""Fan-out: the Delivery rows of each event, from the outbox; the per-process cache of targets."""
+"""Drain and fan-out: events taken from the outbox become Delivery rows, handed to this process's dispatcher.
+
+``drain`` (the django-q2 task ``hooks.tasks.drain_events``, rung by the
+doorbell, and each worker's sweeper) takes batches of ``PendingEvent`` rows
+(``fan_out_pending``): one transaction creates the Delivery rows of many
+events — the first attempts already claimed by this process — and deletes
+the events. The targets of an event come from ``hooks.subscriptions``.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
 from events.types import Envelope
 
-from .. import bulk
-from ..models import Delivery, HookConfig, HookLog, HookType, PendingEvent, WebhookConfig
-from .attempts import _lease_seconds, _skip_reason
+from .. import bulk, doorbell
+from ..models import Delivery, HookLog, HookType, PendingEvent
+from ..subscriptions import Targets, load_targets, targets_for
+from . import targets, worker
+from .attempts import Job
 from .holders import claimant_id
 
-
-def _load_targets(name: str) -> tuple[list[WebhookConfig], list[HookConfig]]:
-    webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
-        Q(enabled=True) | ~Q(disabled_reason="")
-    )
-    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True))
-
-
-@dataclass
-class _TargetCache:
-    version: str | None = None
-    loaded_at: float = float("-inf")
-    by_event: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] | None = None
+# Events per fan-out transaction, at most; fewer when events have many targets.
+BATCH = 100
+BATCH_DELIVERIES = 200
+# A drain hands its worker back after this long (another drain is rung if work is left).
+DRAIN_SECONDS = 30.0
+# Deliveries a worker process holds (running or waiting their turn) before its drain waits for room
+# (bounded memory: ~2 KB each; a dead webhook is disabled after SUBLARR_WEBHOOK_DISABLE_AFTER failures).
+MAX_BACKLOG = 10_000
+# The sweeper takes events that have waited this long (their doorbell was lost).
+STALE_SECONDS = 5.0
 
 
-_targets = _TargetCache()
-TARGET_CACHE_MAX_AGE = 30.0
-
-
-def _targets_for(name: str, *, cached: bool | None = None) -> tuple[list[WebhookConfig], list[HookConfig]]:
-    """The webhooks and script hooks of event ``name``: a per-process cache validated on every call.
-
-    The cache holds only what the fan-out reads (which targets, their settings);
-    it is valid while the subscription version stamp in Django's cache — bumped
-    on commit of every HookConfig / WebhookConfig save or delete and of every
-    auto-disable — is the one it was loaded under, and for at most
-    ``TARGET_CACHE_MAX_AGE`` seconds. One cache read per event instead of two
-    queries. Inside a transaction (a caller's atomic block, the test suite)
-    unless ``cached`` says otherwise, or when the stamp cannot be read, the
-    database is read as before.
-    """
-    global _targets
-    if cached is None:
-        cached = not transaction.get_connection().in_atomic_block
-    if not cached:
-        return _load_targets(name)
-    from ..receivers import subscription_version
-
-    version = subscription_version()
-    if version is None:
-        return _load_targets(name)
-    now = time.monotonic()
-    current = _targets
-    if current.version != version or current.by_event is None or now - current.loaded_at > TARGET_CACHE_MAX_AGE:
-        current = _targets = _TargetCache(version, now, {})
-    assert current.by_event is not None
-    found = current.by_event.get(name)
-    if found is None:
-        found = current.by_event[name] = _load_targets(name)
-    return found
-
-
-def _event_rows(
-    envelope: Envelope, targets: tuple[list[WebhookConfig], list[HookConfig]], now: datetime
-) -> list[Delivery]:
+def _event_rows(envelope: Envelope, found: Targets, now: datetime) -> list[Delivery]:
     """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
-    webhooks, hooks = targets
+    webhooks, hooks = found
     common = {
         "event_id": envelope["id"],
         "event_name": envelope["event_name"],
@@ -90,9 +55,9 @@ def _event_rows(
                 **common,
                 hook_type=HookType.WEBHOOK,
                 webhook=webhook,
-                max_attempts=webhook.retry_count + 1,
+                max_attempts=webhook.attempt_budget,
                 status=Delivery.Status.SKIPPED if skipped else Delivery.Status.PENDING,
-                last_error=_skip_reason(webhook) if skipped else "",
+                last_error=targets.skip_reason(webhook) if skipped else "",
                 finished_at=now if skipped else None,
             )
         )
@@ -124,14 +89,14 @@ def deliveries_create_many(
     """
     now = timezone.now()
     rows: list[Delivery] = []
-    targets: dict[str, tuple[list[WebhookConfig], list[HookConfig]]] = {}
+    by_name: dict[str, Targets] = {}
     for envelope in envelopes:
         name = envelope["event_name"]
         if name not in HOOKABLE_EVENTS:
             continue
-        if name not in targets:  # one look-up per event name and batch
-            targets[name] = _targets_for(name, cached=cached_targets)
-        rows.extend(_event_rows(envelope, targets[name], now))
+        if name not in by_name:  # one look-up per event name and batch
+            by_name[name] = targets_for(name, cached=cached_targets)
+        rows.extend(_event_rows(envelope, by_name[name], now))
     if not rows:
         return []
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]
@@ -139,12 +104,12 @@ def deliveries_create_many(
     for row in pending if claim else ():
         row.status = Delivery.Status.RUNNING
         row.attempts = 1
-        row.lease_expires_at = now + timedelta(seconds=_lease_seconds(row.target))
+        row.lease_expires_at = now + timedelta(seconds=targets.lease_for(row.target))
         row.holder = holder
     try:
         with transaction.atomic():
             _insert_rows(rows)
-            _log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
+            log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
         # Unique per (event, target): some fan-out ran before (the same event
         # queued twice, a task handed out again); create only what is
@@ -180,11 +145,11 @@ def _create_missing(envelope: Envelope, now: datetime) -> list[Delivery]:
     if name not in HOOKABLE_EVENTS:
         return []
     event_id = envelope["id"]
-    rows = _event_rows(envelope, _load_targets(name), now)
+    rows = _event_rows(envelope, load_targets(name), now)
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
-        _log_skipped(list(unlogged.select_related("webhook")), now)
+        log_skipped(list(unlogged.select_related("webhook")), now)
     return list(
         Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
     )
@@ -211,7 +176,7 @@ def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
     return len(taken), rows
 
 
-def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
+def log_skipped(deliveries: list[Delivery], now: datetime) -> None:
     HookLog.objects.bulk_create(
         [
             HookLog(
@@ -230,3 +195,43 @@ def _log_skipped(deliveries: list[Delivery], now: datetime) -> None:
             for d in deliveries
         ]
     )
+
+
+def drain(*, max_seconds: float = DRAIN_SECONDS, stale_only: bool = False) -> int:
+    """Fan out pending events in batches until none is left, handing their deliveries to this process.
+
+    Returns how many events were taken. Stops after ``max_seconds`` (ringing
+    for another drain if events are left) and, while this process already
+    holds ``MAX_BACKLOG`` deliveries, waits for room before taking more.
+    ``stale_only`` (the sweeper): only if some event has waited ``STALE_SECONDS``.
+    """
+    if stale_only:
+        cutoff = timezone.now() - timedelta(seconds=STALE_SECONDS)
+        if not PendingEvent.objects.filter(created_at__lt=cutoff).exists():
+            return 0
+    else:
+        doorbell.silence()
+    dispatcher = worker.dispatcher()
+    deadline = time.monotonic() + max_seconds
+    total = 0
+    limit = BATCH
+    while True:
+        room = dispatcher.wait_for_room(MAX_BACKLOG, max(0.0, deadline - time.monotonic()))
+        if room:
+            taken, rows = fan_out_pending(limit=limit)
+            total += taken
+            if rows:
+                dispatcher.submit(Job.of(row) for row in rows)
+            if not taken:
+                return total
+            if taken == limit:
+                # More are waiting: let an idle worker drain beside this one
+                # (disjoint batches) rather than one process taking them all.
+                doorbell.ring()
+            # About BATCH_DELIVERIES deliveries per batch: 100 events with one
+            # webhook each, 10 with twenty.
+            limit = max(1, min(BATCH, BATCH_DELIVERIES * taken // max(1, len(rows))))
+        if not room or time.monotonic() >= deadline:
+            if not stale_only and PendingEvent.objects.exists():
+                doorbell.ring(force=True)
+            return total

@@ -42,7 +42,8 @@ STALE_BEATS = 3
 _identity_lock = threading.Lock()
 _identity: tuple[int, uuid.UUID] | None = None
 _registered_lock = threading.Lock()
-_registered_pid: int | None = None
+# The pid whose WorkerProcess row claimant_id has written (a forked child writes its own).
+registered_pid: int | None = None
 
 
 def process_id() -> uuid.UUID:
@@ -64,13 +65,13 @@ def claimant_id() -> uuid.UUID:
     sweeper knows: if the process died before beating, its claims would wait
     out their leases instead of being handed on at once.
     """
-    global _registered_pid
+    global registered_pid
     me = process_id()
-    if _registered_pid != os.getpid():
+    if registered_pid != os.getpid():
         with _registered_lock:
-            if _registered_pid != os.getpid():
+            if registered_pid != os.getpid():
                 beat()
-                _registered_pid = os.getpid()
+                registered_pid = os.getpid()
     return me
 
 

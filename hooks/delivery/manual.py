@@ -15,8 +15,11 @@ from events.errors import Conflict
 from events.samples import sample_payload
 from events.services import build_envelope
 
-from ..models import Delivery, HookConfig, HookLog, HookType, WebhookConfig
-from .attempts import _result_fields, _run_transport, _target_label
+from ..models import Delivery, HookConfig, HookLog, WebhookConfig
+from ..queue import enqueue
+from . import targets
+from .attempts import run_transport
+from .record import result_fields
 
 TEST_EVENT_FOR_ALL = "subtitle_downloaded"
 
@@ -37,19 +40,17 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
         event = TEST_EVENT_FOR_ALL
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
-    result, _error = _run_transport(target, envelope, 1)
-    is_webhook = isinstance(target, WebhookConfig)
+    result, _error = run_transport(target, envelope, 1)
     return HookLog.objects.create(
-        hook=None if isinstance(target, WebhookConfig) else target,
-        webhook=target if isinstance(target, WebhookConfig) else None,
+        **{target.target_field: target},
         hook_name=target.name,
         event_name=event,
         event_id=envelope["id"],
-        hook_type=HookType.WEBHOOK if is_webhook else HookType.SCRIPT,
+        hook_type=target.kind,
         attempt=1,
         is_test=True,
         success=result.success,
-        **_result_fields(result),
+        **result_fields(result),
         triggered_at=triggered_at,
     )
 
@@ -58,13 +59,10 @@ def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfi
     if target is None:
         raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
     if not target.enabled:
-        reason = f" ({target.disabled_reason})" if isinstance(target, WebhookConfig) and target.disabled_reason else ""
-        raise RedeliveryError(f"{_target_label(target)} is disabled{reason}; enable it before redelivering.")
+        why = targets.disabled_reason(target)
+        reason = f" ({why})" if why else ""
+        raise RedeliveryError(f"{targets.label(target)} is disabled{reason}; enable it before redelivering.")
     return target
-
-
-def _attempt_budget(target: HookConfig | WebhookConfig) -> int:
-    return target.retry_count + 1 if isinstance(target, WebhookConfig) else 1
 
 
 def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
@@ -81,8 +79,6 @@ def _queued_again(budget: int, now: datetime) -> dict[str, Any]:
 
 
 def _kick_workers() -> None:
-    from hooks.queue import enqueue
-
     enqueue("hooks.tasks.sweep_deliveries", task_name="hooks-sweep")
 
 
@@ -94,7 +90,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
         .exclude(status=Delivery.Status.RUNNING)
-        .update(**_queued_again(_attempt_budget(target), now))
+        .update(**_queued_again(target.attempt_budget, now))
     )
     if not updated:
         raise RedeliveryError("This delivery is being attempted right now; wait for its outcome.")
@@ -116,21 +112,25 @@ def redeliver_log(log: HookLog) -> Delivery:
 
 
 @transaction.atomic
-def redeliver_webhook(webhook: WebhookConfig, *, since: datetime | None = None, until: datetime | None = None) -> int:
-    """Queue again every failed or skipped delivery of ``webhook`` whose event arrived in [since, until].
+def redeliver_target(
+    target: HookConfig | WebhookConfig, *, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    """Queue again every failed or skipped delivery of ``target`` whose event arrived in [since, until].
 
     Returns how many were queued.
     """
-    _check_redeliverable(webhook)
+    _check_redeliverable(target)
     if since and until and since > until:
         raise RedeliveryError("'since' must not be after 'until'.")
-    deliveries = Delivery.objects.filter(webhook=webhook, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED])
+    deliveries = Delivery.objects.filter(
+        **{target.target_field: target}, status__in=[Delivery.Status.FAILED, Delivery.Status.SKIPPED]
+    )
     if since:
         deliveries = deliveries.filter(created_at__gte=since)
     if until:
         deliveries = deliveries.filter(created_at__lte=until)
     now = timezone.now()
-    count = deliveries.update(**_queued_again(_attempt_budget(webhook), now))
+    count = deliveries.update(**_queued_again(target.attempt_budget, now))
     if count:
         transaction.on_commit(_kick_workers)
     return count

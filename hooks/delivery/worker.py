@@ -1,4 +1,9 @@
-"""The per-process dispatcher: a bounded thread pool for attempts, a writer thread, a sweeper thread."""
+"""The per-process dispatcher: a bounded thread pool for attempts, a writer thread, a sweeper thread.
+
+The sweeper also takes outbox events whose doorbell was lost: with the drain
+of ``hooks.delivery.fanout``, which comes before this module in the chain and
+is handed in (``install``, from ``HooksConfig.ready``) rather than imported.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -21,9 +26,13 @@ from django.utils import timezone
 
 from ..models import Delivery
 from . import holders
-from .attempts import ROW_FIELDS, Job, Outcome, Row, _attempt, deliveries_record
+from .attempts import ROW_FIELDS, Job, Row, attempt
+from .record import Outcome, deliveries_record
 
 logger = logging.getLogger(__name__)
+
+# The fan-out's drain: ``drain(max_seconds=..., stale_only=...) -> events taken``.
+Drain = Callable[..., int]
 
 
 def due_deliveries(*, limit: int = 500) -> list[Row]:
@@ -61,8 +70,9 @@ class Dispatcher:
     MAX_BATCH = 200
     SWEEP_DRAIN_SECONDS = 5.0
 
-    def __init__(self) -> None:
+    def __init__(self, *, drain: Drain | None = None) -> None:
         self.pid = os.getpid()
+        self._drain = drain
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._executor = ThreadPoolExecutor(
@@ -150,7 +160,7 @@ class Dispatcher:
     def _run(self, job: Job) -> None:
         while True:
             try:
-                outcome = _attempt(job.delivery_id, job.lease_seconds, job.preloaded, claimed_already=job.claimed)
+                outcome = attempt(job.delivery_id, job.lease_seconds, job.preloaded, claimed_already=job.claimed)
                 if outcome is not None:
                     self._results.put(outcome)
             except Exception:
@@ -190,18 +200,23 @@ class Dispatcher:
 
     def _record(self, batch: list[Outcome]) -> None:
         try:
-            deliveries_record(outcomes=batch)
+            self._retry_at(deliveries_record(outcomes=batch))
             return
         except Exception:
             logger.exception("Recording %d delivery outcomes failed; recording them one by one", len(batch))
             close_old_connections()
         for outcome in batch:
             try:
-                deliveries_record(outcomes=[outcome])
+                self._retry_at(deliveries_record(outcomes=[outcome]))
             except Exception:
                 # The row stays claimed: it runs again when its lease expires.
                 logger.exception("Recording the outcome of delivery %s failed", outcome.delivery.pk)
                 close_old_connections()
+
+    def _retry_at(self, when: datetime | None) -> None:
+        """A retry was just scheduled: do not wait for the next sweep to run it."""
+        if when is not None:
+            self.wake_at(when)
 
     def beat(self) -> None:
         """Every SUBLARR_WORKER_HEARTBEAT_SECONDS: say this process is alive, hand on the claims of dead ones."""
@@ -214,13 +229,12 @@ class Dispatcher:
 
     def sweep(self) -> float:
         """Submit due deliveries and stale outbox events; return seconds until the sweeper should look again."""
-        from .. import outbox
-
         self.beat()
         self.submit(Job.from_row(row) for row in due_deliveries())
-        # The first sweep of a process takes every waiting event (left over from
-        # a stop); later ones only events whose drain task was lost.
-        outbox.drain(max_seconds=self.SWEEP_DRAIN_SECONDS, stale_only=self._swept)
+        if self._drain is not None:
+            # The first sweep of a process takes every waiting event (left over from
+            # a stop); later ones only events whose drain task was lost.
+            self._drain(max_seconds=self.SWEEP_DRAIN_SECONDS, stale_only=self._swept)
         self._swept = True
         interval = min(float(settings.SUBLARR_DELIVERY_SWEEP_SECONDS), holders.heartbeat_seconds())
         upcoming = next_due_at()
@@ -249,6 +263,19 @@ class Dispatcher:
 
 _dispatcher: Dispatcher | None = None
 _dispatcher_lock = threading.Lock()
+_drain: Drain | None = None
+
+
+def install(*, drain: Drain) -> None:
+    """Hand the sweeper of every dispatcher of this process the fan-out's drain (called by HooksConfig.ready)."""
+    global _drain
+    _drain = drain
+
+
+def running_dispatcher() -> Dispatcher | None:
+    """This process's dispatcher if it has one (none is started)."""
+    found = _dispatcher
+    return found if found is not None and found.pid == os.getpid() else None
 
 
 def dispatcher() -> Dispatcher:
@@ -258,7 +285,21 @@ def dispatcher() -> Dispatcher:
     if current is None or current.pid != os.getpid():
         with _dispatcher_lock:
             if _dispatcher is None or _dispatcher.pid != os.getpid():
-                _dispatcher = Dispatcher()
+                _dispatcher = Dispatcher(drain=_drain)
                 _dispatcher.start()
             current = _dispatcher
     return current
+
+
+def delivery_attempt(
+    *, delivery_id: int, lease_seconds: float | None = None, preloaded: Delivery | None = None
+) -> str | None:
+    """Make and record one attempt of a due delivery now; return its new status, or None if it was not ours."""
+    outcome = attempt(delivery_id, lease_seconds, preloaded)
+    if outcome is None:
+        return None
+    retry_at = deliveries_record(outcomes=[outcome])
+    running = running_dispatcher()
+    if running is not None and retry_at is not None:
+        running.wake_at(retry_at)
+    return outcome.status

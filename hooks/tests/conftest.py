@@ -17,12 +17,12 @@ def script(hooks_dir: Path) -> Path:
 @pytest.fixture
 def quiet_outbox(settings):
     """Subscriptions reloaded and no doorbell left over from another test; nothing enqueued outlives the test."""
-    from hooks import outbox, receivers
+    from hooks import doorbell, subscriptions
     from hooks.queue import broker
 
-    receivers.subscriptions_changed()
-    outbox._silence_doorbell()
+    subscriptions.subscriptions_changed()
+    doorbell.silence()
     yield settings
     # Redis outlives the test: what it enqueued must not reach a later test's workers.
     broker().purge_queue()
-    outbox._silence_doorbell()
+    doorbell.silence()

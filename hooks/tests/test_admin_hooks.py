@@ -574,3 +574,27 @@ def test_adding_a_webhook_with_no_secret_ticked_leaves_it_unsigned(admin_client)
     assert response.status_code == 200
     assert WebhookConfig.objects.get().secret == ""
     assert not any("signing secret" in message for message in messages_of(response))
+
+
+def test_script_hooks_share_the_redeliver_action(admin_client, script):
+    import uuid
+
+    from hooks.models import Delivery
+
+    hook = HookConfig.objects.create(name="Notify", event_name="batch_complete", script_path="notify.sh")
+    event_id = uuid.uuid4()
+    failed = Delivery.objects.create(
+        event_id=event_id,
+        event_name="batch_complete",
+        envelope={"id": str(event_id), "event_name": "batch_complete", "version": 1, "timestamp": "", "data": {}},
+        hook_type="script",
+        hook=hook,
+        status=Delivery.Status.FAILED,
+        attempts=1,
+    )
+    response = admin_client.post(
+        "/admin/hooks/hookconfig/", {"action": "redeliver_failed", "_selected_action": [hook.pk]}, follow=True
+    )
+    assert messages_of(response) == ["Notify: queued 1 delivery(ies) again."]
+    failed.refresh_from_db()
+    assert (failed.status, failed.max_attempts) == ("pending", 2)

@@ -232,8 +232,8 @@ def test_only_one_claimer_runs_a_delivery_taken_over(settings, httpserver):
     row = _claimed_by(gone, httpserver)
     holders.claims_take_over()
 
-    first = attempts._claim(row.pk)
-    second = attempts._claim(row.pk)
+    first = attempts.claim(row.pk)
+    second = attempts.claim(row.pk)
 
     assert first is not None
     assert second is None
@@ -247,7 +247,7 @@ def test_a_worker_taken_for_dead_records_nothing_over_the_attempt_that_replaced_
     webhook = WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url=httpserver.url_for("/hook"))
     envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
     [row] = delivery.deliveries_create(envelope=envelope, claim=True)
-    outcome = attempts._attempt(row.pk, None, row, claimed_already=True)  # this process's attempt, not yet recorded
+    outcome = attempts.attempt(row.pk, None, row, claimed_already=True)  # this process's attempt, not yet recorded
     assert outcome is not None
     # Meanwhile this process was taken for dead and another one claimed the row again.
     other, new_lease = uuid.uuid4(), timezone.now() + timedelta(minutes=3)
@@ -291,7 +291,7 @@ def test_a_cluster_stopped_cleanly_leaves_no_worker_process_behind(start_worker)
 @pytest.mark.parametrize("how", ["fan-out claim", "claim of a due row"])
 def test_a_process_is_known_as_a_holder_before_its_first_claim_is_written(monkeypatch, httpserver, how):
     """A worker killed between its first claim and its first beat must still be found dead (CI flake, 2026-12-03)."""
-    monkeypatch.setattr(holders, "_registered_pid", None)  # a process that has not beaten yet
+    monkeypatch.setattr(holders, "registered_pid", None)  # a process that has not beaten yet
     WorkerProcess.objects.all().delete()
     WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url=httpserver.url_for("/hook"))
     envelope = build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded"))
@@ -300,7 +300,7 @@ def test_a_process_is_known_as_a_holder_before_its_first_claim_is_written(monkey
         holder = row.holder
     else:
         [row] = delivery.deliveries_create(envelope=envelope, claim=False)
-        claimed = attempts._claim(row.pk)
+        claimed = attempts.claim(row.pk)
         assert claimed is not None
         holder = claimed[0].holder
 

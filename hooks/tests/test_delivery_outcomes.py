@@ -187,13 +187,13 @@ def test_410_disables_the_webhook_and_later_events_are_skipped_then_redeliverabl
     from hooks.services import webhook_enable
 
     with pytest.raises(delivery_service.RedeliveryError) as info:
-        delivery_service.redeliver_webhook(webhook)
+        delivery_service.redeliver_target(webhook)
     assert str(info.value) == (
         "Webhook “gone” is disabled (Disabled automatically: the receiver answered 410 Gone.); "
         "enable it before redelivering."
     )
     webhook_enable(webhook=webhook, source="api")
-    assert delivery_service.redeliver_webhook(webhook) == 2  # the 410 and the skipped one
+    assert delivery_service.redeliver_target(webhook) == 2  # the 410 and the skipped one
 
     testsupport.wait_for(lambda: Delivery.objects.filter(webhook=webhook, status="succeeded").count() == 2)
     ids = [s.headers["Webhook-Id"] for s in receiver.to("/gone")]

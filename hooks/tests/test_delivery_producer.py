@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.cache import cache
 
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
 from events.types import Envelope
-from hooks import receivers
+from hooks import subscriptions
 from hooks.models import HookConfig, PendingEvent, WebhookConfig
 from hooks.queue import broker
 from hooks.tests.test_outbox import rung
@@ -19,7 +17,7 @@ from hooks.tests.test_outbox import rung
 @pytest.fixture
 def fresh(settings, quiet_outbox):
     settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
-    receivers.subscriptions_changed()
+    subscriptions.subscriptions_changed()
     return settings
 
 
@@ -34,7 +32,7 @@ def envelope(name: str = "subtitle_downloaded") -> Envelope:
 
 @pytest.mark.django_db(transaction=True)
 def test_nothing_subscribed_means_no_query_and_no_enqueue(fresh, django_assert_num_queries):
-    receivers.has_subscribers("subtitle_downloaded")  # load the snapshot once
+    subscriptions.has_subscribers("subtitle_downloaded")  # load the snapshot once
     before = queued()
 
     with django_assert_num_queries(0):
@@ -83,24 +81,24 @@ def test_the_same_envelope_sent_twice_is_one_event(fresh):
 
 @pytest.mark.django_db(transaction=True)
 def test_webhook_created_in_this_process_is_seen_by_the_next_event(fresh):
-    assert not receivers.has_subscribers("batch_complete")
+    assert not subscriptions.has_subscribers("batch_complete")
 
     WebhookConfig.objects.create(name="late", event_name="batch_complete", url="http://10.0.0.1/")
 
-    assert receivers.has_subscribers("batch_complete")
+    assert subscriptions.has_subscribers("batch_complete")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_change_made_by_another_process_is_seen_after_the_refresh_interval(fresh):
-    assert not receivers.has_subscribers("upgrade_complete")
+    assert not subscriptions.has_subscribers("upgrade_complete")
     # Another process: a row written without this process's signals, then the version bump.
     HookConfig.objects.bulk_create([HookConfig(name="elsewhere", event_name="upgrade_complete", script_path="/x")])
-    cache.set(receivers.VERSION_KEY, "bumped-elsewhere", None)
-    assert not receivers.has_subscribers("upgrade_complete")  # within the refresh interval: stale
+    cache.set(subscriptions.VERSION_KEY, "bumped-elsewhere", None)
+    assert not subscriptions.has_subscribers("upgrade_complete")  # within the refresh interval: stale
 
     fresh.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 0
 
-    assert receivers.has_subscribers("upgrade_complete")
+    assert subscriptions.has_subscribers("upgrade_complete")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -108,11 +106,11 @@ def test_star_webhook_and_auto_disabled_webhook_keep_events_subscribed(fresh):
     WebhookConfig.objects.create(
         name="gone", event_name="*", url="http://10.0.0.1/", enabled=False, disabled_reason="410"
     )
-    assert receivers.has_subscribers("whisper_failed")
+    assert subscriptions.has_subscribers("whisper_failed")
     WebhookConfig.objects.all().delete()
-    assert not receivers.has_subscribers("whisper_failed")
+    assert not subscriptions.has_subscribers("whisper_failed")
     WebhookConfig.objects.create(name="off", event_name="*", url="http://10.0.0.1/", enabled=False)
-    assert not receivers.has_subscribers("whisper_failed")  # switched off by hand: nothing to log
+    assert not subscriptions.has_subscribers("whisper_failed")  # switched off by hand: nothing to log
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,13 +131,13 @@ def test_a_task_run_inline_does_not_turn_this_process_into_a_delivery_worker():
 
     async_task("math.floor", 1.5, sync=True)  # django-q2 sends post_spawn in this process
 
-    assert worker._dispatcher is None or worker._dispatcher.pid != os.getpid()
+    assert worker.running_dispatcher() is None
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_subscribed_event_costs_the_producer_one_statement(fresh, django_assert_num_queries):
     WebhookConfig.objects.create(name="w", event_name="subtitle_downloaded", url="http://10.0.0.1/")
-    receivers.has_subscribers("subtitle_downloaded")  # load the snapshot once
+    subscriptions.has_subscribers("subtitle_downloaded")  # load the snapshot once
 
     with django_assert_num_queries(1):  # the outbox INSERT; the doorbell is rung from another thread
         send_envelope(envelope())

@@ -71,13 +71,13 @@ def test_fan_out_is_idempotent_per_event_and_target(loopback, httpserver):
 def test_a_claimed_attempt_cannot_be_claimed_again_until_its_lease_expires(loopback, httpserver):
     row = pending_delivery(webhook_for(httpserver))
 
-    claimed = attempts._claim(row.pk)
+    claimed = attempts.claim(row.pk)
     assert claimed is not None
     assert claimed[0].attempts == 1
-    assert attempts._claim(row.pk) is None
+    assert attempts.claim(row.pk) is None
 
     Delivery.objects.filter(pk=row.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    again = attempts._claim(row.pk)
+    again = attempts.claim(row.pk)
     assert again is not None
     assert again[0].attempts == 1  # the same attempt, run again: it was never logged
 
@@ -257,12 +257,12 @@ def test_claimed_first_attempt_that_waited_renews_its_lease_or_yields(loopback, 
     stale = timezone.now() + timedelta(seconds=1)
     row.lease_expires_at = stale
     Delivery.objects.filter(pk=row.pk).update(lease_expires_at=stale + timedelta(seconds=99))
-    assert attempts._attempt(row.pk, 60.0, row, claimed_already=True) is None
+    assert attempts.attempt(row.pk, 60.0, row, claimed_already=True) is None
     assert httpserver.log == []
 
     # Nobody took it: the lease is renewed and the attempt runs.
     Delivery.objects.filter(pk=row.pk).update(lease_expires_at=stale)
-    outcome = attempts._attempt(row.pk, 60.0, row, claimed_already=True)
+    outcome = attempts.attempt(row.pk, 60.0, row, claimed_already=True)
     assert outcome is not None
     assert outcome.status == "succeeded"
     assert outcome.lease > stale

@@ -14,8 +14,8 @@ import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from events.services import build_envelope, send_envelope
-from hooks import delivery, outbox, receivers
-from hooks.delivery import fanout
+from hooks import delivery, doorbell, outbox, subscriptions
+from hooks.delivery import fanout, holders, worker
 from hooks.models import Delivery, HookLog, PendingEvent, WebhookConfig
 from hooks.queue import broker
 from hooks.tests.test_delivery_outcomes import FAST, receiver  # noqa: F401 - fixture
@@ -29,7 +29,7 @@ def quiet(quiet_outbox):
 
 def rung() -> int:
     """Tasks waiting in the broker, once this process's doorbell ringer has caught up."""
-    assert outbox.ringer.flush()
+    assert doorbell.ringer.flush()
     return broker().queue_size()
 
 
@@ -38,7 +38,7 @@ def subscribed(count: int = 1, event: str = "subtitle_downloaded") -> list[Webho
         WebhookConfig.objects.create(name=f"w{i}", event_name=event, url=f"http://10.0.0.{i + 1}/")
         for i in range(count)
     ]
-    receivers.subscriptions_changed()
+    subscriptions.subscriptions_changed()
     return hooks
 
 
@@ -53,6 +53,7 @@ def push(count: int) -> list[str]:
 def test_fan_out_takes_events_in_batches_with_a_fixed_number_of_queries(quiet, django_assert_max_num_queries):
     subscribed(2)
     push(250)
+    holders.claimant_id()  # this process's one-time WorkerProcess row: not a cost of each batch
 
     with django_assert_max_num_queries(12):
         taken, rows = delivery.fan_out_pending(limit=100)
@@ -76,7 +77,7 @@ def test_a_fan_out_that_fails_half_way_leaves_its_events_for_the_next(quiet, mon
     def broken(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr(fanout, "_log_skipped", broken)  # read by fan_out_pending in hooks.delivery.fanout
+    monkeypatch.setattr(fanout, "log_skipped", broken)  # read by fan_out_pending in hooks.delivery.fanout
     with pytest.raises(OperationalError):
         delivery.fan_out_pending()
     assert PendingEvent.objects.count() == 5
@@ -140,7 +141,7 @@ def test_the_drain_clears_the_doorbell_before_it_looks(quiet):
     push(1)  # the doorbell is up: no second drain task
     assert rung() == tasks + 1
 
-    outbox._silence_doorbell()  # what a drain does first
+    doorbell.silence()  # what a drain does first
     push(1)
 
     assert rung() == tasks + 2
@@ -154,7 +155,7 @@ def test_an_event_the_outbox_cannot_store_is_enqueued_whole(quiet, monkeypatch):
     def broken(row):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(outbox, "_insert", broken)
+    monkeypatch.setattr(outbox, "insert", broken)
     send_envelope(build_envelope("subtitle_downloaded", sample_payload("subtitle_downloaded")))
 
     assert PendingEvent.objects.count() == 0
@@ -170,17 +171,17 @@ def test_a_drain_waits_while_its_process_holds_too_many_deliveries(quiet, monkey
     held = delivery.Dispatcher()  # not started: no threads; jobs handed to it are only recorded
     submitted: list = []
     monkeypatch.setattr(held, "submit", lambda jobs: submitted.extend(jobs))
-    monkeypatch.setattr(delivery, "dispatcher", lambda: held)  # outbox.drain looks it up on the package
-    monkeypatch.setattr(outbox, "MAX_BACKLOG", 3)
+    monkeypatch.setattr(worker, "dispatcher", lambda: held)  # the drain looks it up on hooks.delivery.worker
+    monkeypatch.setattr(fanout, "MAX_BACKLOG", 3)
     held._known.update({-1, -2, -3})  # three deliveries in hand: full
     tasks = rung()
 
-    assert outbox.drain(max_seconds=0.2) == 0
+    assert fanout.drain(max_seconds=0.2) == 0
     assert PendingEvent.objects.count() == 5
     assert rung() == tasks + 1  # events are left: another drain is rung
 
     held._known.clear()
-    assert outbox.drain(max_seconds=5) == 5
+    assert fanout.drain(max_seconds=5) == 5
     assert len(submitted) == 5
     assert PendingEvent.objects.count() == 0
 
@@ -210,10 +211,10 @@ def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start
     testsupport.wait_for(lambda: len(receiver.to("/r")) == 3, timeout=30, message="the waiting events delivered")
 
     # An event pushed later whose doorbell is muted (a drain task lost in flight) waits for the sweep, no longer.
-    outbox._doorbell_add()
+    doorbell.try_set()
     late = emit_event("subtitle_downloaded", sample_payload("subtitle_downloaded"))
     PendingEvent.objects.filter(event_id=late["id"]).update(
-        created_at=timezone.now() - timedelta(seconds=outbox.STALE_SECONDS)
+        created_at=timezone.now() - timedelta(seconds=fanout.STALE_SECONDS)
     )
     testsupport.wait_for(lambda: len(receiver.to("/r")) == 4, timeout=30, message="the stale event delivered")
 
@@ -224,7 +225,7 @@ def test_events_whose_doorbell_was_lost_are_delivered_by_the_workers_sweep(start
 
 
 def test_the_ringer_starts_afresh_in_a_forked_child():
-    ringer = outbox.Ringer()
+    ringer = doorbell.Ringer()
     ringer._lock.acquire()  # another thread holds it at the moment of the fork
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through its exit status

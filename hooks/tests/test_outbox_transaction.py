@@ -12,7 +12,7 @@ import testsupport
 from events import emit_event
 from events.samples import sample_payload
 from events.types import Envelope
-from hooks import outbox, receivers
+from hooks import outbox, subscriptions
 from hooks.models import PendingEvent
 from hooks.queue import broker
 from hooks.tests.test_outbox import rung, subscribed
@@ -89,7 +89,7 @@ def test_the_commit_writes_no_second_row(quiet_outbox):
 def test_nothing_subscribed_writes_nothing_in_the_transaction(quiet_outbox, django_assert_num_queries):
     quiet_outbox.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS = 60_000
     subscribed(event="batch_complete")  # another event
-    receivers.has_subscribers("subtitle_downloaded")  # load the snapshot once
+    subscriptions.has_subscribers("subtitle_downloaded")  # load the snapshot once
     with transaction.atomic(), django_assert_num_queries(0):
         emit()
 
@@ -132,7 +132,7 @@ def test_a_failed_outbox_write_fails_the_producers_transaction_and_keeps_nothing
         raise DatabaseError("disk full")
 
     tasks_before = broker().queue_size()
-    monkeypatch.setattr(outbox, "_insert", broken)
+    monkeypatch.setattr(outbox, "insert", broken)
     with pytest.raises(DatabaseError, match="disk full"), transaction.atomic():
         emit()
 

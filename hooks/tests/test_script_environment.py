@@ -11,7 +11,7 @@ import pytest
 from events.services import build_envelope
 from events.types import Envelope
 from hooks.models import HookConfig
-from hooks.transports import script as runner
+from hooks.transports import script_env as runner
 from hooks.transports.script import deliver
 
 SECRET_LOOKING = {

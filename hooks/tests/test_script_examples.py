@@ -14,7 +14,8 @@ from events.samples import sample_payload
 from events.services import build_envelope
 from hooks.models import HookConfig
 from hooks.transports import HookError
-from hooks.transports.script import deliver, payload_variable
+from hooks.transports.script import deliver
+from hooks.transports.script_env import payload_variable
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -12,6 +12,7 @@ import testsupport
 from events import emit_event
 from hooks import services
 from hooks.models import HookLog
+from hooks.transports import isolation
 from hooks.transports import script as runner
 
 pytestmark = [pytest.mark.slow]
@@ -108,7 +109,7 @@ def test_a_script_run_as_root_has_no_capability_to_read_other_processes(hooks_di
     )
 
     caps = dict(line.split(":\t") for line in run.stdout.text().splitlines())
-    for name, number in runner.DROPPED_CAPABILITIES.items():
+    for name, number in isolation.DROPPED_CAPABILITIES.items():
         for kind in ("CapBnd", "CapEff", "CapPrm", "CapAmb"):
             assert not int(caps[kind], 16) & (1 << number), f"{name} left in {kind}"
     # Everything else a root script may legitimately need is still there (e.g. CAP_CHOWN, CAP_KILL).
@@ -119,4 +120,4 @@ def test_a_script_run_as_root_has_no_capability_to_read_other_processes(hooks_di
 def test_every_process_of_the_project_is_non_dumpable():
     # This test process ran django.setup() (pytest-django): AppConfig.ready protected it.
     pr_get_dumpable = 3
-    assert runner._libc_prctl_function(pr_get_dumpable, 0, 0, 0, 0) == 0
+    assert isolation.libc_prctl(pr_get_dumpable, 0, 0, 0, 0) == 0

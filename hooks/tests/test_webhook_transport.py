@@ -102,9 +102,11 @@ def tls_receiver(ca) -> Iterator[KeepAliveReceiver]:
 
 
 @pytest.fixture
-def fresh_client(monkeypatch):
-    """The transport's per-process pools made anew with the settings of this test."""
-    monkeypatch.setattr(transport, "_client", None)
+def fresh_client():
+    """The transport's per-process pools made anew with the settings of this test (and after it)."""
+    transport.client_reset()
+    yield
+    transport.client_reset()
 
 
 def test_deliveries_to_one_receiver_reuse_one_connection(loopback, keepalive):

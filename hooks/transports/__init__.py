@@ -1,42 +1,34 @@
-"""The two hook kinds behind one interface.
+"""The target kinds behind one interface: a ``Transport`` per kind, found by the kind of a target.
 
-Each transport module exposes ``deliver(target, envelope, *, attempt) -> Result``
-and raises ``HookError`` when the run or delivery failed; ``permanent=True``
-means trying again cannot help (a 404, a refused address, a missing script).
+``for_target(target).deliver(target, envelope, attempt=n)`` makes one attempt
+and returns a ``Result`` or raises ``HookError(message, permanent=...,
+result=...)``; ``permanent=True`` means trying again cannot help (a 404, a
+refused address, a missing script). See docs/DESIGN.md "Adding a target kind".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from .base import HookError, Result, Target, Transport
+from .script import TRANSPORT as SCRIPT
+from .webhook import TRANSPORT as WEBHOOK
+
+__all__ = ["KINDS", "HookError", "Kinded", "Result", "Target", "Transport", "for_kind", "for_target"]
+
+# Every kind, by its name (the config model's ``kind``, the HookType value).
+KINDS: dict[str, Transport[Any]] = {transport.kind: transport for transport in (WEBHOOK, SCRIPT)}
 
 
-@dataclass
-class Result:
-    """What one script run or webhook attempt did (logged as a HookLog row)."""
-
-    success: bool = True
-    duration_ms: int = 0
-    status_code: int | None = None
-    exit_code: int | None = None
-    stdout: str = ""
-    stderr: str = ""
-    error: str = ""
-    request_headers: dict[str, str] = field(default_factory=dict)
-    response_body: str = ""
-    response_headers: dict[str, str] = field(default_factory=dict)
-    # Seconds the receiver asked us to wait (Retry-After on 429/503).
-    retry_after: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+class Kinded(Protocol):
+    @property
+    def kind(self) -> str: ...
 
 
-class HookError(Exception):
-    """A failed run or delivery; ``result`` holds what is known of the attempt."""
+def for_kind(kind: str) -> Transport[Any]:
+    return KINDS[kind]
 
-    def __init__(self, message: str, *, permanent: bool = False, result: Result | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.result = result or Result(success=False)
-        self.result.success = False
-        self.result.error = self.result.error or message
+
+def for_target(target: Kinded) -> Transport[Any]:
+    """The transport of ``target``'s kind (its config model's ``kind``)."""
+    return KINDS[target.kind]

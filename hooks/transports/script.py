@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import ctypes
 import errno
 import fcntl
-import json
 import logging
 import os
 import selectors
@@ -40,207 +38,42 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from django.conf import settings
 
 from events.types import Envelope
 from hooks.scriptpath import ScriptPathError, resolve_script_path
 
-from . import HookError, Result
+from .base import HookError, Result, Transport
+from .isolation import confine_child, protect_process
+from .script_env import envelope_bytes, script_environment
 
-if TYPE_CHECKING:
-    from hooks.models import HookConfig
+
+class ScriptTarget(Protocol):
+    """What a script run reads of its target (``hooks.models.HookConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def script_path(self) -> str: ...
+
+    @property
+    def timeout_seconds(self) -> int: ...
+
 
 logger = logging.getLogger(__name__)
 
-# Linux refuses any single "NAME=value" environment string longer than
-# MAX_ARG_STRLEN (32 pages = 128 KiB, NUL included) with E2BIG.
-MAX_ENV_STRING_BYTES = 32 * 4096
-# Budget for the whole environment, at most half of ARG_MAX (usually 2 MiB, a
-# quarter of the stack limit), which argv and envp share.
-MAX_ENV_TOTAL_BYTES = 1024 * 1024
-PASSED_THROUGH = ("PATH", "HOME", "LANG")
-DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 EVENT_FILE_NAME = "event.json"
-RESERVED = frozenset(
-    {"SUBLARR_EVENT", "SUBLARR_EVENT_ID", "SUBLARR_EVENT_DATA", "SUBLARR_EVENT_DATA_FILE", "SUBLARR_ENV_OMITTED"}
-)
-# Characters str.splitlines() breaks on, plus NUL: removed from SUBLARR_<KEY> values.
-_CLEAN = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00"))
 CHUNK = 64 * 1024
 TERM_GRACE_SECONDS = 1.0
 DRAIN_SECONDS = 0.5
-
-
-# --- Isolation from the server's processes ----------------------------------
-
-# <linux/prctl.h>
-PR_SET_DUMPABLE = 4
-PR_CAPBSET_DROP = 24
-PR_CAP_AMBIENT = 47
-PR_CAP_AMBIENT_CLEAR_ALL = 4
-# Capabilities that let root read another process's memory or environment
-# despite PR_SET_DUMPABLE=0 (ptrace, /dev/mem and /proc/kcore, BPF and perf
-# probes, kernel modules, file handles outside the tree), from <linux/capability.h>.
-DROPPED_CAPABILITIES = {
-    "CAP_DAC_READ_SEARCH": 2,
-    "CAP_SYS_MODULE": 16,
-    "CAP_SYS_RAWIO": 17,
-    "CAP_SYS_PTRACE": 19,
-    "CAP_SYS_ADMIN": 21,
-    "CAP_PERFMON": 38,
-    "CAP_BPF": 39,
-}
-
-
-def _libc_prctl() -> Any:
-    """libc's prctl, its signature declared once (the child of a fork calls it without looking it up)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    function = ctypes.CDLL(None, use_errno=True).prctl
-    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    function.restype = ctypes.c_int
-    return function
-
-
-_libc_prctl_function = _libc_prctl()
-
-
-def _prctl(option: int, arg2: int = 0) -> int:
-    """``prctl(option, arg2, 0, 0, 0)``; the errno on failure, 0 on success."""
-    if _libc_prctl_function is None:
-        return errno.ENOSYS
-    if _libc_prctl_function(option, arg2, 0, 0, 0):
-        return ctypes.get_errno()
-    return 0
-
-
-def protect_process() -> None:
-    """Make this process non-dumpable: its /proc/<pid>/environ, mem and maps closed to other processes of its user.
-
-    Called in every process of the project at start (``AppConfig.ready``): the
-    environment holds SECRET_KEY and DATABASE_URL, and a script hook runs as
-    the same user. Forked children (django-q2's sentinel and workers) inherit
-    the flag; a script's ``execve`` resets it for the script alone. Also stops
-    core dumps, and a debugger of the same (non-root) user from attaching.
-    """
-    failed = _prctl(PR_SET_DUMPABLE, 0)
-    if failed and failed != errno.ENOSYS:
-        logger.warning("Could not mark the process non-dumpable (errno %s): scripts may read its environment", failed)
-
-
-def _confine_child() -> None:
-    """In the script's child before exec: take away the capabilities that read other processes' memory.
-
-    Runs only where the server is root (``preexec_fn``, so as little as
-    possible: prctl calls, no allocation to speak of). After exec, root's
-    permitted set is the bounding set, so the script never gets them back,
-    nor does anything it runs (sudo, setuid or setcap binaries).
-    """
-    for number in DROPPED_CAPABILITIES.values():
-        # EINVAL: a kernel older than the capability; EPERM: no CAP_SETPCAP (nothing to drop it from).
-        _prctl(PR_CAPBSET_DROP, number)
-    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-
-
-# --- Environment -----------------------------------------------------------
-
-
-def _text(value: str) -> str:
-    """``value`` with lone surrogates replaced, so it can be encoded as UTF-8."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
-
-
-def envelope_bytes(envelope: Envelope) -> bytes:
-    """The envelope as the script reads it: compact UTF-8 JSON (no raw newline in it)."""
-    try:
-        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(envelope, separators=(",", ":")).encode("ascii")
-
-
-def payload_variable(key: str) -> str:
-    """``SUBLARR_<KEY>``: the key upper-cased, anything but letters, digits and ``_`` as ``_``."""
-    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in str(key))
-    return f"SUBLARR_{cleaned.upper()}"
-
-
-def payload_value(value: Any) -> str:
-    """A payload value as an environment string; line breaks and NUL removed.
-
-    Strings as-is, null as the empty string (``[ -n "$SUBLARR_X" ]`` tests for
-    a value), anything else as compact JSON (``5``, ``true``, ``[1,2]``).
-    """
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _text(text).translate(_CLEAN)
-
-
-def _env_size(name: str, value: str) -> int:
-    """Bytes ``NAME=value`` takes in the new process's environment (with its NUL)."""
-    return len(os.fsencode(name)) + 1 + len(os.fsencode(value)) + 1
-
-
-def _env_budget() -> int:
-    """Bytes the whole environment may take: 1 MiB, less where ARG_MAX is small (a low stack limit)."""
-    try:
-        arg_max = os.sysconf("SC_ARG_MAX")
-    except (OSError, ValueError):
-        arg_max = -1
-    return min(MAX_ENV_TOTAL_BYTES, arg_max // 2) if arg_max > 0 else MAX_ENV_TOTAL_BYTES
-
-
-def script_environment(envelope: Envelope, *, data: bytes, data_file: Path) -> dict[str, str]:
-    """Return the script's whole environment (nothing else from the server leaks in).
-
-    A variable whose ``NAME=value`` would exceed the kernel's 128 KiB limit for
-    one string — or that would push the environment past 1 MiB, the biggest
-    first — is left out (never cut) and named in ``SUBLARR_ENV_OMITTED``; the
-    full envelope is always in the file ``SUBLARR_EVENT_DATA_FILE`` and on stdin.
-    """
-    env: dict[str, str] = {}
-    for name in PASSED_THROUGH:
-        if name in os.environ:
-            env[name] = os.environ[name]
-    env.setdefault("PATH", DEFAULT_PATH)
-    env["SUBLARR_EVENT"] = str(envelope.get("event_name", ""))
-    env["SUBLARR_EVENT_ID"] = str(envelope.get("id", ""))
-    env["SUBLARR_EVENT_DATA_FILE"] = str(data_file)
-
-    optional: dict[str, str] = {"SUBLARR_EVENT_DATA": data.decode("utf-8")}
-    payload = envelope.get("data") or {}
-    for key, value in payload.items():
-        name = payload_variable(key)
-        if name in RESERVED or name in optional:
-            continue
-        optional[name] = payload_value(value)
-
-    omitted = [name for name, value in optional.items() if _env_size(name, value) > MAX_ENV_STRING_BYTES]
-    kept = {name: value for name, value in optional.items() if name not in omitted}
-    # Room for SUBLARR_ENV_OMITTED itself, whatever it ends up listing.
-    budget = _env_budget() - sum(_env_size(n, v) for n, v in env.items()) - 64 * 1024
-    total = sum(_env_size(n, v) for n, v in kept.items())
-    for name in sorted(kept, key=lambda n: _env_size(n, kept[n]), reverse=True):
-        if total <= budget:
-            break
-        total -= _env_size(name, kept[name])
-        omitted.append(name)
-    env.update((name, value) for name, value in optional.items() if name not in omitted)
-    if omitted:
-        env["SUBLARR_ENV_OMITTED"] = ",".join(sorted(omitted))
-    return env
 
 
 # --- Concurrency -----------------------------------------------------------
@@ -371,7 +204,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
         close_fds=True,
         bufsize=0,
         # fork+exec without the fast path only where there is something to drop.
-        preexec_fn=_confine_child if os.geteuid() == 0 else None,
+        preexec_fn=confine_child if os.geteuid() == 0 else None,
     )
     # All three are pipes (PIPE above): never None.
     stdin_pipe, stdout_pipe, stderr_pipe = process.stdin, process.stdout, process.stderr
@@ -495,7 +328,7 @@ def run_script(path: Path, *, data: bytes, env: dict[str, str], cwd: str, timeou
     )
 
 
-def deliver(hook: HookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
+def deliver(hook: ScriptTarget, envelope: Envelope, *, attempt: int = 1) -> Result:
     """Run ``hook``'s script for ``envelope``; return its Result or raise ``HookError``.
 
     Refused paths and scripts that cannot start are permanent failures; a
@@ -564,3 +397,20 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
+
+
+class ScriptTransport(Transport[ScriptTarget]):
+    """A script in SUBLARR_HOOKS_DIR (DESIGN.md §5); nothing of its request (environment, stdin) is logged."""
+
+    kind = "script"
+    label = "Script hook"
+
+    def deliver(self, target: ScriptTarget, envelope: Envelope, *, attempt: int) -> Result:
+        return deliver(target, envelope, attempt=attempt)
+
+    def lease_seconds(self, timeout_seconds: int) -> float:
+        # A script may first wait for a free slot.
+        return super().lease_seconds(timeout_seconds) + float(settings.SUBLARR_SCRIPT_SLOT_WAIT_SECONDS)
+
+
+TRANSPORT = ScriptTransport()

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import SplitResult, unquote
 
 import certifi
@@ -47,10 +47,24 @@ from events.types import Envelope
 from hooks import netpolicy, signing
 from hooks.redaction import REDACTED, is_sensitive, redact_headers
 
-from . import HookError, Result
+from .base import HookError, Result, Transport
 
-if TYPE_CHECKING:
-    from hooks.models import WebhookConfig
+
+class WebhookTarget(Protocol):
+    """What a webhook delivery reads of its target (``hooks.models.WebhookConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def secret(self) -> str: ...
+
+    @property
+    def timeout_seconds(self) -> int: ...
+
 
 # Every header the log keeps, sent or received, is redacted by hooks.redaction's
 # one rule (Authorization, Set-Cookie, X-Auth-Token, webhook-signature…).
@@ -113,6 +127,12 @@ _client_lock = threading.Lock()
 _client: tuple[int, urllib3.PoolManager] | None = None
 
 
+def client_reset() -> None:
+    """Drop this process's pools: the next delivery builds them with the settings of the moment (tests)."""
+    global _client
+    _client = None
+
+
 def client() -> urllib3.PoolManager:
     """This process's connection pools (new ones after fork: sockets must not be shared)."""
     global _client
@@ -172,7 +192,7 @@ def envelope_body(envelope: Envelope) -> bytes:
     return json.dumps(canonical_envelope(envelope), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def build_request(webhook: WebhookConfig, envelope: Envelope, *, now: float | None = None) -> tuple[bytes, dict]:
+def build_request(webhook: WebhookTarget, envelope: Envelope, *, now: float | None = None) -> tuple[bytes, dict]:
     """The body and headers of one attempt (a fresh timestamp and signatures each time)."""
     body = envelope_body(envelope)
     timestamp = int(now if now is not None else time.time())
@@ -270,7 +290,7 @@ def _request_url(parts: SplitResult) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path or '/'}{query}"
 
 
-def deliver(webhook: WebhookConfig, envelope: Envelope, *, attempt: int = 1) -> Result:
+def deliver(webhook: WebhookTarget, envelope: Envelope, *, attempt: int = 1) -> Result:
     """POST ``envelope`` to ``webhook``; return the Result of a 2xx, raise HookError otherwise.
 
     ``HookError.permanent`` is set when retrying cannot help: an invalid URL,
@@ -279,7 +299,7 @@ def deliver(webhook: WebhookConfig, envelope: Envelope, *, attempt: int = 1) -> 
     """
     started = time.monotonic()
     body, headers = build_request(webhook, envelope)
-    result = Result(success=False, request_headers=redact_headers(headers))
+    result = Result(success=False, request_headers=TRANSPORT.logged_request(headers))
     result.extra["attempt"] = attempt
 
     def fail(message: str, *, permanent: bool = False) -> HookError:
@@ -291,7 +311,7 @@ def deliver(webhook: WebhookConfig, envelope: Envelope, *, attempt: int = 1) -> 
     except netpolicy.AddressRefused as exc:
         raise fail(exc.message, permanent=True) from None
     headers.update(_basic_auth(parts))
-    result.request_headers = redact_headers(headers)
+    result.request_headers = TRANSPORT.logged_request(headers)
 
     timeout = float(webhook.timeout_seconds)
     deadline = started + timeout
@@ -347,3 +367,19 @@ def _connection_error(exc: Exception) -> str:
         inner = exc.args[1]
         return f"{str(exc.args[0]).rstrip('.')}: {type(inner).__name__}: {inner}"
     return f"{type(cause).__name__}: {cause}"
+
+
+class WebhookTransport(Transport[WebhookTarget]):
+    """Signed JSON POSTs (DESIGN.md §4); its request headers are logged, redacted (``hooks.redaction``)."""
+
+    kind = "webhook"
+    label = "Webhook"
+
+    def deliver(self, target: WebhookTarget, envelope: Envelope, *, attempt: int) -> Result:
+        return deliver(target, envelope, attempt=attempt)
+
+    def logged_request(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return redact_headers(dict(headers))
+
+
+TRANSPORT = WebhookTransport()

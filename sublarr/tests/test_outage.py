@@ -216,11 +216,11 @@ def test_with_redis_killed_the_cli_prints_the_envelope_and_exits_0_and_the_event
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_emitted_on_a_connection_the_server_ended_is_unavailable_and_sends_nothing(emitted):
-    from hooks import receivers
+    from hooks import subscriptions
     from hooks.models import PendingEvent, WebhookConfig
 
     WebhookConfig.objects.create(name="lan", event_name="batch_complete", url="http://10.0.0.1/")
-    receivers.subscriptions_changed()
+    subscriptions.subscriptions_changed()
     # What a PostgreSQL restart does to every open connection: the server ends this session.
     with contextlib.suppress(OperationalError), connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")

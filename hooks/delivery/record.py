@@ -1,0 +1,203 @@
+"""Recording outcomes: the HookLog row, the Delivery's new state, the target's stats, auto-disable, hook_executed.
+
+The end of the chain: an attempt (``hooks.delivery.attempts``) produces an
+``Outcome``; the dispatcher's writer thread records many in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events import emit_event
+
+from .. import bulk
+from ..models import Delivery, HookConfig, HookLog, WebhookConfig
+from ..subscriptions import subscriptions_changed
+from ..transports import Result
+from . import targets
+from .holders import process_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """One finished attempt, waiting to be recorded."""
+
+    delivery: Delivery
+    target: HookConfig | WebhookConfig
+    result: Result
+    lease: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    next_attempt_at: datetime
+    skipped: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.status != Delivery.Status.PENDING
+
+
+def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
+    """Record finished attempts in one transaction: log rows, delivery states, stats, hook_executed.
+
+    Returns when the earliest retry among them is due (None if none is):
+    the caller's dispatcher should look again then.
+
+    Batching is what lets a worker keep up on SQLite: one commit, one log
+    INSERT and one stats UPDATE per target for many attempts.
+    """
+    with transaction.atomic():
+        bulk.insert(
+            HookLog,
+            [
+                HookLog(
+                    hook=o.delivery.hook,
+                    webhook=o.delivery.webhook,
+                    delivery=o.delivery,
+                    hook_name=o.target.name,
+                    event_name=o.delivery.event_name,
+                    event_id=o.delivery.event_id,
+                    hook_type=o.delivery.hook_type,
+                    attempt=o.delivery.attempts,
+                    success=o.result.success,
+                    will_retry=not o.final,
+                    skipped=o.skipped,
+                    **result_fields(o.result),
+                    triggered_at=o.started_at,
+                )
+                for o in outcomes
+            ],
+        )
+        plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
+        if plain:
+            now = timezone.now()
+            # Only rows this process still holds with these leases: a row handed
+            # on (this process taken for dead) belongs to the attempt that replaced it.
+            mine = Delivery.objects.filter(
+                pk__in=[o.delivery.pk for o in plain],
+                status=Delivery.Status.RUNNING,
+                holder=process_id(),
+                lease_expires_at__in={o.lease for o in plain},
+            ).update(
+                status=Delivery.Status.SUCCEEDED,
+                lease_expires_at=None,
+                holder=None,
+                last_error="",
+                finished_at=now,
+                updated_at=now,
+            )
+            if mine != len(plain):
+                logger.warning("%d deliveries: claim lost during the attempt; outcome logged only", len(plain) - mine)
+        for o in outcomes:
+            if o.status == Delivery.Status.SUCCEEDED:
+                continue
+            mine = Delivery.objects.filter(
+                pk=o.delivery.pk, status=Delivery.Status.RUNNING, lease_expires_at=o.lease
+            ).update(
+                status=o.status,
+                lease_expires_at=None,
+                holder=None,
+                next_attempt_at=o.next_attempt_at,
+                last_error=o.result.error,
+                finished_at=o.finished_at if o.final else None,
+                updated_at=o.finished_at,
+            )
+            if not mine:
+                logger.warning("Delivery %s: lease lost during the attempt; its outcome is logged only", o.delivery.pk)
+        by_target: dict[targets.Key, list[Outcome]] = {}
+        for o in outcomes:
+            if not o.skipped:
+                by_target.setdefault(targets.key(o.delivery.webhook_id, o.delivery.hook_id), []).append(o)
+        # In a fixed order: two workers' batches must lock the same rows in the same order (PostgreSQL deadlocks).
+        for key in sorted(by_target):
+            _update_stats(by_target[key])
+        for o in outcomes:
+            if o.final and not o.skipped:
+                emit_event(
+                    "hook_executed",
+                    {
+                        "hook_id": o.delivery.hook_id,
+                        "webhook_id": o.delivery.webhook_id,
+                        "hook_type": o.delivery.hook_type,
+                        "event_name": o.delivery.event_name,
+                        "success": o.result.success,
+                        "duration_ms": o.result.duration_ms,
+                    },
+                )
+    retries = [o.next_attempt_at for o in outcomes if not o.final]
+    return min(retries) if retries else None
+
+
+def result_fields(result: Result) -> dict[str, Any]:
+    return {
+        "exit_code": result.exit_code,
+        "status_code": result.status_code,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "error": result.error,
+        "duration_ms": max(0, result.duration_ms),
+        "request_headers": result.request_headers,
+        "response_body": result.response_body,
+        "response_headers": result.response_headers,
+    }
+
+
+def _failures_in_a_row(group: list[Outcome]) -> tuple[int, bool]:
+    """(final failures since the last final success in ``group``, whether there was such a success)."""
+    count, reset = 0, False
+    for o in group:
+        if not o.final:
+            continue
+        if o.result.success:
+            count, reset = 0, True
+        else:
+            count += 1
+    return count, reset
+
+
+def _update_stats(group: list[Outcome]) -> None:
+    """Per attempt: last_* and trigger_count. Per final outcome: consecutive_failures, auto-disable.
+
+    ``group``: one target's outcomes, oldest first.
+    """
+    target, last = group[0].target, group[-1]
+    failures, reset = _failures_in_a_row(group)
+    in_a_row = failures if reset else F("consecutive_failures") + failures
+    type(target).objects.filter(pk=target.pk).update(
+        last_triggered_at=last.started_at,
+        trigger_count=F("trigger_count") + len(group),
+        consecutive_failures=in_a_row,
+        **target.last_outcome_fields(last.result),
+    )
+    if failures and isinstance(target, WebhookConfig):
+        _auto_disable(target, [o for o in group if o.final and not o.result.success])
+
+
+def _auto_disable(target: WebhookConfig, final_failures: list[Outcome]) -> None:
+    """Switch ``target`` off after a 410 Gone, or SUBLARR_WEBHOOK_DISABLE_AFTER final failures in a row."""
+    reason = ""
+    if any(o.result.extra.get("disable") for o in final_failures):
+        reason = "Disabled automatically: the receiver answered 410 Gone."
+    else:
+        limit = int(settings.SUBLARR_WEBHOOK_DISABLE_AFTER)
+        count = WebhookConfig.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
+        if limit and count is not None and count >= limit:
+            error = final_failures[-1].result.error
+            reason = f"Disabled automatically after {count} failed deliveries in a row (last: {error})"
+    if reason:
+        disabled = WebhookConfig.objects.filter(pk=target.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:255], disabled_at=timezone.now()
+        )
+        if disabled:
+            logger.warning("Webhook %s disabled: %s", target.pk, reason)
+            transaction.on_commit(subscriptions_changed)
