@@ -17,7 +17,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -250,16 +249,8 @@ class TargetPagesMixin(admin.ModelAdmin):
 
     @staticmethod
     def _redeliver_window(target: WebhookConfig | HookConfig, *, since: Any, until: Any) -> int:
-        if isinstance(target, WebhookConfig):
-            return delivery.redeliver_webhook(target, since=since, until=until)
-        # No range service for script hooks: the per-delivery one, for each, in one transaction.
-        with transaction.atomic():
-            items = list(
-                history.redeliverable_in_window(target, since=since, until=until).select_related("hook", "webhook")
-            )
-            for item in items:
-                delivery.delivery_redeliver(delivery=item)
-        return len(items)
+        # The one range service, for every kind (the confirmation counted history.redeliverable_in_window).
+        return delivery.redeliver_target(target, since=since, until=until)
 
     # -- Changelist: health columns, computed for the page's rows at once
 
