@@ -45,7 +45,7 @@ for i in range(count):
     emit_event("batch_complete", {{"total": i}})
 late = time.monotonic() - (start + (count - 1) / rate)
 bridge.flush(60)
-print("PRODUCED", count, round(late, 3), bridge.stats())
+print("PRODUCED", count, round(late, 3), bridge.stats(), "cpu_s", round(time.process_time(), 2))
 """
 
 TOKEN = """
@@ -82,12 +82,23 @@ def redis_reachable() -> bool:
     return True
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-async def run_clients(port: int, token: str, clients: int, expected: int, producer_cmd: list[str], env: dict) -> dict:
+async def run_clients(
+    port: int, token: str, clients: int, expected: int, producer_cmd: list[str], env: dict, server_pid: int
+) -> dict:
     from websockets.asyncio.client import connect
     from websockets.typing import Origin
 
@@ -132,6 +143,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
             )
         )
     tasks = [asyncio.create_task(client(i, ws)) for i, ws in enumerate(sockets)]
+    server_cpu, own_cpu = cpu_seconds(server_pid), time.process_time()
     started = time.time()  # before the producer process starts (its Django setup included)
     producer = await asyncio.create_subprocess_exec(
         *producer_cmd, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -143,6 +155,7 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
     # Whatever has not arrived 30 s after the producer finished is counted lost.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 30)
+    server_cpu, own_cpu = cpu_seconds(server_pid) - server_cpu, time.process_time() - own_cpu
     for ws in sockets:
         await ws.close()
     for task in tasks:
@@ -160,6 +173,8 @@ async def run_clients(port: int, token: str, clients: int, expected: int, produc
         "p99": percentile(latencies, 0.99),
         "max": max(latencies) if latencies else float("nan"),
         "drain_after_producer": max(0.0, last_receipt[0] - produced_at),
+        "server_cpu": server_cpu,
+        "clients_cpu": own_cpu,
     }
 
 
@@ -211,7 +226,7 @@ def run_profile(profile: str, clients: int, rate: float, seconds: float, capacit
             PRODUCER.format(rate=rate, seconds=seconds),
         ]
         expected = int(rate * seconds)
-        result = asyncio.run(run_clients(port, token, clients, expected, producer_cmd, env))
+        result = asyncio.run(run_clients(port, token, clients, expected, producer_cmd, env, server.pid))
         log.flush()
         result["server_log_lines"] = [
             line
@@ -268,6 +283,10 @@ def main() -> int:
             f"still arriving {r['drain_after_producer']:.1f} s after the producer finished"
         )
         print(f"[{profile}] producer: {r['producer']}")
+        print(
+            f"[{profile}] CPU while producing and receiving: server {r['server_cpu']:.1f} s, "
+            f"these {args.clients} clients {r['clients_cpu']:.1f} s; load average {os.getloadavg()[0]:.1f}"
+        )
         for line in r["server_log_lines"]:
             print(f"[{profile}] server log: {line[:200]}")
     print(

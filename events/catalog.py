@@ -15,6 +15,8 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from .signals import EventSignal
+
 CATALOG_VERSION = 1
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -162,15 +164,19 @@ class EventSpec:
     payload_keys: tuple[str, ...]
     # Meta-events reach WebSocket clients but never trigger hooks or webhooks.
     meta: bool = False
-    signal: Signal = field(default_factory=Signal, compare=False, repr=False)
+    signal: Signal = field(default_factory=EventSignal, compare=False, repr=False)
     # Each payload key's type, looked up once here (emit_event reads it per key).
     payload_types: dict[str, PayloadType] = field(init=False, compare=False, repr=False)
+    # Each key's ``PayloadType.plain_type`` (None: no fast path), for emit_event's
+    # check of the common case: one dict lookup and an identity test per key.
+    plain_types: dict[str, type | None] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         untyped = [key for key in self.payload_keys if key not in PAYLOAD_TYPES]
         if untyped:
             raise ValueError(f"Payload key(s) of {self.name} without a type in PAYLOAD_TYPES: {', '.join(untyped)}")
         object.__setattr__(self, "payload_types", {key: PAYLOAD_TYPES[key] for key in self.payload_keys})
+        object.__setattr__(self, "plain_types", {key: kind.plain_type for key, kind in self.payload_types.items()})
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) of this event's envelope, its payload's key types included."""

@@ -210,7 +210,8 @@ else:
     INSTALLED_APPS.append("channels_lite")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_lite.layers.core.SQLiteChannelLayer",
+            # channels-lite's SQLite layer with a doorbell between the processes (sublarr.channel_layer).
+            "BACKEND": "sublarr.channel_layer.EmbeddedChannelLayer",
             "CONFIG": {
                 "database": "channels",
                 "capacity": CHANNEL_CAPACITY,

@@ -49,7 +49,7 @@ def test_embedded_profile_shares_state_between_processes(tmp_path):
     resolved = probe(tmp_path)
 
     assert resolved["cache"] == "django.core.cache.backends.filebased.FileBasedCache"
-    assert resolved["layer"] == "channels_lite.layers.core.SQLiteChannelLayer"
+    assert resolved["layer"] == "sublarr.channel_layer.EmbeddedChannelLayer"
     assert resolved["layer_config"]["database"] == "channels"
     assert resolved["q"] == {"orm": "default"}
     assert resolved["db"] == "django.db.backends.sqlite3"
