@@ -31,6 +31,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
@@ -162,11 +163,32 @@ def _log_unreadable(exc: Exception, now: float) -> None:
     )
 
 
+# SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS in seconds, read once (and again when a test changes it):
+# Django's lazy settings cost the producer's path a lookup per emit otherwise.
+_refresh_seconds: float | None = None
+
+
+def _refresh_interval() -> float:
+    global _refresh_seconds
+    if _refresh_seconds is None:
+        _refresh_seconds = settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS / 1000
+    return _refresh_seconds
+
+
+def _setting_changed(setting: str, **kwargs: Any) -> None:
+    global _refresh_seconds
+    if setting == "SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS":
+        _refresh_seconds = None
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="hooks.subscriptions.refresh_interval")
+
+
 def has_subscribers(event_name: str) -> bool:
     """Whether any hook or webhook may want ``event_name`` (see the module docstring for staleness)."""
     snapshot = _snapshot
     now = time.monotonic()
-    if now - snapshot.checked > settings.SUBLARR_HOOKS_SUBSCRIPTION_REFRESH_MS / 1000:
+    if now - snapshot.checked > (_refresh_seconds if _refresh_seconds is not None else _refresh_interval()):
         snapshot = _refresh(now)
     return snapshot.everything or event_name in snapshot.events
 
