@@ -150,13 +150,13 @@ def run(count: int, rounds: int) -> list[tuple[str, float, str]]:
 
     from scoring import VideoQuery, rank, selectors, services
     from scoring.engine import rank_with
-    from scoring.scores import EPISODE_SCORES
+    from scoring.scores import EPISODE_SCORES, NOT_MATCH_KEYS
 
     services.scoring_weights_update(score_type="episode", weights={"hash": 400, "release_group": 20}, source="bench")
     services.provider_modifier_set(provider_name="podnapisi", modifier=-10, source="bench")
     services.provider_modifier_set(provider_name="jimaku", modifier=25, source="bench")
     query = VideoQuery(series_title="Severance", season=2, episode=3)
-    results = make_results(count, [key for key in EPISODE_SCORES if key != "format_bonus"])
+    results = make_results(count, [key for key in EPISODE_SCORES if key not in NOT_MATCH_KEYS])
     weights, modifiers = selectors.get_scoring_config("episode")
     seed = SeedDesign()
     rows: list[tuple[str, float, str]] = []

@@ -416,6 +416,7 @@ class PreviewView(APIView):
             row = {
                 **data["results"][index],
                 "matches": sorted(result.matches),
+                "mismatches": sorted(result.mismatches),
                 "score": result.score,
                 "score_breakdown": result.score_breakdown,
                 "rank": position,

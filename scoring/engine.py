@@ -6,7 +6,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from .scores import BONUS_FORMATS, EPISODE, FORMAT_BONUS_KEY, MOVIE, PROVIDER_MODIFIER_KEY
+from .scores import (
+    BONUS_FORMATS,
+    EPISODE,
+    FORMAT_BONUS_KEY,
+    MISMATCH_KEYS,
+    MOVIE,
+    NOT_MATCH_KEYS,
+    PROVIDER_MODIFIER_KEY,
+)
 from .selectors import get_scoring_config
 
 
@@ -35,7 +43,10 @@ class SubtitleResult:
 
     ``matches`` names what the subtitle matches of the query (``"hash"``,
     ``"series"``, ``"year"``…); names without a weight for the query's type
-    score nothing. ``format`` is one of ass, ssa, srt, vtt, unknown.
+    score nothing. ``mismatches`` names what the subtitle contradicts of the
+    query (``"season"``, ``"episode"``, ``"year"``: it is for another one); each
+    subtracts its penalty weight (``season_mismatch``…) where the query's type
+    has one. ``format`` is one of ass, ssa, srt, vtt, unknown.
     """
 
     provider_name: str
@@ -46,6 +57,7 @@ class SubtitleResult:
     hearing_impaired: bool = False
     forced: bool = False
     matches: set[str] = field(default_factory=set)
+    mismatches: set[str] = field(default_factory=set)
     score: int = 0
     score_breakdown: dict[str, int] = field(default_factory=dict)
 
@@ -54,6 +66,8 @@ class SubtitleResult:
         # but once in the breakdown.
         if not isinstance(self.matches, set | frozenset):
             self.matches = set(self.matches)
+        if not isinstance(self.mismatches, set | frozenset):
+            self.mismatches = set(self.mismatches)
 
 
 _by_score = attrgetter("score")
@@ -71,7 +85,9 @@ def rank_with(
     The loop is what rank() costs per result, so everything that does not
     depend on the result is looked up once, before it.
     """
-    match_weight = {key: value for key, value in weights.items() if key != FORMAT_BONUS_KEY}.get
+    match_weight = {key: value for key, value in weights.items() if key not in NOT_MATCH_KEYS}.get
+    # mismatch name -> (breakdown key, negative weight)
+    penalty = {name: (key, -weights[key]) for name, key in MISMATCH_KEYS.items() if key in weights}.get
     format_bonus = weights.get(FORMAT_BONUS_KEY, 0)
     bonus_formats = BONUS_FORMATS
     modifier_of = modifiers.get
@@ -84,6 +100,12 @@ def rank_with(
             if value is not None:
                 breakdown[name] = value
                 score += value
+        if result.mismatches:
+            for name in result.mismatches:
+                found = penalty(name)
+                if found is not None:
+                    breakdown[found[0]] = found[1]
+                    score += found[1]
         if result.format in bonus_formats:
             breakdown[FORMAT_BONUS_KEY] = format_bonus
             score += format_bonus

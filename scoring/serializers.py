@@ -11,7 +11,16 @@ from rest_framework import serializers
 
 from events.jsonlimits import printable, text_error
 
-from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, PROVIDER_NAME_RE, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
+from .scores import (
+    FORMATS,
+    MISMATCH_KEYS,
+    MODIFIER_MAX,
+    MODIFIER_MIN,
+    PROVIDER_NAME_RE,
+    SCORE_TYPES,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+)
 from .validators import PROVIDER_NAME_RULE, integer_error, provider_name_error
 
 # The API takes JSON types as the schema states them: DRF would otherwise turn
@@ -193,6 +202,14 @@ class CandidateSerializer(StrictSerializer):
         default=list,
         help_text="What the subtitle matches of the query: hash, series, year, season, episode…",
     )
+    mismatches = serializers.ListField(
+        child=StrictChoiceField(list(MISMATCH_KEYS)),
+        max_length=len(MISMATCH_KEYS),
+        required=False,
+        default=list,
+        help_text="What the subtitle contradicts of the query (it is for another season, episode or year): "
+        "each subtracts its penalty weight (season_mismatch…).",
+    )
 
 
 class PreviewRequestSerializer(StrictSerializer):
@@ -227,6 +244,7 @@ class PreviewResultSerializer(serializers.Serializer):
     hearing_impaired = serializers.BooleanField()
     forced = serializers.BooleanField()
     matches = serializers.ListField(child=serializers.CharField())
+    mismatches = serializers.ListField(child=serializers.CharField())
     score = serializers.IntegerField()
     score_breakdown = serializers.DictField(
         child=serializers.IntegerField(), help_text="Every part of the score; the values sum to it."
