@@ -19,9 +19,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from . import selectors, services
-from .models import ProviderScoreModifier, ScoringWeight
+from .models import ProviderScoreModifier, ScoringWeight, UntrustedHashProvider
 from .scores import DEFAULT_SCORES, SCORE_TYPES
-from .validators import ScoringValidationError, clean_modifier
+from .validators import ScoringValidationError, clean_modifier, provider_name_error
 
 SOURCE = "admin"
 
@@ -168,3 +168,46 @@ class ProviderScoreModifierAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderScoreModifier]) -> None:
         for name in list(queryset.values_list("provider_name", flat=True)):
             services.provider_modifier_delete(provider_name=name, source=SOURCE)
+
+
+class UntrustedHashProviderForm(forms.ModelForm):
+    provider_name = forms.CharField(help_text="1-64 characters of lowercase letters, digits, '_' and '-'.")
+
+    class Meta:
+        model = UntrustedHashProvider
+        fields = ["provider_name"]
+
+    def clean_provider_name(self) -> str:
+        name = self.cleaned_data["provider_name"]
+        if message := provider_name_error(name):
+            raise forms.ValidationError(message)
+        return name
+
+    def validate_unique(self) -> None:
+        # Distrusting an untrusted provider again changes nothing: no "already exists" error.
+        return
+
+
+@admin.register(UntrustedHashProvider)
+class UntrustedHashProviderAdmin(admin.ModelAdmin):
+    """Providers whose hash matches score nothing; every other provider is trusted. Delete = trust again."""
+
+    form = UntrustedHashProviderForm
+    list_display = ["provider_name", "updated_at"]
+    search_fields = ["provider_name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing to change on a row: add (distrust) or delete (trust again).
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: UntrustedHashProvider, form: forms.Form, change: bool) -> None:
+        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=False, source=SOURCE)
+        obj.pk = UntrustedHashProvider.objects.get(provider_name=obj.provider_name).pk
+
+    def delete_model(self, request: HttpRequest, obj: UntrustedHashProvider) -> None:
+        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=True, source=SOURCE)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UntrustedHashProvider]) -> None:
+        for name in list(queryset.values_list("provider_name", flat=True)):
+            services.provider_hash_trust_set(provider_name=name, trusted=True, source=SOURCE)

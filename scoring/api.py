@@ -30,6 +30,8 @@ from . import selectors, services
 from .engine import SubtitleResult, VideoQuery, rank_with
 from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPES
 from .serializers import (
+    HashTrustSerializer,
+    HashTrustValueSerializer,
     ModifierSerializer,
     ModifierValueSerializer,
     PreviewRequestSerializer,
@@ -353,12 +355,54 @@ class ModifierDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class HashTrustListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Providers whose hashes are not trusted",
+        description="Every other provider is trusted (the default): its hash matches get the hash weight.",
+        responses={200: HashTrustSerializer(many=True), **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        names = sorted(selectors.hash_untrusted_providers())
+        return Response([{"provider_name": name, "hash_trusted": False} for name in names])
+
+
+class HashTrustDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Whether one provider's hashes are trusted",
+        parameters=[_PROVIDER_PARAM],
+        responses={200: HashTrustSerializer, **error_responses(400), **_READ_ERRORS},
+    )
+    def get(self, request: Request, provider_name: str) -> Response:
+        trusted = selectors.provider_hash_trusted(provider_name)
+        return Response({"provider_name": provider_name, "hash_trusted": trusted})
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Trust or distrust one provider's hashes",
+        description="false: the provider's hash matches score nothing (its breakdowns show hash_untrusted: 0).",
+        parameters=[_PROVIDER_PARAM],
+        request=HashTrustValueSerializer,
+        responses={200: HashTrustSerializer, **_WRITE_ERRORS},
+    )
+    def put(self, request: Request, provider_name: str) -> Response:
+        data = _validated(HashTrustValueSerializer, request.data)
+        services.provider_hash_trust_set(provider_name=provider_name, trusted=data["hash_trusted"], source=SOURCE)
+        return Response({"provider_name": provider_name, "hash_trusted": data["hash_trusted"]})
+
+
 def _ranked(
-    candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int]
+    candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int], untrusted: frozenset[str]
 ) -> list[tuple[int, SubtitleResult]]:
     """Score the candidates; return (rank, result) in the candidates' order (rank 1 = best)."""
     results = [SubtitleResult(**candidate) for candidate in candidates]
-    position = {id(result): rank for rank, result in enumerate(rank_with(results, weights, modifiers), start=1)}
+    ranked = rank_with(results, weights, modifiers, hash_untrusted=untrusted)
+    position = {id(result): rank for rank, result in enumerate(ranked, start=1)}
     return [(position[id(result)], result) for result in results]
 
 
@@ -400,14 +444,14 @@ class PreviewView(APIView):
         if errors:
             raise serializers.ValidationError(errors)
 
-        saved_weights, saved_modifiers = selectors.get_scoring_config(score_type)
+        saved_weights, saved_modifiers, untrusted = selectors.get_scoring_config(score_type)
         weights = {**saved_weights, **(trial_weights or {})}
         modifiers = {
             name: value for name, value in {**saved_modifiers, **(trial_modifiers or {})}.items() if value != 0
         }
-        after = _ranked(data["results"], weights, modifiers)
+        after = _ranked(data["results"], weights, modifiers, untrusted)
         trial = trial_weights is not None or trial_modifiers is not None
-        before = _ranked(data["results"], saved_weights, saved_modifiers) if trial else None
+        before = _ranked(data["results"], saved_weights, saved_modifiers, untrusted) if trial else None
         min_score = data.get("min_score")
         rows = []
         for index, (position, result) in enumerate(after):
@@ -445,5 +489,7 @@ urlpatterns = [
     path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/hash-trust/", HashTrustListView.as_view(), name="hash-trust"),
+    path("scoring/hash-trust/<str:provider_name>/", HashTrustDetailView.as_view(), name="hash-trust-detail"),
     path("scoring/preview/", PreviewView.as_view(), name="preview"),
 ]

@@ -1,8 +1,8 @@
-"""Score and rank subtitle results: the sum of matched weights, the format bonus, the provider's modifier."""
+"""Score and rank subtitle results: matched weights, minus penalties, the format bonus, the provider's modifier."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -10,6 +10,8 @@ from .scores import (
     BONUS_FORMATS,
     EPISODE,
     FORMAT_BONUS_KEY,
+    HASH_KEY,
+    HASH_UNTRUSTED_KEY,
     MISMATCH_KEYS,
     MOVIE,
     NOT_MATCH_KEYS,
@@ -79,8 +81,12 @@ def rank_with(
     modifiers: Mapping[str, int],
     *,
     min_score: int | None = None,
+    hash_untrusted: Collection[str] = frozenset(),
 ) -> list[SubtitleResult]:
     """Score every result with the given effective weights and modifiers; return them best first.
+
+    A result of a provider in ``hash_untrusted`` gets nothing for a hash match:
+    its breakdown has ``hash_untrusted: 0`` in place of ``hash``.
 
     The loop is what rank() costs per result, so everything that does not
     depend on the result is looked up once, before it.
@@ -109,10 +115,16 @@ def rank_with(
         if result.format in bonus_formats:
             breakdown[FORMAT_BONUS_KEY] = format_bonus
             score += format_bonus
-        modifier = modifier_of(result.provider_name)
+        provider = result.provider_name
+        modifier = modifier_of(provider)
         if modifier:
             breakdown[PROVIDER_MODIFIER_KEY] = modifier
             score += modifier
+        if hash_untrusted and provider in hash_untrusted:
+            value = breakdown.pop(HASH_KEY, None)
+            if value is not None:
+                score -= value
+                breakdown[HASH_UNTRUSTED_KEY] = 0
         result.score = score
         result.score_breakdown = breakdown
     if min_score is not None:
@@ -124,8 +136,8 @@ def rank_with(
 
 def compute_score(result: SubtitleResult, query: VideoQuery) -> int:
     """Score one result against ``query`` with the effective weights; set its score and breakdown."""
-    weights, modifiers = get_scoring_config(query.score_type)
-    rank_with((result,), weights, modifiers)
+    config = get_scoring_config(query.score_type)
+    rank_with((result,), config.weights, config.modifiers, hash_untrusted=config.hash_untrusted)
     return result.score
 
 
@@ -135,5 +147,7 @@ def rank(results: Iterable[SubtitleResult], query: VideoQuery, *, min_score: int
     Weights and modifiers are read once per call (one cache round trip),
     not once per result. Ties keep their input order.
     """
-    weights, modifiers = get_scoring_config(query.score_type)
-    return rank_with(results, weights, modifiers, min_score=min_score)
+    config = get_scoring_config(query.score_type)
+    return rank_with(
+        results, config.weights, config.modifiers, min_score=min_score, hash_untrusted=config.hash_untrusted
+    )

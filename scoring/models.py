@@ -56,3 +56,18 @@ class ProviderScoreModifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_name}: {self.modifier:+d}"
+
+
+class UntrustedHashProvider(models.Model):
+    """A provider whose hash matches are not counted: its hashes cannot be verified (default: trusted)."""
+
+    provider_name = models.CharField(max_length=64, unique=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_name"]
+        verbose_name = "provider with untrusted hashes"
+        verbose_name_plural = "providers with untrusted hashes"
+
+    def __str__(self) -> str:
+        return f"{self.provider_name}: hash not trusted"

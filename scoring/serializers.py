@@ -172,6 +172,20 @@ class ModifierValueSerializer(StrictSerializer):
     modifier = modifier_field(help_text="Added to every score of this provider's results (-1000 to 1000).")
 
 
+# --- Hash trust -----------------------------------------------------------------
+
+HASH_TRUSTED_HELP = "Whether this provider's hash matches count (default true); false: they score nothing."
+
+
+class HashTrustSerializer(StrictSerializer):
+    provider_name = ProviderNameField()
+    hash_trusted = StrictBooleanField(help_text=HASH_TRUSTED_HELP)
+
+
+class HashTrustValueSerializer(StrictSerializer):
+    hash_trusted = StrictBooleanField(help_text=HASH_TRUSTED_HELP)
+
+
 # --- Preview ------------------------------------------------------------------
 
 

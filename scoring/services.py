@@ -1,7 +1,8 @@
 """Change scoring weights and provider modifiers: validated, atomic, cache invalidated on commit.
 
 Every change that alters something emits ``config_updated`` with the changed
-keys (``scoring.weights.<type>.<key>``, ``scoring.modifiers.<provider>``) and
+keys (``scoring.weights.<type>.<key>``, ``scoring.modifiers.<provider>``,
+``scoring.hash_trust.<provider>``) and
 the caller's ``source`` ("api", "admin", "cli"..). A write that changes
 nothing emits nothing. Overrides stay sparse: a weight set to its default, or
 a modifier set to 0, removes the stored row.
@@ -17,12 +18,13 @@ from django.db import transaction
 from events import emit_event
 
 from . import selectors
-from .models import ProviderScoreModifier, ScoringWeight
+from .models import ProviderScoreModifier, ScoringWeight, UntrustedHashProvider
 from .scores import DEFAULT_SCORES, SCORE_TYPES
 from .validators import (
     ScoringValidationError,
     check_score_type,
     check_weight_key,
+    clean_hash_untrusted,
     clean_modifier,
     clean_modifiers,
     clean_weights,
@@ -36,6 +38,10 @@ def weight_change_key(score_type: str, weight_key: str) -> str:
 
 def modifier_change_key(provider_name: str) -> str:
     return f"scoring.modifiers.{provider_name}"
+
+
+def hash_trust_change_key(provider_name: str) -> str:
+    return f"scoring.hash_trust.{provider_name}"
 
 
 def _changed(changed_keys: list[str], source: str) -> None:
@@ -99,6 +105,20 @@ def _apply_modifiers(modifiers: Mapping[str, int]) -> list[str]:
     return [modifier_change_key(name) for name in names if before.get(name, 0) != target.get(name, 0)]
 
 
+def _apply_hash_untrusted(names: set[str] | frozenset[str]) -> list[str]:
+    """Make the stored untrusted-hash providers exactly ``names``; return changed keys."""
+    before = set(UntrustedHashProvider.objects.select_for_update().values_list("provider_name", flat=True))
+    gone = before - names
+    if gone:
+        UntrustedHashProvider.objects.filter(provider_name__in=gone).delete()
+    added = names - before
+    if added:
+        UntrustedHashProvider.objects.bulk_create(
+            [UntrustedHashProvider(provider_name=name) for name in sorted(added)], ignore_conflicts=True
+        )
+    return [hash_trust_change_key(name) for name in sorted(gone | added)]
+
+
 @transaction.atomic
 def scoring_weights_update(
     *, score_type: str, weights: Mapping[str, Any], replace: bool = False, source: str = "api"
@@ -155,16 +175,36 @@ def provider_modifier_delete(*, provider_name: str, source: str = "api") -> bool
     return existed
 
 
+@transaction.atomic
+def provider_hash_trust_set(*, provider_name: str, trusted: Any, source: str = "api") -> bool:
+    """Say whether ``provider_name``'s hash matches count (the default) or not; return ``trusted``."""
+    errors = {}
+    if message := provider_name_error(provider_name):
+        errors["provider_name"] = [message]
+    if not isinstance(trusted, bool):
+        errors["hash_trusted"] = ["Must be true or false."]
+    if errors:
+        raise ScoringValidationError(errors)
+    current = set(selectors.hash_untrusted_providers())
+    if trusted:
+        current.discard(provider_name)
+    else:
+        current.add(provider_name)
+    _changed(_apply_hash_untrusted(current), source)
+    return trusted
+
+
 def clean_config(data: Any) -> dict[str, Any]:
     """Check an exported configuration (``scoring_config_export``'s shape); all errors at once."""
     if not isinstance(data, dict):
         raise ScoringValidationError({"config": ["Must be a JSON object with 'weights' and 'modifiers'."]})
     errors: dict[str, Any] = {}
-    unknown = sorted(set(data) - {"version", "weights", "modifiers"})
+    unknown = sorted(set(data) - {"version", "weights", "modifiers", "hash_untrusted"})
     if unknown:
         errors["config"] = [f"Unknown top-level key(s): {', '.join(map(str, unknown))}."]
-    if data.get("version", 1) != 1:
-        errors["version"] = [f"Unsupported version {data.get('version')!r}; this Sublarr reads version 1."]
+    version = data.get("version", 1)
+    if version not in (1, selectors.CONFIG_VERSION) or isinstance(version, bool):
+        errors["version"] = [f"Unsupported version {version!r}; this Sublarr reads versions 1 and 2."]
     weights = data.get("weights", {})
     cleaned_weights: dict[str, dict[str, int]] = {score_type: {} for score_type in SCORE_TYPES}
     if not isinstance(weights, dict):
@@ -184,9 +224,19 @@ def clean_config(data: Any) -> dict[str, Any]:
         cleaned_modifiers = clean_modifiers(data.get("modifiers", {}))
     except ScoringValidationError as exc:
         errors.update(exc.errors)
+    cleaned_untrusted: list[str] = []
+    try:
+        cleaned_untrusted = clean_hash_untrusted(data.get("hash_untrusted", []))
+    except ScoringValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ScoringValidationError(errors)
-    return {"version": 1, "weights": cleaned_weights, "modifiers": cleaned_modifiers}
+    return {
+        "version": selectors.CONFIG_VERSION,
+        "weights": cleaned_weights,
+        "modifiers": cleaned_modifiers,
+        "hash_untrusted": cleaned_untrusted,
+    }
 
 
 def config_diff(config: dict[str, Any]) -> list[str]:
@@ -207,6 +257,10 @@ def config_diff(config: dict[str, Any]) -> list[str]:
             before = f"{old_mods[name]:+d}" if name in old_mods else "(none)"
             after = f"{new_mods[name]:+d}" if name in new_mods else "(none)"
             lines.append(f"modifiers.{name}: {before} -> {after}")
+    old_untrusted, new_untrusted = set(current["hash_untrusted"]), set(config["hash_untrusted"])
+    for name in sorted(old_untrusted ^ new_untrusted):
+        change = "trusted -> untrusted" if name in new_untrusted else "untrusted -> trusted"
+        lines.append(f"hash_trust.{name}: {change}")
     return lines
 
 
@@ -220,5 +274,6 @@ def scoring_config_import(*, data: Any, source: str = "cli") -> list[str]:
     config = clean_config(data)
     changed = [key for score_type in SCORE_TYPES for key in _apply_weights(score_type, config["weights"][score_type])]
     changed += _apply_modifiers(config["modifiers"])
+    changed += _apply_hash_untrusted(set(config["hash_untrusted"]))
     _changed(changed, source)
     return changed

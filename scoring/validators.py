@@ -113,3 +113,13 @@ def clean_modifiers(modifiers: Any, *, field: str = "modifiers") -> dict[str, in
     if errors:
         raise ScoringValidationError({field: errors})
     return dict(modifiers)
+
+
+def clean_hash_untrusted(names: Any, *, field: str = "hash_untrusted") -> list[str]:
+    """Return ``names`` (provider names whose hashes are not trusted) checked, sorted, once each."""
+    if not isinstance(names, list):
+        raise ScoringValidationError({field: ["Must be a list of provider names."]})
+    errors = {str(index): [message] for index, name in enumerate(names) if (message := provider_name_error(name))}
+    if errors:
+        raise ScoringValidationError({field: errors})
+    return sorted(set(names))

@@ -8,7 +8,13 @@ from scoring.models import ProviderScoreModifier, ScoringWeight
 pytestmark = pytest.mark.django_db
 
 PREVIEW = {"query": {"title": "Arrival"}, "results": []}
-READS = [("get", "/api/scoring/weights/"), ("get", "/api/scoring/weights/movie/"), ("get", "/api/scoring/modifiers/")]
+READS = [
+    ("get", "/api/scoring/weights/"),
+    ("get", "/api/scoring/weights/movie/"),
+    ("get", "/api/scoring/modifiers/"),
+    ("get", "/api/scoring/hash-trust/"),
+    ("get", "/api/scoring/hash-trust/a/"),
+]
 WRITES = [
     ("put", "/api/scoring/weights/movie/", {"weights": {"hash": 1}}),
     ("patch", "/api/scoring/weights/movie/", {"weights": {"hash": 1}}),
@@ -17,6 +23,7 @@ WRITES = [
     ("post", "/api/scoring/modifiers/", {"provider_name": "a", "modifier": 1}),
     ("put", "/api/scoring/modifiers/a/", {"modifier": 1}),
     ("delete", "/api/scoring/modifiers/a/", None),
+    ("put", "/api/scoring/hash-trust/a/", {"hash_trusted": False}),
 ]
 
 
@@ -74,6 +81,9 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         ("/api/scoring/modifiers/{provider_name}/", "get"),
         ("/api/scoring/modifiers/{provider_name}/", "put"),
         ("/api/scoring/modifiers/{provider_name}/", "delete"),
+        ("/api/scoring/hash-trust/", "get"),
+        ("/api/scoring/hash-trust/{provider_name}/", "get"),
+        ("/api/scoring/hash-trust/{provider_name}/", "put"),
         ("/api/scoring/preview/", "post"),
     }
     preview = schema["paths"]["/api/scoring/preview/"]["post"]

@@ -39,9 +39,12 @@ results = st.builds(
     modifiers=st.dictionaries(st.sampled_from(PROVIDERS), st.integers(MODIFIER_MIN, MODIFIER_MAX)),
     candidates=st.lists(results, max_size=30),
     min_score=st.one_of(st.none(), st.integers(-1000, 3000)),
+    untrusted=st.frozensets(st.sampled_from(PROVIDERS)),
 )
-def test_breakdown_always_sums_to_the_score_and_ranking_is_sorted(weights, modifiers, candidates, min_score) -> None:
-    ranked = rank_with(candidates, weights, modifiers, min_score=min_score)
+def test_breakdown_always_sums_to_the_score_and_ranking_is_sorted(
+    weights, modifiers, candidates, min_score, untrusted
+) -> None:
+    ranked = rank_with(candidates, weights, modifiers, min_score=min_score, hash_untrusted=untrusted)
     for subtitle in candidates:
         assert sum(subtitle.score_breakdown.values()) == subtitle.score
         # Every part is named: matched weights, the format bonus, the modifier — nothing else.
@@ -54,6 +57,10 @@ def test_breakdown_always_sums_to_the_score_and_ranking_is_sorted(weights, modif
             expected_parts.add("format_bonus")
         if modifiers.get(subtitle.provider_name):
             expected_parts.add("provider_modifier")
+        # An untrusted provider's hash match is named, at 0, instead of counted.
+        if subtitle.provider_name in untrusted and "hash" in expected_parts:
+            expected_parts = (expected_parts - {"hash"}) | {"hash_untrusted"}
+            assert subtitle.score_breakdown["hash_untrusted"] == 0
         assert set(subtitle.score_breakdown) == expected_parts
     kept = [s for s in candidates if min_score is None or s.score >= min_score]
     assert ranked == sorted(kept, key=lambda s: -s.score)

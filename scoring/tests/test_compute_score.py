@@ -107,8 +107,8 @@ def test_rank_drops_results_below_min_score() -> None:
 
 def test_rank_reads_weights_and_modifiers_once_per_call(django_assert_num_queries) -> None:
     results = [result({"hash", "year"}, provider=f"p{i % 7}", sid=str(i)) for i in range(500)]
-    # Cold cache: one query for the weights, one for the modifiers, whatever the number of results.
-    with django_assert_num_queries(2):
+    # Cold cache: one query each for the weights, the modifiers and the hash trust, whatever the number of results.
+    with django_assert_num_queries(3):
         rank(results, EPISODE_QUERY)
     with django_assert_num_queries(0):
         rank(results, EPISODE_QUERY)
@@ -174,3 +174,28 @@ def test_a_penalty_key_named_as_a_match_scores_nothing() -> None:
     subtitle = result({"series", "season_mismatch", "format_bonus"})
     assert compute_score(subtitle, EPISODE_QUERY) == 180
     assert subtitle.score_breakdown == {"series": 180}
+
+
+def test_an_untrusted_providers_hash_match_counts_nothing_and_the_breakdown_says_why() -> None:
+    services.provider_hash_trust_set(provider_name="subdl", trusted=False)
+    services.provider_modifier_set(provider_name="subdl", modifier=5)
+    untrusted = result({"hash", "series", "season", "episode"}, format="ass", provider="subdl", sid="u")
+    trusted = result({"hash", "series", "season", "episode"}, format="ass", provider="opensubtitles", sid="t")
+    ranked = rank([untrusted, trusted], EPISODE_QUERY)
+    assert [(r.subtitle_id, r.score) for r in ranked] == [("t", 359 + 240 + 50), ("u", 240 + 50 + 5)]
+    assert untrusted.score_breakdown == {
+        "series": 180,
+        "season": 30,
+        "episode": 30,
+        "format_bonus": 50,
+        "provider_modifier": 5,
+        "hash_untrusted": 0,
+    }
+    assert "hash_untrusted" not in trusted.score_breakdown
+    # Without a hash match there is nothing to explain.
+    plain = result({"series"}, provider="subdl")
+    compute_score(plain, EPISODE_QUERY)
+    assert plain.score_breakdown == {"series": 180, "provider_modifier": 5}
+    # Trusted again (the default): the hash counts.
+    services.provider_hash_trust_set(provider_name="subdl", trusted=True)
+    assert compute_score(untrusted, EPISODE_QUERY) == 359 + 240 + 50 + 5
