@@ -157,7 +157,7 @@ def run(count: int, rounds: int) -> list[tuple[str, float, str]]:
     services.provider_modifier_set(provider_name="jimaku", modifier=25, source="bench")
     query = VideoQuery(series_title="Severance", season=2, episode=3)
     results = make_results(count, [key for key in EPISODE_SCORES if key not in NOT_MATCH_KEYS])
-    weights, modifiers, _ = selectors.get_scoring_config("episode")
+    weights, _, modifiers, _ = selectors.get_scoring_config("episode")
     seed = SeedDesign()
     rows: list[tuple[str, float, str]] = []
 

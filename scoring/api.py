@@ -27,7 +27,8 @@ from rest_framework.views import APIView
 from events.api_schema import error_responses
 
 from . import selectors, services
-from .engine import SubtitleResult, VideoQuery, rank_with
+from .engine import STORED
+from .preview import scoring_preview
 from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPES
 from .serializers import (
     HashTrustSerializer,
@@ -38,12 +39,15 @@ from .serializers import (
     PreviewResponseSerializer,
     StrictIntegerField,
     StrictSerializer,
+    ThresholdSerializer,
+    ThresholdsSerializer,
+    ThresholdUpdateSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
     WeightTypeStateSerializer,
     weight_field,
 )
-from .validators import ScoringValidationError, check_score_type, clean_modifiers, clean_weights
+from .validators import check_score_type
 
 SOURCE = "api"
 
@@ -355,6 +359,65 @@ class ModifierDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_TYPE_PARAM = OpenApiParameter(
+    "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="The score type."
+)
+
+
+class ThresholdListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Minimum scores of every type",
+        description="Per type: the minimum in points and as a percentage of the highest score reachable under "
+        "the current weights (max_score).",
+        responses={200: ThresholdsSerializer, **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({score_type: selectors.stored_threshold_state(score_type) for score_type in SCORE_TYPES})
+
+
+class ThresholdDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Minimum score of one type",
+        parameters=[_TYPE_PARAM],
+        responses={200: ThresholdSerializer, **error_responses(400), **_READ_ERRORS},
+    )
+    def get(self, request: Request, score_type: str) -> Response:
+        return Response(selectors.stored_threshold_state(_checked_type(score_type)))
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Set the minimum score of one type",
+        description="In points: 0 to max_score (the highest score reachable under the current weights). rank() "
+        "leaves out results scoring less.",
+        parameters=[_TYPE_PARAM],
+        request=ThresholdUpdateSerializer,
+        responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+    )
+    def put(self, request: Request, score_type: str) -> Response:
+        score_type = _checked_type(score_type)
+        data = _validated(ThresholdUpdateSerializer, request.data)
+        return Response(
+            services.scoring_min_score_set(score_type=score_type, min_score=data["min_score"], source=SOURCE)
+        )
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Remove the minimum score of one type",
+        description="rank() then keeps every result.",
+        parameters=[_TYPE_PARAM],
+        request=None,
+        responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+    )
+    def delete(self, request: Request, score_type: str) -> Response:
+        return Response(services.scoring_min_score_clear(score_type=_checked_type(score_type), source=SOURCE))
+
+
 class HashTrustListView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
@@ -396,16 +459,6 @@ class HashTrustDetailView(APIView):
         return Response({"provider_name": provider_name, "hash_trusted": data["hash_trusted"]})
 
 
-def _ranked(
-    candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int], untrusted: frozenset[str]
-) -> list[tuple[int, SubtitleResult]]:
-    """Score the candidates; return (rank, result) in the candidates' order (rank 1 = best)."""
-    results = [SubtitleResult(**candidate) for candidate in candidates]
-    ranked = rank_with(results, weights, modifiers, hash_untrusted=untrusted)
-    position = {id(result): rank for rank, result in enumerate(ranked, start=1)}
-    return [(position[id(result)], result) for result in results]
-
-
 class PreviewView(APIView):
     # Writes nothing: any authenticated user may try weights out.
     permission_classes = [IsAuthenticated]
@@ -427,51 +480,15 @@ class PreviewView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(PreviewRequestSerializer, request.data)
-        query = VideoQuery(**data["query"])
-        score_type = query.score_type
-        errors: dict[str, Any] = {}
-        trial_weights = trial_modifiers = None
-        try:
-            if "weights" in data:
-                trial_weights = clean_weights(score_type, dict(data["weights"]))
-        except ScoringValidationError as exc:
-            errors.update(exc.errors)
-        try:
-            if "modifiers" in data:
-                trial_modifiers = clean_modifiers(dict(data["modifiers"]))
-        except ScoringValidationError as exc:
-            errors.update(exc.errors)
-        if errors:
-            raise serializers.ValidationError(errors)
-
-        saved_weights, saved_modifiers, untrusted = selectors.get_scoring_config(score_type)
-        weights = {**saved_weights, **(trial_weights or {})}
-        modifiers = {
-            name: value for name, value in {**saved_modifiers, **(trial_modifiers or {})}.items() if value != 0
-        }
-        after = _ranked(data["results"], weights, modifiers, untrusted)
-        trial = trial_weights is not None or trial_modifiers is not None
-        before = _ranked(data["results"], saved_weights, saved_modifiers, untrusted) if trial else None
-        min_score = data.get("min_score")
-        rows = []
-        for index, (position, result) in enumerate(after):
-            if min_score is not None and result.score < min_score:
-                continue
-            row = {
-                **data["results"][index],
-                "matches": sorted(result.matches),
-                "mismatches": sorted(result.mismatches),
-                "score": result.score,
-                "score_breakdown": result.score_breakdown,
-                "rank": position,
-                "before": None,
-            }
-            if before is not None:
-                old_position, old = before[index]
-                row["before"] = {"score": old.score, "rank": old_position}
-            rows.append(row)
-        rows.sort(key=lambda row: row["rank"])
-        return Response({"score_type": score_type, "weights": weights, "modifiers": modifiers, "results": rows})
+        return Response(
+            scoring_preview(
+                query=data["query"],
+                candidates=data["results"],
+                weights=data.get("weights"),
+                modifiers=data.get("modifiers"),
+                min_score=data.get("min_score", STORED),
+            )
+        )
 
 
 def _weight_patterns(score_type: str) -> list[URLPattern]:
@@ -489,6 +506,8 @@ urlpatterns = [
     path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/min-scores/", ThresholdListView.as_view(), name="min-scores"),
+    path("scoring/min-scores/<str:score_type>/", ThresholdDetailView.as_view(), name="min-score"),
     path("scoring/hash-trust/", HashTrustListView.as_view(), name="hash-trust"),
     path("scoring/hash-trust/<str:provider_name>/", HashTrustDetailView.as_view(), name="hash-trust-detail"),
     path("scoring/preview/", PreviewView.as_view(), name="preview"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from operator import attrgetter
+from typing import Final
 
 from .scores import (
     BONUS_FORMATS,
@@ -75,6 +77,16 @@ class SubtitleResult:
 _by_score = attrgetter("score")
 
 
+class Stored(Enum):
+    """The type of STORED."""
+
+    STORED = "stored"
+
+
+# rank()'s default minimum score: the one stored for the query's type.
+STORED: Final = Stored.STORED
+
+
 def rank_with(
     results: Iterable[SubtitleResult],
     weights: Mapping[str, int],
@@ -141,13 +153,21 @@ def compute_score(result: SubtitleResult, query: VideoQuery) -> int:
     return result.score
 
 
-def rank(results: Iterable[SubtitleResult], query: VideoQuery, *, min_score: int | None = None) -> list[SubtitleResult]:
+def rank(
+    results: Iterable[SubtitleResult], query: VideoQuery, *, min_score: int | Stored | None = STORED
+) -> list[SubtitleResult]:
     """Score ``results`` against ``query`` and return those scoring at least ``min_score``, best first.
 
-    Weights and modifiers are read once per call (one cache round trip),
-    not once per result. Ties keep their input order.
+    ``min_score`` defaults to the minimum stored for the query's type (none
+    stored: every result is kept); ``None`` keeps every result. Weights,
+    minimum, modifiers and hash trust are read once per call (one cache round
+    trip), not once per result. Ties keep their input order.
     """
     config = get_scoring_config(query.score_type)
     return rank_with(
-        results, config.weights, config.modifiers, min_score=min_score, hash_untrusted=config.hash_untrusted
+        results,
+        config.weights,
+        config.modifiers,
+        min_score=config.min_score if min_score is STORED else min_score,
+        hash_untrusted=config.hash_untrusted,
     )

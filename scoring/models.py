@@ -38,6 +38,24 @@ class ScoringWeight(models.Model):
         return f"{self.score_type}.{self.weight_key} = {self.weight_value}"
 
 
+class ScoringThreshold(models.Model):
+    """A user's minimum score for one score type: rank() leaves out results below it (none stored: keep all)."""
+
+    score_type = models.CharField(max_length=16, choices=ScoreType.choices, unique=True)
+    min_score = models.IntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["score_type"]
+        constraints = [
+            # The upper bound (the maximum reachable score) depends on the weights: checked by the services.
+            models.CheckConstraint(condition=models.Q(min_score__gte=0), name="scoring_threshold_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score_type}: at least {self.min_score}"
+
+
 class ProviderScoreModifier(models.Model):
     """Points added to (or taken from) every score of one provider's results."""
 

@@ -5,7 +5,8 @@ every process of the machine in the embedded profile, Redis in scale-out):
 
 * ``scoring:generation`` — a random token, replaced by every committed write
   (``invalidate_cache``); it never expires.
-* ``scoring:weights:<type>`` — one entry per score type, and
+* ``scoring:type:<type>`` — one entry per score type (its effective
+  weights and its minimum score), and
   ``scoring:providers`` — one entry holding every provider's modifier and the
   providers whose hashes are not trusted; each a ``(generation, value)`` pair,
   expiring after ``CACHE_TIMEOUT`` seconds as a safety net only.
@@ -26,8 +27,8 @@ from typing import Any, NamedTuple
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from .models import ProviderScoreModifier, ScoringWeight, UntrustedHashProvider
-from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .models import ProviderScoreModifier, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from .scores import DEFAULT_SCORES, SCORE_TYPES, max_score
 from .validators import ScoringValidationError, provider_name_error
 
 logger = logging.getLogger(__name__)
@@ -46,12 +47,15 @@ class ScoringConfig(NamedTuple):
     """What scoring one type needs, read in one cache round trip."""
 
     weights: dict[str, int]
+    # The stored minimum score of the type; None: no minimum (every result kept).
+    min_score: int | None
     modifiers: dict[str, int]
     hash_untrusted: frozenset[str]
 
 
 def weights_key(score_type: str) -> str:
-    return f"scoring:weights:{score_type}"
+    # "scoring:type:" (not the first release's "scoring:weights:"), as the value is now (weights, min_score).
+    return f"scoring:type:{score_type}"
 
 
 def _check_type(score_type: str) -> None:
@@ -82,6 +86,44 @@ def effective_weights(score_type: str, overrides: dict[str, int] | None = None) 
     defaults = DEFAULT_SCORES[score_type]
     # Keys no longer in the defaults (an old row) are ignored, not scored.
     return {key: stored.get(key, value) for key, value in defaults.items()}
+
+
+def min_scores() -> dict[str, int]:
+    """The stored minimum score of each type that has one, straight from the database (errors logged and raised)."""
+    try:
+        return dict(ScoringThreshold.objects.values_list("score_type", "min_score"))
+    except DatabaseError:
+        logger.exception("Cannot read the scoring minimum scores from the database; not ranking without them")
+        raise
+
+
+def min_score_override(score_type: str) -> int | None:
+    """The stored minimum score of ``score_type``, or None (no minimum), straight from the database."""
+    _check_type(score_type)
+    return min_scores().get(score_type)
+
+
+def percent_of(points: int | None, maximum: int) -> float | None:
+    """``points`` as a percentage of ``maximum`` (one decimal), or None without points or maximum."""
+    if points is None or maximum <= 0:
+        return None
+    return round(points * 100 / maximum, 1)
+
+
+def threshold_state(score_type: str, weights: dict[str, int], min_score: int | None) -> dict[str, Any]:
+    """A minimum score in points and as a percentage of the maximum reachable under ``weights``."""
+    maximum = max_score(weights)
+    return {
+        "score_type": score_type,
+        "min_score": min_score,
+        "min_score_percent": percent_of(min_score, maximum),
+        "max_score": maximum,
+    }
+
+
+def stored_threshold_state(score_type: str) -> dict[str, Any]:
+    """The stored minimum score of ``score_type`` against its stored weights (uncached)."""
+    return threshold_state(score_type, effective_weights(score_type), min_score_override(score_type))
 
 
 def provider_modifiers() -> dict[str, int]:
@@ -137,27 +179,27 @@ def get_scoring_config(score_type: str) -> ScoringConfig:
     """The effective weights of ``score_type`` and every provider's modifier and hash trust, in one round trip."""
     _check_type(score_type)
     if _uncommitted_write():
-        return ScoringConfig(effective_weights(score_type), *_providers())
+        return ScoringConfig(effective_weights(score_type), min_score_override(score_type), *_providers())
     key = weights_key(score_type)
     found = cache.get_many([GENERATION_KEY, key, PROVIDERS_KEY])
     generation = found.get(GENERATION_KEY)
-    weights = _current(found.get(key), generation)
+    scored_type = _current(found.get(key), generation)
     providers = _current(found.get(PROVIDERS_KEY), generation)
-    if weights is not None and providers is not None:
-        return ScoringConfig(weights, *providers)
+    if scored_type is not None and providers is not None:
+        return ScoringConfig(*scored_type, *providers)
     if generation is None:
         cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
         generation = cache.get(GENERATION_KEY)
     fill: dict[str, tuple[Any, Any]] = {}
-    if weights is None:
-        weights = effective_weights(score_type)
-        fill[key] = (generation, weights)
+    if scored_type is None:
+        scored_type = (effective_weights(score_type), min_score_override(score_type))
+        fill[key] = (generation, scored_type)
     if providers is None:
         providers = _providers()
         fill[PROVIDERS_KEY] = (generation, providers)
     if generation is not None:
         cache.set_many(fill, timeout=CACHE_TIMEOUT)
-    return ScoringConfig(weights, *providers)
+    return ScoringConfig(*scored_type, *providers)
 
 
 def get_weights(score_type: str) -> dict[str, int]:
@@ -183,4 +225,5 @@ def scoring_config_export() -> dict[str, Any]:
         "weights": {score_type: weight_overrides(score_type) for score_type in SCORE_TYPES},
         "modifiers": provider_modifiers(),
         "hash_untrusted": sorted(hash_untrusted_providers()),
+        "min_scores": min_scores(),
     }

@@ -172,6 +172,34 @@ class ModifierValueSerializer(StrictSerializer):
     modifier = modifier_field(help_text="Added to every score of this provider's results (-1000 to 1000).")
 
 
+# --- Minimum scores ------------------------------------------------------------
+
+
+class ThresholdSerializer(serializers.Serializer):
+    score_type = serializers.ChoiceField(SCORE_TYPES)
+    min_score = serializers.IntegerField(
+        allow_null=True, help_text="Results scoring less are left out by rank(); null: no minimum."
+    )
+    min_score_percent = serializers.FloatField(
+        allow_null=True, help_text="min_score as a percentage of max_score (one decimal)."
+    )
+    max_score = serializers.IntegerField(
+        help_text="The highest score reachable under the current weights: every match and the format bonus, "
+        "no penalty, no provider modifier."
+    )
+
+
+class ThresholdsSerializer(serializers.Serializer):
+    episode = ThresholdSerializer()
+    movie = ThresholdSerializer()
+
+
+class ThresholdUpdateSerializer(StrictSerializer):
+    min_score = StrictIntegerField(
+        help_text="Points, from 0 to the highest score reachable under the current weights (max_score)."
+    )
+
+
 # --- Hash trust -----------------------------------------------------------------
 
 HASH_TRUSTED_HELP = "Whether this provider's hash matches count (default true); false: they score nothing."
@@ -241,7 +269,12 @@ class PreviewRequestSerializer(StrictSerializer):
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
     )
-    min_score = StrictIntegerField(required=False, allow_null=True, help_text="Leave out lower scores.")
+    min_score = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Leave out lower scores (null: keep all). Not given: the stored minimum of the query's type "
+        "applies and each result says whether it is kept.",
+    )
 
 
 class ScoreRankSerializer(serializers.Serializer):
@@ -260,10 +293,14 @@ class PreviewResultSerializer(serializers.Serializer):
     matches = serializers.ListField(child=serializers.CharField())
     mismatches = serializers.ListField(child=serializers.CharField())
     score = serializers.IntegerField()
+    score_percent = serializers.FloatField(
+        allow_null=True, help_text="The score as a percentage of the highest reachable under the weights used."
+    )
     score_breakdown = serializers.DictField(
         child=serializers.IntegerField(), help_text="Every part of the score; the values sum to it."
     )
     rank = serializers.IntegerField(help_text="1 = best.")
+    kept = serializers.BooleanField(help_text="Whether the minimum score (threshold) keeps this result.")
     before = ScoreRankSerializer(
         allow_null=True, help_text="With trial weights or modifiers: score and rank with the saved ones."
     )
@@ -273,6 +310,7 @@ class PreviewResponseSerializer(serializers.Serializer):
     score_type = serializers.ChoiceField(SCORE_TYPES)
     weights = serializers.DictField(child=serializers.IntegerField(), help_text="The weights used (trial or saved).")
     modifiers = serializers.DictField(child=serializers.IntegerField(), help_text="The modifiers used.")
+    threshold = ThresholdSerializer(help_text="The minimum score used, against the weights used.")
     results = PreviewResultSerializer(many=True)
 
 

@@ -2,7 +2,7 @@
 
 Every change that alters something emits ``config_updated`` with the changed
 keys (``scoring.weights.<type>.<key>``, ``scoring.modifiers.<provider>``,
-``scoring.hash_trust.<provider>``) and
+``scoring.hash_trust.<provider>``, ``scoring.min_score.<type>``) and
 the caller's ``source`` ("api", "admin", "cli"..). A write that changes
 nothing emits nothing. Overrides stay sparse: a weight set to its default, or
 a modifier set to 0, removes the stored row.
@@ -18,8 +18,8 @@ from django.db import transaction
 from events import emit_event
 
 from . import selectors
-from .models import ProviderScoreModifier, ScoringWeight, UntrustedHashProvider
-from .scores import DEFAULT_SCORES, SCORE_TYPES
+from .models import ProviderScoreModifier, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from .scores import DEFAULT_SCORES, SCORE_TYPES, max_score
 from .validators import (
     ScoringValidationError,
     check_score_type,
@@ -28,6 +28,7 @@ from .validators import (
     clean_modifier,
     clean_modifiers,
     clean_weights,
+    min_score_error,
     provider_name_error,
 )
 
@@ -42,6 +43,10 @@ def modifier_change_key(provider_name: str) -> str:
 
 def hash_trust_change_key(provider_name: str) -> str:
     return f"scoring.hash_trust.{provider_name}"
+
+
+def min_score_change_key(score_type: str) -> str:
+    return f"scoring.min_score.{score_type}"
 
 
 def _changed(changed_keys: list[str], source: str) -> None:
@@ -119,6 +124,71 @@ def _apply_hash_untrusted(names: set[str] | frozenset[str]) -> list[str]:
     return [hash_trust_change_key(name) for name in sorted(gone | added)]
 
 
+def _apply_min_score(score_type: str, min_score: int | None) -> list[str]:
+    """Make the stored minimum score of ``score_type`` ``min_score`` (None: none); return changed keys."""
+    row = ScoringThreshold.objects.select_for_update().filter(score_type=score_type).first()
+    before = row.min_score if row else None
+    if before == min_score:
+        return []
+    if min_score is None:
+        ScoringThreshold.objects.filter(score_type=score_type).delete()
+    else:
+        ScoringThreshold.objects.update_or_create(score_type=score_type, defaults={"min_score": min_score})
+    return [min_score_change_key(score_type)]
+
+
+def _check_min_score_reachable(score_type: str) -> None:
+    """After a weights write in this transaction: refuse it if the stored minimum score became unreachable.
+
+    A minimum above the highest reachable score would silently keep nothing
+    (bazarr#3460); the user lowers or clears the minimum first.
+    """
+    min_score = selectors.min_score_override(score_type)
+    if min_score is None:
+        return
+    maximum = max_score(selectors.effective_weights(score_type))
+    if min_score > maximum:
+        raise ScoringValidationError(
+            {
+                "weights": [
+                    f"These weights would make the highest reachable {score_type} score {maximum}, below the stored "
+                    f"minimum score of {min_score}: no result could reach it. Lower or clear the minimum score first."
+                ]
+            }
+        )
+
+
+def clean_min_score(score_type: str, min_score: Any, weights: Mapping[str, int], *, field: str = "min_score") -> int:
+    """Return ``min_score`` checked: an integer from 0 to the highest score reachable under ``weights``."""
+    if message := min_score_error(score_type, min_score, max_score(weights)):
+        raise ScoringValidationError({field: [message]})
+    return min_score
+
+
+@transaction.atomic
+def scoring_min_score_set(*, score_type: str, min_score: Any, source: str = "api") -> dict[str, Any]:
+    """Set the minimum score of ``score_type`` in points; return it in points and percent (threshold_state).
+
+    Refused (nothing saved): not an integer, negative, or above the highest
+    score reachable under the current weights of the type.
+    """
+    check_score_type(score_type)
+    # Lock the weights the bound is checked against, so that no concurrent write lowers them meanwhile.
+    list(ScoringWeight.objects.select_for_update().filter(score_type=score_type))
+    weights = selectors.effective_weights(score_type)
+    clean_min_score(score_type, min_score, weights)
+    _changed(_apply_min_score(score_type, min_score), source)
+    return selectors.threshold_state(score_type, weights, min_score)
+
+
+@transaction.atomic
+def scoring_min_score_clear(*, score_type: str, source: str = "api") -> dict[str, Any]:
+    """Remove the minimum score of ``score_type`` (rank() then keeps every result)."""
+    check_score_type(score_type)
+    _changed(_apply_min_score(score_type, None), source)
+    return selectors.stored_threshold_state(score_type)
+
+
 @transaction.atomic
 def scoring_weights_update(
     *, score_type: str, weights: Mapping[str, Any], replace: bool = False, source: str = "api"
@@ -132,6 +202,7 @@ def scoring_weights_update(
     cleaned = clean_weights(score_type, dict(weights) if isinstance(weights, Mapping) else weights)
     current = {} if replace else selectors.weight_overrides(score_type)
     changed = _apply_weights(score_type, {**current, **cleaned})
+    _check_min_score_reachable(score_type)
     _changed(changed, source)
     return selectors.effective_weights(score_type)
 
@@ -142,7 +213,9 @@ def scoring_weight_reset(*, score_type: str, weight_key: str, source: str = "api
     check_weight_key(score_type, weight_key)
     current = selectors.weight_overrides(score_type)
     current.pop(weight_key, None)
-    _changed(_apply_weights(score_type, current), source)
+    changed = _apply_weights(score_type, current)
+    _check_min_score_reachable(score_type)
+    _changed(changed, source)
     return selectors.effective_weights(score_type)
 
 
@@ -150,7 +223,9 @@ def scoring_weight_reset(*, score_type: str, weight_key: str, source: str = "api
 def scoring_weights_reset_type(*, score_type: str, source: str = "api") -> dict[str, int]:
     """Reset every weight of ``score_type`` to its default; return the (default) effective weights."""
     check_score_type(score_type)
-    _changed(_apply_weights(score_type, {}), source)
+    changed = _apply_weights(score_type, {})
+    _check_min_score_reachable(score_type)
+    _changed(changed, source)
     return selectors.effective_weights(score_type)
 
 
@@ -199,7 +274,7 @@ def clean_config(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ScoringValidationError({"config": ["Must be a JSON object with 'weights' and 'modifiers'."]})
     errors: dict[str, Any] = {}
-    unknown = sorted(set(data) - {"version", "weights", "modifiers", "hash_untrusted"})
+    unknown = sorted(set(data) - {"version", "weights", "modifiers", "hash_untrusted", "min_scores"})
     if unknown:
         errors["config"] = [f"Unknown top-level key(s): {', '.join(map(str, unknown))}."]
     version = data.get("version", 1)
@@ -229,6 +304,22 @@ def clean_config(data: Any) -> dict[str, Any]:
         cleaned_untrusted = clean_hash_untrusted(data.get("hash_untrusted", []))
     except ScoringValidationError as exc:
         errors.update(exc.errors)
+    min_scores = data.get("min_scores", {})
+    cleaned_min_scores: dict[str, int] = {}
+    if not isinstance(min_scores, dict):
+        errors["min_scores"] = ["Must be an object mapping score types to minimum scores."]
+    else:
+        for score_type, value in min_scores.items():
+            if score_type not in SCORE_TYPES:
+                message = f"Unknown score type {score_type!r}. Valid: {', '.join(SCORE_TYPES)}."
+                errors.setdefault("min_scores", {})[str(score_type)] = [message]
+                continue
+            # Bounded by the file's own weights: those are the ones it is imported with.
+            weights = selectors.effective_weights(score_type, cleaned_weights[score_type])
+            if problem := min_score_error(score_type, value, max_score(weights)):
+                errors.setdefault("min_scores", {})[score_type] = [problem]
+            else:
+                cleaned_min_scores[score_type] = value
     if errors:
         raise ScoringValidationError(errors)
     return {
@@ -236,6 +327,7 @@ def clean_config(data: Any) -> dict[str, Any]:
         "weights": cleaned_weights,
         "modifiers": cleaned_modifiers,
         "hash_untrusted": cleaned_untrusted,
+        "min_scores": cleaned_min_scores,
     }
 
 
@@ -251,6 +343,10 @@ def config_diff(config: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"weights.{score_type}.{key}: {_shown(old, key, before)} -> {_shown(new, key, after, default)}"
                 )
+    for score_type in SCORE_TYPES:
+        before_min, after_min = current["min_scores"].get(score_type), config["min_scores"].get(score_type)
+        if before_min != after_min:
+            lines.append(f"min_scores.{score_type}: {_points(before_min)} -> {_points(after_min)}")
     old_mods, new_mods = current["modifiers"], {k: v for k, v in config["modifiers"].items() if v != 0}
     for name in sorted(set(old_mods) | set(new_mods)):
         if old_mods.get(name) != new_mods.get(name):
@@ -264,6 +360,10 @@ def config_diff(config: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _points(value: int | None) -> str:
+    return "(none)" if value is None else str(value)
+
+
 def _shown(overrides: dict[str, int], key: str, value: int, default: int | None = None) -> str:
     return str(value) if key in overrides and value != default else f"{value} (default)"
 
@@ -273,6 +373,8 @@ def scoring_config_import(*, data: Any, source: str = "cli") -> list[str]:
     """Replace all overrides and modifiers with ``data`` (all or nothing); return the changed keys."""
     config = clean_config(data)
     changed = [key for score_type in SCORE_TYPES for key in _apply_weights(score_type, config["weights"][score_type])]
+    for score_type in SCORE_TYPES:
+        changed += _apply_min_score(score_type, config["min_scores"].get(score_type))
     changed += _apply_modifiers(config["modifiers"])
     changed += _apply_hash_untrusted(set(config["hash_untrusted"]))
     _changed(changed, source)

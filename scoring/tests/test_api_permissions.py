@@ -14,6 +14,8 @@ READS = [
     ("get", "/api/scoring/modifiers/"),
     ("get", "/api/scoring/hash-trust/"),
     ("get", "/api/scoring/hash-trust/a/"),
+    ("get", "/api/scoring/min-scores/"),
+    ("get", "/api/scoring/min-scores/movie/"),
 ]
 WRITES = [
     ("put", "/api/scoring/weights/movie/", {"weights": {"hash": 1}}),
@@ -24,6 +26,8 @@ WRITES = [
     ("put", "/api/scoring/modifiers/a/", {"modifier": 1}),
     ("delete", "/api/scoring/modifiers/a/", None),
     ("put", "/api/scoring/hash-trust/a/", {"hash_trusted": False}),
+    ("put", "/api/scoring/min-scores/movie/", {"min_score": 1}),
+    ("delete", "/api/scoring/min-scores/movie/", None),
 ]
 
 
@@ -81,6 +85,10 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         ("/api/scoring/modifiers/{provider_name}/", "get"),
         ("/api/scoring/modifiers/{provider_name}/", "put"),
         ("/api/scoring/modifiers/{provider_name}/", "delete"),
+        ("/api/scoring/min-scores/", "get"),
+        ("/api/scoring/min-scores/{score_type}/", "get"),
+        ("/api/scoring/min-scores/{score_type}/", "put"),
+        ("/api/scoring/min-scores/{score_type}/", "delete"),
         ("/api/scoring/hash-trust/", "get"),
         ("/api/scoring/hash-trust/{provider_name}/", "get"),
         ("/api/scoring/hash-trust/{provider_name}/", "put"),

@@ -52,8 +52,10 @@ def test_preview_ranks_with_the_saved_configuration(user_client):
         "matches": ["episode", "season", "series"],
         "mismatches": [],
         "score": 280,
+        "score_percent": 36.6,  # of 766, the highest reachable episode score under the default weights
         "score_breakdown": {"series": 180, "season": 30, "episode": 30, "format_bonus": 50, "provider_modifier": -10},
         "rank": 3,
+        "kept": True,
         "before": None,
     }
 

@@ -107,8 +107,9 @@ def test_rank_drops_results_below_min_score() -> None:
 
 def test_rank_reads_weights_and_modifiers_once_per_call(django_assert_num_queries) -> None:
     results = [result({"hash", "year"}, provider=f"p{i % 7}", sid=str(i)) for i in range(500)]
-    # Cold cache: one query each for the weights, the modifiers and the hash trust, whatever the number of results.
-    with django_assert_num_queries(3):
+    # Cold cache: one query each for the weights, the minimum score, the modifiers and the hash trust,
+    # whatever the number of results.
+    with django_assert_num_queries(4):
         rank(results, EPISODE_QUERY)
     with django_assert_num_queries(0):
         rank(results, EPISODE_QUERY)

@@ -31,6 +31,7 @@ CONFIG = {
     "weights": {"episode": {"hash": 400, "year": 95}, "movie": {"title": 61}},
     "modifiers": {"opensubtitles": 10, "podnapisi": -5},
     "hash_untrusted": [],
+    "min_scores": {"episode": 300},
 }
 
 
@@ -43,6 +44,7 @@ def test_export_writes_only_the_stored_overrides_and_modifiers(tmp_path):
         "weights": {"episode": {}, "movie": {"hash": 120}},
         "modifiers": {"jimaku": -3},
         "hash_untrusted": ["subdl"],
+        "min_scores": {},
     }
     assert json.loads(run("export")) == expected
     target = tmp_path / "scoring.json"
@@ -62,10 +64,11 @@ def test_import_makes_the_stored_configuration_the_files(tmp_path, django_captur
         "weights.episode.series: 1 -> 180 (default)",
         "weights.episode.year: 90 (default) -> 95",
         "weights.movie.title: 60 (default) -> 61",
+        "min_scores.episode: (none) -> 300",
         "modifiers.jimaku: -3 -> (none)",
         "modifiers.opensubtitles: (none) -> +10",
         "modifiers.podnapisi: (none) -> -5",
-        "Imported: 7 change(s).",
+        "Imported: 8 change(s).",
     ]
     assert state() == (
         {("episode", "hash", 400), ("episode", "year", 95), ("movie", "title", 61)},
@@ -78,6 +81,7 @@ def test_import_makes_the_stored_configuration_the_files(tmp_path, django_captur
                 "scoring.weights.episode.series",
                 "scoring.weights.episode.year",
                 "scoring.weights.movie.title",
+                "scoring.min_score.episode",
                 "scoring.modifiers.jimaku",
                 "scoring.modifiers.opensubtitles",
                 "scoring.modifiers.podnapisi",
@@ -99,8 +103,9 @@ def test_dry_run_prints_the_diff_and_changes_nothing(tmp_path):
         "weights.episode.hash: 359 (default) -> 400",
         "weights.episode.year: 90 (default) -> 95",
         "weights.movie.title: 60 (default) -> 61",
+        "min_scores.episode: (none) -> 300",
         "modifiers.podnapisi: (none) -> -5",
-        "Dry run: 4 change(s) would be made; nothing was changed.",
+        "Dry run: 5 change(s) would be made; nothing was changed.",
     ]
     assert state() == before
 
@@ -153,7 +158,7 @@ def test_import_from_another_process_is_seen_here_at_once(proc_env, tmp_path):
     path.write_text(json.dumps(CONFIG))
     done = testsupport.manage("scoring", "import", str(path), env=proc_env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "Imported: 5 change(s)."
+    assert done.stdout.splitlines()[-1] == "Imported: 6 change(s)."
     assert get_weights("episode")["hash"] == 400
 
 
@@ -163,14 +168,15 @@ def test_hash_trust_is_exported_imported_and_diffed_and_a_version_1_file_trusts_
     path.write_text(json.dumps({**CONFIG, "hash_untrusted": ["jimaku", "subdl"]}))
     assert run("import", str(path), "--dry-run").splitlines()[-2:] == [
         "hash_trust.jimaku: trusted -> untrusted",
-        "Dry run: 6 change(s) would be made; nothing was changed.",
+        "Dry run: 7 change(s) would be made; nothing was changed.",
     ]
     run("import", str(path))
     assert json.loads(run("export"))["hash_untrusted"] == ["jimaku", "subdl"]
     old = tmp_path / "v1.json"
     old.write_text(json.dumps({"version": 1, "weights": CONFIG["weights"], "modifiers": CONFIG["modifiers"]}))
     assert run("import", str(old)).splitlines() == [
+        "min_scores.episode: 300 -> (none)",
         "hash_trust.jimaku: untrusted -> trusted",
         "hash_trust.subdl: untrusted -> trusted",
-        "Imported: 2 change(s).",
+        "Imported: 3 change(s).",
     ]
