@@ -19,9 +19,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from events.errors import DomainError
+
 from . import selectors, services
 from .engine import STORED
-from .models import ProviderScoreModifier, ScoringWeight, UntrustedHashProvider
+from .models import ProviderScoreModifier, ScoringPreset, ScoringWeight, UntrustedHashProvider
 from .preview import scoring_preview
 from .scores import DEFAULT_SCORES, SCORE_TYPES
 from .serializers import PreviewRequestSerializer
@@ -113,10 +115,20 @@ class PreviewForm(forms.Form):
     results = _json_field(
         "Results", 'A list, e.g. [{"provider_name": "opensubtitles", "subtitle_id": "1", "matches": ["series"]}]'
     )
+    preset = forms.ChoiceField(
+        required=False, help_text="Optional: try a preset's weights (and minimum score); trial weights go on top."
+    )
     weights = _json_field("Trial weights", 'Optional, e.g. {"release_group": 60} (not saved).', required=False)
     min_score = forms.IntegerField(
         required=False, help_text="Optional: a trial minimum score in points; empty: the stored one."
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = [preset["name"] for preset in selectors.presets()]
+        choice = self.fields["preset"]
+        assert isinstance(choice, forms.ChoiceField)
+        choice.choices = [("", "(none: the saved configuration)"), *((name, name) for name in names)]
 
     def body(self) -> dict[str, Any]:
         """The form as a preview request body; JSON errors are added to the form (and raise ValueError)."""
@@ -133,6 +145,8 @@ class PreviewForm(forms.Form):
             raise ValueError("invalid JSON")
         if self.cleaned_data.get("min_score") is not None:
             body["min_score"] = self.cleaned_data["min_score"]
+        if self.cleaned_data.get("preset"):
+            body["preset"] = self.cleaned_data["preset"]
         return body
 
 
@@ -176,6 +190,8 @@ class ScoringWeightAdmin(admin.ModelAdmin):
             if not can_change:
                 raise PermissionDenied
             score_type = request.POST.get("score_type")
+            if "apply_preset" in request.POST or "save_preset" in request.POST:
+                return self._preset_action(request)
             if score_type not in SCORE_TYPES:
                 messages.error(request, f"Unknown score type {score_type!r}.")
                 return HttpResponseRedirect(request.path)
@@ -207,6 +223,23 @@ class ScoringWeightAdmin(admin.ModelAdmin):
                     return HttpResponseRedirect(request.path)
         return self._weights_page(request, forms_by_type, {}, can_change)
 
+    def _preset_action(self, request: HttpRequest) -> HttpResponse:
+        """Apply a preset, or save the current configuration as one; the outcome as a message."""
+        try:
+            if "apply_preset" in request.POST:
+                name = request.POST.get("preset", "")
+                changed = services.scoring_preset_apply(name=name, source=SOURCE)
+                shown = ", ".join(changed) or "nothing (already as the preset says)"
+                messages.success(request, f"Preset {name!r} applied. Changed: {shown}.")
+            else:
+                saved = services.scoring_preset_save(
+                    name=request.POST.get("preset_name", ""), description=request.POST.get("preset_description", "")
+                )
+                messages.success(request, f"The current configuration was saved as preset {saved['name']!r}.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(request.path)
+
     def _weights_page(
         self,
         request: HttpRequest,
@@ -221,6 +254,7 @@ class ScoringWeightAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": "Scoring weights",
             "forms": forms_by_type.values(),
+            "presets": selectors.presets(),
             "can_change": can_change,
         }
         return TemplateResponse(request, "admin/scoring/weights.html", context)
@@ -249,6 +283,7 @@ def _preview(form: PreviewForm) -> dict[str, Any] | None:
             candidates=data["results"],
             weights=data.get("weights"),
             min_score=data.get("min_score", STORED),
+            preset=data.get("preset"),
         )
     except ScoringValidationError as exc:
         _add_errors(form, exc.errors)
@@ -352,3 +387,25 @@ class UntrustedHashProviderAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UntrustedHashProvider]) -> None:
         for name in list(queryset.values_list("provider_name", flat=True)):
             services.provider_hash_trust_set(provider_name=name, trusted=True, source=SOURCE)
+
+
+@admin.register(ScoringPreset)
+class ScoringPresetAdmin(admin.ModelAdmin):
+    """The users' own presets: listed and deleted here; saved and applied on the weights page (or the API)."""
+
+    list_display = ["name", "description", "created_at"]
+    readonly_fields = ["name", "description", "weights", "min_scores", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ScoringPreset) -> None:
+        services.scoring_preset_delete(name=obj.name)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScoringPreset]) -> None:
+        for name in list(queryset.values_list("name", flat=True)):
+            services.scoring_preset_delete(name=name)

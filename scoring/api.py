@@ -35,6 +35,9 @@ from .serializers import (
     HashTrustValueSerializer,
     ModifierSerializer,
     ModifierValueSerializer,
+    PresetAppliedSerializer,
+    PresetCreateSerializer,
+    PresetSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
     StrictIntegerField,
@@ -359,6 +362,85 @@ class ModifierDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_PRESET_PARAM = OpenApiParameter(
+    "name", str, OpenApiParameter.PATH, description="A preset's name: tv, movies, anime or one of yours."
+)
+
+
+class PresetListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Scoring presets",
+        description="The built-in presets (tv, movies, anime), then the ones users saved.",
+        responses={200: PresetSerializer(many=True), **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.presets())
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Save the current configuration as a preset",
+        description="Its weight overrides and minimum scores (not provider modifiers or hash trust).",
+        request=PresetCreateSerializer,
+        responses={
+            201: PresetSerializer,
+            **_WRITE_ERRORS,
+            **error_responses(409, descriptions={409: "A preset of that name exists."}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(PresetCreateSerializer, request.data)
+        return Response(services.scoring_preset_save(**data), status=status.HTTP_201_CREATED)
+
+
+class PresetDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="One preset (its export)",
+        parameters=[_PRESET_PARAM],
+        responses={200: PresetSerializer, **error_responses(404), **_READ_ERRORS},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return Response(selectors.preset(name))
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Delete one of your presets",
+        parameters=[_PRESET_PARAM],
+        request=None,
+        responses={
+            204: None,
+            **error_responses(404),
+            **error_responses(409, descriptions={409: "A built-in preset cannot be deleted."}),
+            **_WRITE_ERRORS,
+        },
+    )
+    def delete(self, request: Request, name: str) -> Response:
+        services.scoring_preset_delete(name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PresetApplyView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Apply a preset",
+        description="Sets the preset's weights and minimum scores, leaving every other value as it is; one "
+        "transaction, one config_updated event listing the changed keys. Preview it first: POST preview/ with "
+        "{'preset': name}.",
+        parameters=[_PRESET_PARAM],
+        request=None,
+        responses={200: PresetAppliedSerializer, **error_responses(404), **_WRITE_ERRORS},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        return Response({"preset": name, "changed_keys": services.scoring_preset_apply(name=name, source=SOURCE)})
+
+
 _TYPE_PARAM = OpenApiParameter(
     "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="The score type."
 )
@@ -487,6 +569,7 @@ class PreviewView(APIView):
                 weights=data.get("weights"),
                 modifiers=data.get("modifiers"),
                 min_score=data.get("min_score", STORED),
+                preset=data.get("preset"),
             )
         )
 
@@ -506,6 +589,9 @@ urlpatterns = [
     path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/presets/", PresetListView.as_view(), name="presets"),
+    path("scoring/presets/<str:name>/", PresetDetailView.as_view(), name="preset"),
+    path("scoring/presets/<str:name>/apply/", PresetApplyView.as_view(), name="preset-apply"),
     path("scoring/min-scores/", ThresholdListView.as_view(), name="min-scores"),
     path("scoring/min-scores/<str:score_type>/", ThresholdDetailView.as_view(), name="min-score"),
     path("scoring/hash-trust/", HashTrustListView.as_view(), name="hash-trust"),

@@ -89,3 +89,23 @@ class UntrustedHashProvider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_name}: hash not trusted"
+
+
+class ScoringPreset(models.Model):
+    """A user's own preset: sparse weights per type and minimum scores, saved from a configuration.
+
+    The built-in presets (tv, movies, anime) are data in ``scoring.presets``.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    # {"episode": {key: value}, "movie": {...}} and {"episode": points, ...}, validated by the services.
+    weights = models.JSONField(default=dict)
+    min_scores = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

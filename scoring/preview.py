@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from events.errors import NotFound
+
 from . import selectors
 from .engine import STORED, Stored, SubtitleResult, VideoQuery, rank_with
 from .scores import max_score
@@ -31,19 +33,33 @@ def scoring_preview(
     weights: Mapping[str, Any] | None = None,
     modifiers: Mapping[str, Any] | None = None,
     min_score: int | Stored | None = STORED,
+    preset: str | None = None,
 ) -> dict[str, Any]:
     """Rank ``candidates`` for ``query`` with the saved configuration, or trial values laid over it.
 
     ``min_score``: given, results below it are left out; not given, the stored
     minimum of the query's type applies and each row says whether it is
     ``kept``. ``threshold`` gives the minimum in points and as a percentage of
-    the highest score reachable under the weights used. Bad trial values raise
-    ``ScoringValidationError`` (field → messages).
+    the highest score reachable under the weights used. ``preset``: its weights
+    (and minimum score) are the trial values, ``weights`` laid over them. Bad
+    trial values raise ``ScoringValidationError`` (field → messages); an
+    unknown preset ``NotFound``.
     """
     video = VideoQuery(**query)
     score_type = video.score_type
     errors: dict[str, Any] = {}
     trial_weights = trial_modifiers = None
+    keep_all = False
+    try:
+        chosen = selectors.preset(preset) if preset is not None else None
+    except NotFound as exc:
+        raise ScoringValidationError({"preset": [exc.message]}) from None
+    if chosen is not None:
+        weights = {**chosen["weights"][score_type], **(weights or {})}
+        if isinstance(min_score, Stored) and score_type in chosen["min_scores"]:
+            min_score = chosen["min_scores"][score_type]
+            # A preset's minimum is shown per result (kept or not), not used to leave results out.
+            keep_all = True
     try:
         if weights is not None:
             trial_weights = clean_weights(score_type, dict(weights))
@@ -66,7 +82,7 @@ def scoring_preview(
     trial = trial_weights is not None or trial_modifiers is not None
     before = _ranked(candidates, saved.weights, saved.modifiers, saved.hash_untrusted) if trial else None
     threshold = saved.min_score if isinstance(min_score, Stored) else min_score
-    leave_out = not isinstance(min_score, Stored) and min_score is not None
+    leave_out = not isinstance(min_score, Stored) and min_score is not None and not keep_all
     maximum = max_score(used_weights)
     rows = []
     for index, (position, result) in enumerate(after):

@@ -27,7 +27,10 @@ from typing import Any, NamedTuple
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from .models import ProviderScoreModifier, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from events.errors import NotFound
+
+from .models import ProviderScoreModifier, ScoringPreset, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from .presets import BUILTIN_PRESETS
 from .scores import DEFAULT_SCORES, SCORE_TYPES, max_score
 from .validators import ScoringValidationError, provider_name_error
 
@@ -227,3 +230,39 @@ def scoring_config_export() -> dict[str, Any]:
         "hash_untrusted": sorted(hash_untrusted_providers()),
         "min_scores": min_scores(),
     }
+
+
+# --- Presets ----------------------------------------------------------------------
+
+
+def _preset(name: str, description: str, builtin: bool, weights: Any, min_scores: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "builtin": builtin,
+        "weights": {score_type: dict(weights.get(score_type, {})) for score_type in SCORE_TYPES},
+        "min_scores": dict(min_scores),
+    }
+
+
+def presets() -> list[dict[str, Any]]:
+    """Every preset: the built-in ones (in their order), then the user's (by name)."""
+    builtin = [
+        _preset(name, data["description"], True, data["weights"], data["min_scores"])
+        for name, data in BUILTIN_PRESETS.items()
+    ]
+    saved = [
+        _preset(row.name, row.description, False, row.weights, row.min_scores) for row in ScoringPreset.objects.all()
+    ]
+    return [*builtin, *saved]
+
+
+def preset(name: str) -> dict[str, Any]:
+    """One preset by name (built-in or the user's); ``NotFound`` if there is none."""
+    if name in BUILTIN_PRESETS:
+        data = BUILTIN_PRESETS[name]
+        return _preset(name, data["description"], True, data["weights"], data["min_scores"])
+    row = ScoringPreset.objects.filter(name=name).first()
+    if row is None:
+        raise NotFound(f"No preset named {name!r}.", field="preset")
+    return _preset(row.name, row.description, False, row.weights, row.min_scores)

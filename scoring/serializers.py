@@ -200,6 +200,34 @@ class ThresholdUpdateSerializer(StrictSerializer):
     )
 
 
+# --- Presets ----------------------------------------------------------------------
+
+
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    builtin = serializers.BooleanField(help_text="Built in (tv, movies, anime): cannot be deleted.")
+    weights = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="Per score type, the weights the preset sets (sparse: other keys are left as they are).",
+    )
+    min_scores = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per score type, the minimum score the preset sets."
+    )
+
+
+class PresetCreateSerializer(StrictSerializer):
+    name = ProviderNameField(help_text="1-64 characters of [a-z0-9_-]; not a built-in preset's name.")
+    description = StrictCharField(required=False, default="", allow_blank=True, max_length=500)
+
+
+class PresetAppliedSerializer(serializers.Serializer):
+    preset = serializers.CharField()
+    changed_keys = serializers.ListField(
+        child=serializers.CharField(), help_text="What changed, as in the config_updated event (empty: nothing)."
+    )
+
+
 # --- Hash trust -----------------------------------------------------------------
 
 HASH_TRUSTED_HELP = "Whether this provider's hash matches count (default true); false: they score nothing."
@@ -268,6 +296,11 @@ class PreviewRequestSerializer(StrictSerializer):
         child=modifier_field(),
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
+    )
+    preset = StrictCharField(
+        required=False,
+        max_length=64,
+        help_text="A preset's name: its weights (and minimum score) are the trial values, 'weights' laid over them.",
     )
     min_score = StrictIntegerField(
         required=False,

@@ -16,9 +16,11 @@ from typing import Any
 from django.db import transaction
 
 from events import emit_event
+from events.errors import Conflict, NotFound
 
 from . import selectors
-from .models import ProviderScoreModifier, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from .models import ProviderScoreModifier, ScoringPreset, ScoringThreshold, ScoringWeight, UntrustedHashProvider
+from .presets import BUILTIN_PRESETS
 from .scores import DEFAULT_SCORES, SCORE_TYPES, max_score
 from .validators import (
     ScoringValidationError,
@@ -379,3 +381,66 @@ def scoring_config_import(*, data: Any, source: str = "cli") -> list[str]:
     changed += _apply_hash_untrusted(set(config["hash_untrusted"]))
     _changed(changed, source)
     return changed
+
+
+# --- Presets ----------------------------------------------------------------------
+
+PRESET_NAME_RULE = "Must be 1-64 characters of lowercase letters, digits, '_' and '-'."
+
+
+@transaction.atomic
+def scoring_preset_apply(*, name: str, source: str = "api") -> list[str]:
+    """Apply preset ``name`` as sparse overrides (its keys set, the rest kept); return the changed keys.
+
+    One transaction and one ``config_updated`` listing every changed key. A
+    preset whose minimum score its weights (with the user's other values)
+    cannot reach is refused, nothing changed.
+    """
+    chosen = selectors.preset(name)
+    changed: list[str] = []
+    for score_type in SCORE_TYPES:
+        values = chosen["weights"][score_type]
+        if values:
+            current = selectors.weight_overrides(score_type)
+            changed += _apply_weights(score_type, {**current, **clean_weights(score_type, values)})
+    for score_type, min_score in chosen["min_scores"].items():
+        clean_min_score(score_type, min_score, selectors.effective_weights(score_type))
+        changed += _apply_min_score(score_type, min_score)
+    for score_type in SCORE_TYPES:
+        _check_min_score_reachable(score_type)
+    _changed(changed, source)
+    return changed
+
+
+@transaction.atomic
+def scoring_preset_save(*, name: Any, description: Any = "") -> dict[str, Any]:
+    """Save the current weights and minimum scores as the user's preset ``name``; return it.
+
+    Refused: a bad name (Invalid), a built-in's or an existing preset's name (Conflict).
+    """
+    errors = {}
+    if provider_name_error(name):
+        errors["name"] = [PRESET_NAME_RULE]
+    if not isinstance(description, str) or len(description) > 500:
+        errors["description"] = ["Must be text of at most 500 characters."]
+    if errors:
+        raise ScoringValidationError(errors)
+    if name in BUILTIN_PRESETS or ScoringPreset.objects.filter(name=name).exists():
+        raise Conflict(f"A preset named {name!r} exists already; choose another name or delete it first.")
+    ScoringPreset.objects.create(
+        name=name,
+        description=description,
+        weights={score_type: selectors.weight_overrides(score_type) for score_type in SCORE_TYPES},
+        min_scores=selectors.min_scores(),
+    )
+    return selectors.preset(name)
+
+
+@transaction.atomic
+def scoring_preset_delete(*, name: str) -> None:
+    """Delete the user's preset ``name``; a built-in one cannot be (Conflict), a missing one is NotFound."""
+    if name in BUILTIN_PRESETS:
+        raise Conflict(f"{name!r} is a built-in preset; it cannot be deleted.")
+    deleted, _ = ScoringPreset.objects.filter(name=name).delete()
+    if not deleted:
+        raise NotFound(f"No preset named {name!r}.")

@@ -14,6 +14,8 @@ READS = [
     ("get", "/api/scoring/modifiers/"),
     ("get", "/api/scoring/hash-trust/"),
     ("get", "/api/scoring/hash-trust/a/"),
+    ("get", "/api/scoring/presets/"),
+    ("get", "/api/scoring/presets/tv/"),
     ("get", "/api/scoring/min-scores/"),
     ("get", "/api/scoring/min-scores/movie/"),
 ]
@@ -27,6 +29,8 @@ WRITES = [
     ("delete", "/api/scoring/modifiers/a/", None),
     ("put", "/api/scoring/hash-trust/a/", {"hash_trusted": False}),
     ("put", "/api/scoring/min-scores/movie/", {"min_score": 1}),
+    ("post", "/api/scoring/presets/", {"name": "x"}),
+    ("post", "/api/scoring/presets/tv/apply/", None),
     ("delete", "/api/scoring/min-scores/movie/", None),
 ]
 
@@ -85,6 +89,11 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         ("/api/scoring/modifiers/{provider_name}/", "get"),
         ("/api/scoring/modifiers/{provider_name}/", "put"),
         ("/api/scoring/modifiers/{provider_name}/", "delete"),
+        ("/api/scoring/presets/", "get"),
+        ("/api/scoring/presets/", "post"),
+        ("/api/scoring/presets/{name}/", "get"),
+        ("/api/scoring/presets/{name}/", "delete"),
+        ("/api/scoring/presets/{name}/apply/", "post"),
         ("/api/scoring/min-scores/", "get"),
         ("/api/scoring/min-scores/{score_type}/", "get"),
         ("/api/scoring/min-scores/{score_type}/", "put"),

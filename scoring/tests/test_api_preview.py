@@ -108,7 +108,7 @@ MOVIE_KEYS = (
         ({"query": {"title": "x"}}, {"results": ["This field is required."]}),
         (
             {"query": {"title": "x"}, "results": [], "extra": 1},
-            {"extra": ["Unknown field. Allowed: query, results, weights, modifiers, min_score."]},
+            {"extra": ["Unknown field. Allowed: query, results, weights, modifiers, preset, min_score."]},
         ),
         (
             {"query": {"season": -1}, "results": []},
