@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,6 +33,8 @@ from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPE
 from .serializers import (
     HashTrustSerializer,
     HashTrustValueSerializer,
+    ImportQuerySerializer,
+    ImportResultSerializer,
     ModifierSerializer,
     ModifierValueSerializer,
     PresetAppliedSerializer,
@@ -40,14 +42,17 @@ from .serializers import (
     PresetSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
+    ProviderNameField,
     StrictIntegerField,
     StrictSerializer,
+    TextKeyDictField,
     ThresholdSerializer,
     ThresholdsSerializer,
     ThresholdUpdateSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
     WeightTypeStateSerializer,
+    modifier_field,
     weight_field,
 )
 from .validators import check_score_type
@@ -362,6 +367,80 @@ class ModifierDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# The configuration document (manage.py scoring export's file), stated as exactly as OpenAPI 3.0 can: what it
+# cannot state — the modifiers' keys must be provider names, and a minimum score may not exceed the highest score
+# the document's weights reach — is refused with a field message. The server checks it all in
+# services.clean_config; these serializers document it.
+class ConfigMinScores(StrictSerializer):
+    episode = StrictIntegerField(
+        min_value=0, required=False, help_text="Points; at most the highest score the episode weights reach."
+    )
+    movie = StrictIntegerField(
+        min_value=0, required=False, help_text="Points; at most the highest score the movie weights reach."
+    )
+
+
+ConfigWeights = type(
+    "ConfigWeights",
+    (StrictSerializer,),
+    {
+        score_type: _TYPE_WEIGHTS[score_type](required=False, help_text=f"The stored {score_type} weight overrides.")
+        for score_type in SCORE_TYPES
+    },
+)
+
+
+class ConfigSerializer(StrictSerializer):
+    version = StrictIntegerField(
+        min_value=1, max_value=2, required=False, help_text="2 (a version 1 file has no hash_untrusted or min_scores)."
+    )
+    weights = ConfigWeights(required=False, help_text="Per score type: the stored weight overrides (sparse).")
+    modifiers = TextKeyDictField(
+        child=modifier_field(),
+        required=False,
+        help_text="Provider name (1-64 characters of [a-z0-9_-]) -> modifier (-1000 to 1000).",
+    )
+    hash_untrusted = serializers.ListField(
+        child=ProviderNameField(), required=False, help_text="The providers whose hashes are not trusted."
+    )
+    min_scores = ConfigMinScores(required=False, help_text="Per score type: its minimum score in points.")
+
+
+_STAFF_ERRORS = {**_READ_ERRORS, **error_responses(403, descriptions={403: "Not a staff user."})}
+
+
+class ExportView(APIView):
+    # A backup: staff only, reads included.
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Export the scoring configuration",
+        description="The same document as manage.py scoring export: every stored weight override, minimum score, "
+        "provider modifier and untrusted-hash provider (defaults are not written). Staff only.",
+        responses={200: ConfigSerializer, **_STAFF_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.scoring_config_export())
+
+
+class ImportView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Import a scoring configuration",
+        description="Makes the stored configuration exactly the document's (as manage.py scoring import): all or "
+        "nothing, one config_updated event. With dry_run=true, only says what would change. Staff only.",
+        parameters=[OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, description="true: change nothing.")],
+        request=ConfigSerializer,
+        responses={200: ImportResultSerializer, **error_responses(400), **_STAFF_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        query = _validated(ImportQuerySerializer, request.query_params)
+        return Response(services.scoring_config_restore(data=request.data, dry_run=query["dry_run"], source=SOURCE))
+
+
 _PRESET_PARAM = OpenApiParameter(
     "name", str, OpenApiParameter.PATH, description="A preset's name: tv, movies, anime or one of yours."
 )
@@ -441,11 +520,6 @@ class PresetApplyView(APIView):
         return Response({"preset": name, "changed_keys": services.scoring_preset_apply(name=name, source=SOURCE)})
 
 
-_TYPE_PARAM = OpenApiParameter(
-    "score_type", str, OpenApiParameter.PATH, enum=list(SCORE_TYPES), description="The score type."
-)
-
-
 class ThresholdListView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
@@ -460,27 +534,13 @@ class ThresholdListView(APIView):
         return Response({score_type: selectors.stored_threshold_state(score_type) for score_type in SCORE_TYPES})
 
 
+# One score type's minimum; routed once per type (_threshold_type_view), like the weights.
 class ThresholdDetailView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Minimum score of one type",
-        parameters=[_TYPE_PARAM],
-        responses={200: ThresholdSerializer, **error_responses(400), **_READ_ERRORS},
-    )
     def get(self, request: Request, score_type: str) -> Response:
         return Response(selectors.stored_threshold_state(_checked_type(score_type)))
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Set the minimum score of one type",
-        description="In points: 0 to max_score (the highest score reachable under the current weights). rank() "
-        "leaves out results scoring less.",
-        parameters=[_TYPE_PARAM],
-        request=ThresholdUpdateSerializer,
-        responses={200: ThresholdSerializer, **_WRITE_ERRORS},
-    )
     def put(self, request: Request, score_type: str) -> Response:
         score_type = _checked_type(score_type)
         data = _validated(ThresholdUpdateSerializer, request.data)
@@ -488,16 +548,37 @@ class ThresholdDetailView(APIView):
             services.scoring_min_score_set(score_type=score_type, min_score=data["min_score"], source=SOURCE)
         )
 
-    @extend_schema(
-        tags=["scoring"],
-        summary="Remove the minimum score of one type",
-        description="rank() then keeps every result.",
-        parameters=[_TYPE_PARAM],
-        request=None,
-        responses={200: ThresholdSerializer, **_WRITE_ERRORS},
-    )
     def delete(self, request: Request, score_type: str) -> Response:
         return Response(services.scoring_min_score_clear(score_type=_checked_type(score_type), source=SOURCE))
+
+
+def _threshold_type_view(score_type: str) -> type[ThresholdDetailView]:
+    view = type(f"{score_type.title()}ThresholdView", (ThresholdDetailView,), {})
+    return extend_schema_view(
+        get=extend_schema(
+            tags=["scoring"],
+            summary=f"Minimum score of the {score_type} type",
+            operation_id=f"scoring_min_score_{score_type}_retrieve",
+            responses={200: ThresholdSerializer, **_READ_ERRORS},
+        ),
+        put=extend_schema(
+            tags=["scoring"],
+            summary=f"Set the minimum score of the {score_type} type",
+            description="In points: 0 to max_score (the highest score reachable under the current weights). "
+            "rank() leaves out results scoring less.",
+            operation_id=f"scoring_min_score_{score_type}_update",
+            request=ThresholdUpdateSerializer,
+            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+        ),
+        delete=extend_schema(
+            tags=["scoring"],
+            summary=f"Remove the minimum score of the {score_type} type",
+            description="rank() then keeps every result.",
+            operation_id=f"scoring_min_score_{score_type}_clear",
+            request=None,
+            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+        ),
+    )(view)
 
 
 class HashTrustListView(APIView):
@@ -557,6 +638,7 @@ class PreviewView(APIView):
         responses={
             200: PreviewResponseSerializer,
             400: OpenApiResponse(description="Invalid input: field -> messages."),
+            **error_responses(404, descriptions={404: "No preset of that name."}),
             **_READ_ERRORS,
         },
     )
@@ -589,11 +671,19 @@ urlpatterns = [
     path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/export/", ExportView.as_view(), name="export"),
+    path("scoring/import/", ImportView.as_view(), name="import"),
     path("scoring/presets/", PresetListView.as_view(), name="presets"),
     path("scoring/presets/<str:name>/", PresetDetailView.as_view(), name="preset"),
     path("scoring/presets/<str:name>/apply/", PresetApplyView.as_view(), name="preset-apply"),
     path("scoring/min-scores/", ThresholdListView.as_view(), name="min-scores"),
-    path("scoring/min-scores/<str:score_type>/", ThresholdDetailView.as_view(), name="min-score"),
+    *(
+        path(
+            f"scoring/min-scores/{score_type}/", _threshold_type_view(score_type).as_view(), {"score_type": score_type}
+        )
+        for score_type in SCORE_TYPES
+    ),
+    path("scoring/min-scores/<str:score_type>/", UnknownScoreTypeView.as_view(), name="min-score"),
     path("scoring/hash-trust/", HashTrustListView.as_view(), name="hash-trust"),
     path("scoring/hash-trust/<str:provider_name>/", HashTrustDetailView.as_view(), name="hash-trust-detail"),
     path("scoring/preview/", PreviewView.as_view(), name="preview"),

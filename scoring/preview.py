@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from events.errors import NotFound
-
 from . import selectors
 from .engine import STORED, Stored, SubtitleResult, VideoQuery, rank_with
 from .scores import max_score
@@ -50,10 +48,8 @@ def scoring_preview(
     errors: dict[str, Any] = {}
     trial_weights = trial_modifiers = None
     keep_all = False
-    try:
-        chosen = selectors.preset(preset) if preset is not None else None
-    except NotFound as exc:
-        raise ScoringValidationError({"preset": [exc.message]}) from None
+    # An unknown preset is a NotFound (404), like any other name that does not exist.
+    chosen = selectors.preset(preset) if preset is not None else None
     if chosen is not None:
         weights = {**chosen["weights"][score_type], **(weights or {})}
         if isinstance(min_score, Stored) and score_type in chosen["min_scores"]:

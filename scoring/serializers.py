@@ -196,7 +196,9 @@ class ThresholdsSerializer(serializers.Serializer):
 
 class ThresholdUpdateSerializer(StrictSerializer):
     min_score = StrictIntegerField(
-        help_text="Points, from 0 to the highest score reachable under the current weights (max_score)."
+        min_value=0,
+        error_messages={"min_value": "Must be 0 or more points."},
+        help_text="Points, from 0 to the highest score reachable under the current weights (max_score).",
     )
 
 
@@ -226,6 +228,23 @@ class PresetAppliedSerializer(serializers.Serializer):
     changed_keys = serializers.ListField(
         child=serializers.CharField(), help_text="What changed, as in the config_updated event (empty: nothing)."
     )
+
+
+# --- Backups (export / import) ----------------------------------------------------
+
+
+class ImportResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    changes = serializers.ListField(
+        child=serializers.CharField(), help_text="What the import changes (would change), as manage.py prints it."
+    )
+    changed_keys = serializers.ListField(
+        child=serializers.CharField(), help_text="As in the config_updated event; empty for a dry run."
+    )
+
+
+class ImportQuerySerializer(StrictSerializer):
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="true: change nothing.")
 
 
 # --- Hash trust -----------------------------------------------------------------
@@ -297,10 +316,10 @@ class PreviewRequestSerializer(StrictSerializer):
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
     )
-    preset = StrictCharField(
+    preset = ProviderNameField(
         required=False,
-        max_length=64,
-        help_text="A preset's name: its weights (and minimum score) are the trial values, 'weights' laid over them.",
+        help_text="A preset's name (404 if there is none): its weights (and minimum score) are the trial values, "
+        "'weights' laid over them.",
     )
     min_score = StrictIntegerField(
         required=False,

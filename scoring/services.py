@@ -383,6 +383,19 @@ def scoring_config_import(*, data: Any, source: str = "cli") -> list[str]:
     return changed
 
 
+@transaction.atomic
+def scoring_config_restore(*, data: Any, dry_run: bool = False, source: str = "api") -> dict[str, Any]:
+    """Import an exported configuration (all or nothing), or with ``dry_run`` only say what would change.
+
+    ``changes`` are the lines ``manage.py scoring import`` prints; ``changed_keys``
+    those of the ``config_updated`` event (empty for a dry run).
+    """
+    config = clean_config(data)
+    changes = config_diff(config)
+    changed_keys = [] if dry_run else scoring_config_import(data=config, source=source)
+    return {"dry_run": dry_run, "changes": changes, "changed_keys": changed_keys}
+
+
 # --- Presets ----------------------------------------------------------------------
 
 PRESET_NAME_RULE = "Must be 1-64 characters of lowercase letters, digits, '_' and '-'."

@@ -130,7 +130,7 @@ def min_score_error(score_type: str, value: Any, maximum: int) -> str | None:
     if message := integer_error(value, -(2**63), 2**63 - 1):
         return message
     if value < 0:
-        return f"Must be 0 or more points, not {value}: no score is below a minimum of 0 but a penalized one."
+        return f"Must be 0 or more points, not {value}."
     if value > maximum:
         percent = round(value * 100 / maximum, 1) if maximum > 0 else None
         shown = f" ({percent} %)" if percent is not None else ""

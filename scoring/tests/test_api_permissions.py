@@ -89,15 +89,19 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         ("/api/scoring/modifiers/{provider_name}/", "get"),
         ("/api/scoring/modifiers/{provider_name}/", "put"),
         ("/api/scoring/modifiers/{provider_name}/", "delete"),
+        ("/api/scoring/export/", "get"),
+        ("/api/scoring/import/", "post"),
         ("/api/scoring/presets/", "get"),
         ("/api/scoring/presets/", "post"),
         ("/api/scoring/presets/{name}/", "get"),
         ("/api/scoring/presets/{name}/", "delete"),
         ("/api/scoring/presets/{name}/apply/", "post"),
         ("/api/scoring/min-scores/", "get"),
-        ("/api/scoring/min-scores/{score_type}/", "get"),
-        ("/api/scoring/min-scores/{score_type}/", "put"),
-        ("/api/scoring/min-scores/{score_type}/", "delete"),
+        *(
+            (f"/api/scoring/min-scores/{score_type}/", method)
+            for score_type in ("episode", "movie")
+            for method in ("get", "put", "delete")
+        ),
         ("/api/scoring/hash-trust/", "get"),
         ("/api/scoring/hash-trust/{provider_name}/", "get"),
         ("/api/scoring/hash-trust/{provider_name}/", "put"),
@@ -119,3 +123,19 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         "description": "Integer 0-10000 (default 60).",
     }
     assert movie_weights["additionalProperties"] is False
+
+
+def test_the_schema_documents_the_backup_endpoints_with_the_one_error_shape(anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+    export = schema["paths"]["/api/scoring/export/"]["get"]
+    assert export["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Config"
+    }
+    assert export["responses"]["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorDetail"
+    }
+    restore = schema["paths"]["/api/scoring/import/"]["post"]
+    assert [p["name"] for p in restore["parameters"]] == ["dry_run"]
+    assert restore["responses"]["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FieldErrors"
+    }

@@ -63,7 +63,7 @@ def test_set_shows_points_and_percent_and_rank_uses_it_by_default(
     ("path", "body", "errors"),
     [
         ("episode/", {"min_score": -1}, {"min_score": [
-            "Must be 0 or more points, not -1: no score is below a minimum of 0 but a penalized one."]}),
+            "Must be 0 or more points."]}),
         ("movie/", {"min_score": 286}, {"min_score": [
             "Must be at most 285, the highest score reachable under the current movie weights, not 286 (100.4 %): "
             "no result could reach it."]}),
@@ -179,3 +179,27 @@ def test_the_admin_preview_shows_bad_input_as_field_messages(admin_client):
     keys = "hash, title, year, release_group, source, audio_codec, resolution, hearing_impaired, format_bonus"
     message = f"Unknown weight key 'series' for movie. Valid keys: {keys}, year_mismatch."
     assert response.context["form"].errors == {"weights": [json.dumps({"series": [message]})]}
+
+
+def test_the_worked_example_of_docs_scoring(staff_client, user_client):
+    """docs/SCORING.md: 240 points of 766 = 31.3 %; with hash 0 the same points are 59.0 % of 407."""
+    assert staff_client.put(f"{URL}episode/", {"min_score": 240}, format="json").json() == state(
+        "episode", 240, 31.3, 766
+    )
+    kept = rank(
+        [
+            SubtitleResult(provider_name="a", subtitle_id="sse-rg", language="en", matches={*SSE, "release_group"}),
+            SubtitleResult(provider_name="a", subtitle_id="series-year", language="en", matches={"series", "year"}),
+            SubtitleResult(provider_name="a", subtitle_id="series", language="en", matches={"series"}),
+        ],
+        EPISODE_QUERY,
+    )
+    assert [(r.subtitle_id, r.score) for r in kept] == [("series-year", 270), ("sse-rg", 254)]
+    response = staff_client.put(f"{URL}episode/", {"min_score": 1840}, format="json").json()
+    assert response["min_score"][0].startswith("Must be at most 766, the highest score reachable under the current ")
+    assert "not 1840 (240.2 %)" in response["min_score"][0]
+    services.scoring_weights_update(score_type="episode", weights={"hash": 0})
+    assert user_client.get(f"{URL}episode/").json() == state("episode", 240, 59.0, 407)
+
+
+SSE = {"series", "season", "episode"}

@@ -46,8 +46,8 @@ def test_a_preset_is_previewed_as_trial_weights_without_saving(user_client, conf
     assert tv["threshold"]["min_score"] == 240
     assert [r["kept"] for r in tv["results"]] == [True, True]
     response = user_client.post("/api/scoring/preview/", {**body, "preset": "nope"}, format="json")
-    assert response.status_code == 400
-    assert response.json() == {"preset": ["No preset named 'nope'."]}
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No preset named 'nope'."}
 
 
 def test_applying_sets_only_the_presets_keys_in_one_event(
