@@ -1,4 +1,4 @@
-"""Admin for scoring: every weight of each type beside its default, and provider modifiers.
+"""Admin for scoring: weights beside their defaults, minimum scores, a preview, provider modifiers and hash trust.
 
 Saving goes through ``scoring.services`` (source "admin"), like the API: the
 same validation and messages, the cache invalidated on commit, and
@@ -7,6 +7,7 @@ same validation and messages, the cache invalidated on commit, and
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -18,10 +19,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from events.errors import DomainError
+
 from . import selectors, services
-from .models import ProviderScoreModifier, ScoringWeight
+from .engine import STORED
+from .models import ProviderScoreModifier, ScoringPreset, ScoringWeight, UntrustedHashProvider
+from .preview import scoring_preview
 from .scores import DEFAULT_SCORES, SCORE_TYPES
-from .validators import ScoringValidationError, clean_modifier
+from .serializers import PreviewRequestSerializer
+from .validators import ScoringValidationError, clean_modifier, provider_name_error
 
 SOURCE = "admin"
 
@@ -32,6 +38,7 @@ class WeightsForm(forms.Form):
     def __init__(self, score_type: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **{**kwargs, "prefix": score_type})
         self.score_type = score_type
+        self.min_form: MinScoreForm | None = None
         overrides = selectors.weight_overrides(score_type)
         self.rows = []
         for key, default in DEFAULT_SCORES[score_type].items():
@@ -70,12 +77,103 @@ class WeightsForm(forms.Form):
         return list(selectors.weight_overrides(self.score_type))
 
 
+class MinScoreForm(forms.Form):
+    """The minimum score of one type, in points (shown with its percentage of the maximum reachable)."""
+
+    min_score = forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"style": "width: 7em"}))
+
+    def __init__(self, score_type: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "prefix": f"min-{score_type}"})
+        self.score_type = score_type
+        self.state = selectors.stored_threshold_state(score_type)
+        self.fields["min_score"].initial = self.state["min_score"]
+
+    def save(self) -> dict[str, Any]:
+        value = self.cleaned_data["min_score"]
+        try:
+            if value is None:
+                return services.scoring_min_score_clear(score_type=self.score_type, source=SOURCE)
+            return services.scoring_min_score_set(score_type=self.score_type, min_score=value, source=SOURCE)
+        except ScoringValidationError as exc:
+            self.add_error("min_score", exc.errors.get("min_score", [exc.message]))
+            raise
+
+
+def _json_field(label: str, help_text: str, *, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "style": "font-family: monospace"}),
+    )
+
+
+class PreviewForm(forms.Form):
+    """The REST preview's body, as JSON text fields; validated by the same serializer."""
+
+    query = _json_field("Query", 'e.g. {"series_title": "Severance", "season": 2, "episode": 3}')
+    results = _json_field(
+        "Results", 'A list, e.g. [{"provider_name": "opensubtitles", "subtitle_id": "1", "matches": ["series"]}]'
+    )
+    preset = forms.ChoiceField(
+        required=False, help_text="Optional: try a preset's weights (and minimum score); trial weights go on top."
+    )
+    weights = _json_field("Trial weights", 'Optional, e.g. {"release_group": 60} (not saved).', required=False)
+    min_score = forms.IntegerField(
+        required=False, help_text="Optional: a trial minimum score in points; empty: the stored one."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = [preset["name"] for preset in selectors.presets()]
+        choice = self.fields["preset"]
+        assert isinstance(choice, forms.ChoiceField)
+        choice.choices = [("", "(none: the saved configuration)"), *((name, name) for name in names)]
+
+    def body(self) -> dict[str, Any]:
+        """The form as a preview request body; JSON errors are added to the form (and raise ValueError)."""
+        body: dict[str, Any] = {}
+        for name in ("query", "results", "weights"):
+            text = self.cleaned_data.get(name) or ""
+            if not text.strip():
+                continue
+            try:
+                body[name] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                self.add_error(name, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        if self.errors:
+            raise ValueError("invalid JSON")
+        if self.cleaned_data.get("min_score") is not None:
+            body["min_score"] = self.cleaned_data["min_score"]
+        if self.cleaned_data.get("preset"):
+            body["preset"] = self.cleaned_data["preset"]
+        return body
+
+
 @admin.register(ScoringWeight)
 class ScoringWeightAdmin(admin.ModelAdmin):
-    """One page: per score type, every weight with its default; edit, reset one, or reset the type."""
+    """One page: per score type, every weight with its default and the minimum score; and a preview page."""
 
     def get_urls(self) -> list:
-        return [path("", self.admin_site.admin_view(self.weights_view), name="scoring_scoringweight_changelist")]
+        return [
+            path("", self.admin_site.admin_view(self.weights_view), name="scoring_scoringweight_changelist"),
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="scoring_scoringweight_preview"),
+        ]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Rank candidates with the saved (or trial) configuration; show which ones the minimum score keeps."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.POST or None)
+        preview = _preview(form) if request.method == "POST" and form.is_valid() else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Scoring preview",
+            "form": form,
+            "preview": preview,
+        }
+        return TemplateResponse(request, "admin/scoring/preview.html", context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -92,9 +190,22 @@ class ScoringWeightAdmin(admin.ModelAdmin):
             if not can_change:
                 raise PermissionDenied
             score_type = request.POST.get("score_type")
+            if "apply_preset" in request.POST or "save_preset" in request.POST:
+                return self._preset_action(request)
             if score_type not in SCORE_TYPES:
                 messages.error(request, f"Unknown score type {score_type!r}.")
                 return HttpResponseRedirect(request.path)
+            if "save_min_score" in request.POST:
+                min_form = MinScoreForm(score_type, request.POST)
+                if min_form.is_valid():
+                    try:
+                        state = min_form.save()
+                    except ScoringValidationError:
+                        pass
+                    else:
+                        messages.success(request, f"The {score_type} minimum score was saved: {_shown_min(state)}.")
+                        return HttpResponseRedirect(request.path)
+                return self._weights_page(request, forms_by_type, {score_type: min_form}, can_change)
             if "reset_type" in request.POST:
                 services.scoring_weights_reset_type(score_type=score_type, source=SOURCE)
                 messages.success(request, f"All {score_type} weights reset to their defaults.")
@@ -110,14 +221,79 @@ class ScoringWeightAdmin(admin.ModelAdmin):
                     changed = ", ".join(overridden) or "none (all defaults)"
                     messages.success(request, f"The {score_type} weights were saved. Overridden: {changed}.")
                     return HttpResponseRedirect(request.path)
+        return self._weights_page(request, forms_by_type, {}, can_change)
+
+    def _preset_action(self, request: HttpRequest) -> HttpResponse:
+        """Apply a preset, or save the current configuration as one; the outcome as a message."""
+        try:
+            if "apply_preset" in request.POST:
+                name = request.POST.get("preset", "")
+                changed = services.scoring_preset_apply(name=name, source=SOURCE)
+                shown = ", ".join(changed) or "nothing (already as the preset says)"
+                messages.success(request, f"Preset {name!r} applied. Changed: {shown}.")
+            else:
+                saved = services.scoring_preset_save(
+                    name=request.POST.get("preset_name", ""), description=request.POST.get("preset_description", "")
+                )
+                messages.success(request, f"The current configuration was saved as preset {saved['name']!r}.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return HttpResponseRedirect(request.path)
+
+    def _weights_page(
+        self,
+        request: HttpRequest,
+        forms_by_type: dict[str, WeightsForm],
+        min_forms: dict[str, MinScoreForm],
+        can_change: bool,
+    ) -> HttpResponse:
+        for form in forms_by_type.values():
+            form.min_form = min_forms.get(form.score_type) or MinScoreForm(form.score_type)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Scoring weights",
             "forms": forms_by_type.values(),
+            "presets": selectors.presets(),
             "can_change": can_change,
         }
         return TemplateResponse(request, "admin/scoring/weights.html", context)
+
+
+def _add_errors(form: forms.Form, errors: dict[str, Any]) -> None:
+    for field, messages_ in errors.items():
+        shown = messages_ if isinstance(messages_, list) and all(isinstance(m, str) for m in messages_) else None
+        form.add_error(field if field in form.fields else None, shown or json.dumps(messages_))
+
+
+def _preview(form: PreviewForm) -> dict[str, Any] | None:
+    """The preview of the form's body, or None with the problems added to the form (as the API states them)."""
+    try:
+        body = form.body()
+    except ValueError:
+        return None
+    serializer = PreviewRequestSerializer(data=body)
+    if not serializer.is_valid():
+        _add_errors(form, serializer.errors)
+        return None
+    data = serializer.validated_data
+    try:
+        return scoring_preview(
+            query=data["query"],
+            candidates=data["results"],
+            weights=data.get("weights"),
+            min_score=data.get("min_score", STORED),
+            preset=data.get("preset"),
+        )
+    except ScoringValidationError as exc:
+        _add_errors(form, exc.errors)
+        return None
+
+
+def _shown_min(state: dict[str, Any]) -> str:
+    if state["min_score"] is None:
+        return "none (every result is kept)"
+    return f"{state['min_score']} points = {state['min_score_percent']} % of {state['max_score']}"
 
 
 class ProviderScoreModifierForm(forms.ModelForm):
@@ -168,3 +344,68 @@ class ProviderScoreModifierAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderScoreModifier]) -> None:
         for name in list(queryset.values_list("provider_name", flat=True)):
             services.provider_modifier_delete(provider_name=name, source=SOURCE)
+
+
+class UntrustedHashProviderForm(forms.ModelForm):
+    provider_name = forms.CharField(help_text="1-64 characters of lowercase letters, digits, '_' and '-'.")
+
+    class Meta:
+        model = UntrustedHashProvider
+        fields = ["provider_name"]
+
+    def clean_provider_name(self) -> str:
+        name = self.cleaned_data["provider_name"]
+        if message := provider_name_error(name):
+            raise forms.ValidationError(message)
+        return name
+
+    def validate_unique(self) -> None:
+        # Distrusting an untrusted provider again changes nothing: no "already exists" error.
+        return
+
+
+@admin.register(UntrustedHashProvider)
+class UntrustedHashProviderAdmin(admin.ModelAdmin):
+    """Providers whose hash matches score nothing; every other provider is trusted. Delete = trust again."""
+
+    form = UntrustedHashProviderForm
+    list_display = ["provider_name", "updated_at"]
+    search_fields = ["provider_name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing to change on a row: add (distrust) or delete (trust again).
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: UntrustedHashProvider, form: forms.Form, change: bool) -> None:
+        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=False, source=SOURCE)
+        obj.pk = UntrustedHashProvider.objects.get(provider_name=obj.provider_name).pk
+
+    def delete_model(self, request: HttpRequest, obj: UntrustedHashProvider) -> None:
+        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=True, source=SOURCE)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UntrustedHashProvider]) -> None:
+        for name in list(queryset.values_list("provider_name", flat=True)):
+            services.provider_hash_trust_set(provider_name=name, trusted=True, source=SOURCE)
+
+
+@admin.register(ScoringPreset)
+class ScoringPresetAdmin(admin.ModelAdmin):
+    """The users' own presets: listed and deleted here; saved and applied on the weights page (or the API)."""
+
+    list_display = ["name", "description", "created_at"]
+    readonly_fields = ["name", "description", "weights", "min_scores", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ScoringPreset) -> None:
+        services.scoring_preset_delete(name=obj.name)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScoringPreset]) -> None:
+        for name in list(queryset.values_list("name", flat=True)):
+            services.scoring_preset_delete(name=name)

@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,21 +27,35 @@ from rest_framework.views import APIView
 from events.api_schema import error_responses
 
 from . import selectors, services
-from .engine import SubtitleResult, VideoQuery, rank_with
+from .engine import STORED
+from .preview import scoring_preview
 from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPES
 from .serializers import (
+    HashTrustSerializer,
+    HashTrustValueSerializer,
+    ImportQuerySerializer,
+    ImportResultSerializer,
     ModifierSerializer,
     ModifierValueSerializer,
+    PresetAppliedSerializer,
+    PresetCreateSerializer,
+    PresetSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
+    ProviderNameField,
     StrictIntegerField,
     StrictSerializer,
+    TextKeyDictField,
+    ThresholdSerializer,
+    ThresholdsSerializer,
+    ThresholdUpdateSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
     WeightTypeStateSerializer,
+    modifier_field,
     weight_field,
 )
-from .validators import ScoringValidationError, check_score_type, clean_modifiers, clean_weights
+from .validators import check_score_type
 
 SOURCE = "api"
 
@@ -353,13 +367,259 @@ class ModifierDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _ranked(
-    candidates: list[dict[str, Any]], weights: dict[str, int], modifiers: dict[str, int]
-) -> list[tuple[int, SubtitleResult]]:
-    """Score the candidates; return (rank, result) in the candidates' order (rank 1 = best)."""
-    results = [SubtitleResult(**candidate) for candidate in candidates]
-    position = {id(result): rank for rank, result in enumerate(rank_with(results, weights, modifiers), start=1)}
-    return [(position[id(result)], result) for result in results]
+# The configuration document (manage.py scoring export's file), stated as exactly as OpenAPI 3.0 can: what it
+# cannot state — the modifiers' keys must be provider names, and a minimum score may not exceed the highest score
+# the document's weights reach — is refused with a field message. The server checks it all in
+# services.clean_config; these serializers document it.
+class ConfigMinScores(StrictSerializer):
+    episode = StrictIntegerField(
+        min_value=0, required=False, help_text="Points; at most the highest score the episode weights reach."
+    )
+    movie = StrictIntegerField(
+        min_value=0, required=False, help_text="Points; at most the highest score the movie weights reach."
+    )
+
+
+ConfigWeights = type(
+    "ConfigWeights",
+    (StrictSerializer,),
+    {
+        score_type: _TYPE_WEIGHTS[score_type](required=False, help_text=f"The stored {score_type} weight overrides.")
+        for score_type in SCORE_TYPES
+    },
+)
+
+
+class ConfigSerializer(StrictSerializer):
+    version = StrictIntegerField(
+        min_value=1, max_value=2, required=False, help_text="2 (a version 1 file has no hash_untrusted or min_scores)."
+    )
+    weights = ConfigWeights(required=False, help_text="Per score type: the stored weight overrides (sparse).")
+    modifiers = TextKeyDictField(
+        child=modifier_field(),
+        required=False,
+        help_text="Provider name (1-64 characters of [a-z0-9_-]) -> modifier (-1000 to 1000).",
+    )
+    hash_untrusted = serializers.ListField(
+        child=ProviderNameField(), required=False, help_text="The providers whose hashes are not trusted."
+    )
+    min_scores = ConfigMinScores(required=False, help_text="Per score type: its minimum score in points.")
+
+
+_STAFF_ERRORS = {**_READ_ERRORS, **error_responses(403, descriptions={403: "Not a staff user."})}
+
+
+class ExportView(APIView):
+    # A backup: staff only, reads included.
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Export the scoring configuration",
+        description="The same document as manage.py scoring export: every stored weight override, minimum score, "
+        "provider modifier and untrusted-hash provider (defaults are not written). Staff only.",
+        responses={200: ConfigSerializer, **_STAFF_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.scoring_config_export())
+
+
+class ImportView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Import a scoring configuration",
+        description="Makes the stored configuration exactly the document's (as manage.py scoring import): all or "
+        "nothing, one config_updated event. With dry_run=true, only says what would change. Staff only.",
+        parameters=[OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, description="true: change nothing.")],
+        request=ConfigSerializer,
+        responses={200: ImportResultSerializer, **error_responses(400), **_STAFF_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        query = _validated(ImportQuerySerializer, request.query_params)
+        return Response(services.scoring_config_restore(data=request.data, dry_run=query["dry_run"], source=SOURCE))
+
+
+_PRESET_PARAM = OpenApiParameter(
+    "name", str, OpenApiParameter.PATH, description="A preset's name: tv, movies, anime or one of yours."
+)
+
+
+class PresetListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Scoring presets",
+        description="The built-in presets (tv, movies, anime), then the ones users saved.",
+        responses={200: PresetSerializer(many=True), **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.presets())
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Save the current configuration as a preset",
+        description="Its weight overrides and minimum scores (not provider modifiers or hash trust).",
+        request=PresetCreateSerializer,
+        responses={
+            201: PresetSerializer,
+            **_WRITE_ERRORS,
+            **error_responses(409, descriptions={409: "A preset of that name exists."}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(PresetCreateSerializer, request.data)
+        return Response(services.scoring_preset_save(**data), status=status.HTTP_201_CREATED)
+
+
+class PresetDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="One preset (its export)",
+        parameters=[_PRESET_PARAM],
+        responses={200: PresetSerializer, **error_responses(404), **_READ_ERRORS},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return Response(selectors.preset(name))
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Delete one of your presets",
+        parameters=[_PRESET_PARAM],
+        request=None,
+        responses={
+            204: None,
+            **error_responses(404),
+            **error_responses(409, descriptions={409: "A built-in preset cannot be deleted."}),
+            **_WRITE_ERRORS,
+        },
+    )
+    def delete(self, request: Request, name: str) -> Response:
+        services.scoring_preset_delete(name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PresetApplyView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Apply a preset",
+        description="Sets the preset's weights and minimum scores, leaving every other value as it is; one "
+        "transaction, one config_updated event listing the changed keys. Preview it first: POST preview/ with "
+        "{'preset': name}.",
+        parameters=[_PRESET_PARAM],
+        request=None,
+        responses={200: PresetAppliedSerializer, **error_responses(404), **_WRITE_ERRORS},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        return Response({"preset": name, "changed_keys": services.scoring_preset_apply(name=name, source=SOURCE)})
+
+
+class ThresholdListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Minimum scores of every type",
+        description="Per type: the minimum in points and as a percentage of the highest score reachable under "
+        "the current weights (max_score).",
+        responses={200: ThresholdsSerializer, **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({score_type: selectors.stored_threshold_state(score_type) for score_type in SCORE_TYPES})
+
+
+# One score type's minimum; routed once per type (_threshold_type_view), like the weights.
+class ThresholdDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    def get(self, request: Request, score_type: str) -> Response:
+        return Response(selectors.stored_threshold_state(_checked_type(score_type)))
+
+    def put(self, request: Request, score_type: str) -> Response:
+        score_type = _checked_type(score_type)
+        data = _validated(ThresholdUpdateSerializer, request.data)
+        return Response(
+            services.scoring_min_score_set(score_type=score_type, min_score=data["min_score"], source=SOURCE)
+        )
+
+    def delete(self, request: Request, score_type: str) -> Response:
+        return Response(services.scoring_min_score_clear(score_type=_checked_type(score_type), source=SOURCE))
+
+
+def _threshold_type_view(score_type: str) -> type[ThresholdDetailView]:
+    view = type(f"{score_type.title()}ThresholdView", (ThresholdDetailView,), {})
+    return extend_schema_view(
+        get=extend_schema(
+            tags=["scoring"],
+            summary=f"Minimum score of the {score_type} type",
+            operation_id=f"scoring_min_score_{score_type}_retrieve",
+            responses={200: ThresholdSerializer, **_READ_ERRORS},
+        ),
+        put=extend_schema(
+            tags=["scoring"],
+            summary=f"Set the minimum score of the {score_type} type",
+            description="In points: 0 to max_score (the highest score reachable under the current weights). "
+            "rank() leaves out results scoring less.",
+            operation_id=f"scoring_min_score_{score_type}_update",
+            request=ThresholdUpdateSerializer,
+            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+        ),
+        delete=extend_schema(
+            tags=["scoring"],
+            summary=f"Remove the minimum score of the {score_type} type",
+            description="rank() then keeps every result.",
+            operation_id=f"scoring_min_score_{score_type}_clear",
+            request=None,
+            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
+        ),
+    )(view)
+
+
+class HashTrustListView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Providers whose hashes are not trusted",
+        description="Every other provider is trusted (the default): its hash matches get the hash weight.",
+        responses={200: HashTrustSerializer(many=True), **_READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        names = sorted(selectors.hash_untrusted_providers())
+        return Response([{"provider_name": name, "hash_trusted": False} for name in names])
+
+
+class HashTrustDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Whether one provider's hashes are trusted",
+        parameters=[_PROVIDER_PARAM],
+        responses={200: HashTrustSerializer, **error_responses(400), **_READ_ERRORS},
+    )
+    def get(self, request: Request, provider_name: str) -> Response:
+        trusted = selectors.provider_hash_trusted(provider_name)
+        return Response({"provider_name": provider_name, "hash_trusted": trusted})
+
+    @extend_schema(
+        tags=["scoring"],
+        summary="Trust or distrust one provider's hashes",
+        description="false: the provider's hash matches score nothing (its breakdowns show hash_untrusted: 0).",
+        parameters=[_PROVIDER_PARAM],
+        request=HashTrustValueSerializer,
+        responses={200: HashTrustSerializer, **_WRITE_ERRORS},
+    )
+    def put(self, request: Request, provider_name: str) -> Response:
+        data = _validated(HashTrustValueSerializer, request.data)
+        services.provider_hash_trust_set(provider_name=provider_name, trusted=data["hash_trusted"], source=SOURCE)
+        return Response({"provider_name": provider_name, "hash_trusted": data["hash_trusted"]})
 
 
 class PreviewView(APIView):
@@ -378,55 +638,22 @@ class PreviewView(APIView):
         responses={
             200: PreviewResponseSerializer,
             400: OpenApiResponse(description="Invalid input: field -> messages."),
+            **error_responses(404, descriptions={404: "No preset of that name."}),
             **_READ_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
         data = _validated(PreviewRequestSerializer, request.data)
-        query = VideoQuery(**data["query"])
-        score_type = query.score_type
-        errors: dict[str, Any] = {}
-        trial_weights = trial_modifiers = None
-        try:
-            if "weights" in data:
-                trial_weights = clean_weights(score_type, dict(data["weights"]))
-        except ScoringValidationError as exc:
-            errors.update(exc.errors)
-        try:
-            if "modifiers" in data:
-                trial_modifiers = clean_modifiers(dict(data["modifiers"]))
-        except ScoringValidationError as exc:
-            errors.update(exc.errors)
-        if errors:
-            raise serializers.ValidationError(errors)
-
-        saved_weights, saved_modifiers = selectors.get_scoring_config(score_type)
-        weights = {**saved_weights, **(trial_weights or {})}
-        modifiers = {
-            name: value for name, value in {**saved_modifiers, **(trial_modifiers or {})}.items() if value != 0
-        }
-        after = _ranked(data["results"], weights, modifiers)
-        trial = trial_weights is not None or trial_modifiers is not None
-        before = _ranked(data["results"], saved_weights, saved_modifiers) if trial else None
-        min_score = data.get("min_score")
-        rows = []
-        for index, (position, result) in enumerate(after):
-            if min_score is not None and result.score < min_score:
-                continue
-            row = {
-                **data["results"][index],
-                "matches": sorted(result.matches),
-                "score": result.score,
-                "score_breakdown": result.score_breakdown,
-                "rank": position,
-                "before": None,
-            }
-            if before is not None:
-                old_position, old = before[index]
-                row["before"] = {"score": old.score, "rank": old_position}
-            rows.append(row)
-        rows.sort(key=lambda row: row["rank"])
-        return Response({"score_type": score_type, "weights": weights, "modifiers": modifiers, "results": rows})
+        return Response(
+            scoring_preview(
+                query=data["query"],
+                candidates=data["results"],
+                weights=data.get("weights"),
+                modifiers=data.get("modifiers"),
+                min_score=data.get("min_score", STORED),
+                preset=data.get("preset"),
+            )
+        )
 
 
 def _weight_patterns(score_type: str) -> list[URLPattern]:
@@ -444,5 +671,20 @@ urlpatterns = [
     path("scoring/weights/<str:score_type>/<str:weight_key>/", UnknownScoreTypeView.as_view(), name="weights-key"),
     path("scoring/modifiers/", ModifierListView.as_view(), name="modifiers"),
     path("scoring/modifiers/<str:provider_name>/", ModifierDetailView.as_view(), name="modifier"),
+    path("scoring/export/", ExportView.as_view(), name="export"),
+    path("scoring/import/", ImportView.as_view(), name="import"),
+    path("scoring/presets/", PresetListView.as_view(), name="presets"),
+    path("scoring/presets/<str:name>/", PresetDetailView.as_view(), name="preset"),
+    path("scoring/presets/<str:name>/apply/", PresetApplyView.as_view(), name="preset-apply"),
+    path("scoring/min-scores/", ThresholdListView.as_view(), name="min-scores"),
+    *(
+        path(
+            f"scoring/min-scores/{score_type}/", _threshold_type_view(score_type).as_view(), {"score_type": score_type}
+        )
+        for score_type in SCORE_TYPES
+    ),
+    path("scoring/min-scores/<str:score_type>/", UnknownScoreTypeView.as_view(), name="min-score"),
+    path("scoring/hash-trust/", HashTrustListView.as_view(), name="hash-trust"),
+    path("scoring/hash-trust/<str:provider_name>/", HashTrustDetailView.as_view(), name="hash-trust-detail"),
     path("scoring/preview/", PreviewView.as_view(), name="preview"),
 ]

@@ -11,7 +11,16 @@ from rest_framework import serializers
 
 from events.jsonlimits import printable, text_error
 
-from .scores import FORMATS, MODIFIER_MAX, MODIFIER_MIN, PROVIDER_NAME_RE, SCORE_TYPES, WEIGHT_MAX, WEIGHT_MIN
+from .scores import (
+    FORMATS,
+    MISMATCH_KEYS,
+    MODIFIER_MAX,
+    MODIFIER_MIN,
+    PROVIDER_NAME_RE,
+    SCORE_TYPES,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+)
 from .validators import PROVIDER_NAME_RULE, integer_error, provider_name_error
 
 # The API takes JSON types as the schema states them: DRF would otherwise turn
@@ -163,6 +172,95 @@ class ModifierValueSerializer(StrictSerializer):
     modifier = modifier_field(help_text="Added to every score of this provider's results (-1000 to 1000).")
 
 
+# --- Minimum scores ------------------------------------------------------------
+
+
+class ThresholdSerializer(serializers.Serializer):
+    score_type = serializers.ChoiceField(SCORE_TYPES)
+    min_score = serializers.IntegerField(
+        allow_null=True, help_text="Results scoring less are left out by rank(); null: no minimum."
+    )
+    min_score_percent = serializers.FloatField(
+        allow_null=True, help_text="min_score as a percentage of max_score (one decimal)."
+    )
+    max_score = serializers.IntegerField(
+        help_text="The highest score reachable under the current weights: every match and the format bonus, "
+        "no penalty, no provider modifier."
+    )
+
+
+class ThresholdsSerializer(serializers.Serializer):
+    episode = ThresholdSerializer()
+    movie = ThresholdSerializer()
+
+
+class ThresholdUpdateSerializer(StrictSerializer):
+    min_score = StrictIntegerField(
+        min_value=0,
+        error_messages={"min_value": "Must be 0 or more points."},
+        help_text="Points, from 0 to the highest score reachable under the current weights (max_score).",
+    )
+
+
+# --- Presets ----------------------------------------------------------------------
+
+
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    builtin = serializers.BooleanField(help_text="Built in (tv, movies, anime): cannot be deleted.")
+    weights = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="Per score type, the weights the preset sets (sparse: other keys are left as they are).",
+    )
+    min_scores = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per score type, the minimum score the preset sets."
+    )
+
+
+class PresetCreateSerializer(StrictSerializer):
+    name = ProviderNameField(help_text="1-64 characters of [a-z0-9_-]; not a built-in preset's name.")
+    description = StrictCharField(required=False, default="", allow_blank=True, max_length=500)
+
+
+class PresetAppliedSerializer(serializers.Serializer):
+    preset = serializers.CharField()
+    changed_keys = serializers.ListField(
+        child=serializers.CharField(), help_text="What changed, as in the config_updated event (empty: nothing)."
+    )
+
+
+# --- Backups (export / import) ----------------------------------------------------
+
+
+class ImportResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    changes = serializers.ListField(
+        child=serializers.CharField(), help_text="What the import changes (would change), as manage.py prints it."
+    )
+    changed_keys = serializers.ListField(
+        child=serializers.CharField(), help_text="As in the config_updated event; empty for a dry run."
+    )
+
+
+class ImportQuerySerializer(StrictSerializer):
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="true: change nothing.")
+
+
+# --- Hash trust -----------------------------------------------------------------
+
+HASH_TRUSTED_HELP = "Whether this provider's hash matches count (default true); false: they score nothing."
+
+
+class HashTrustSerializer(StrictSerializer):
+    provider_name = ProviderNameField()
+    hash_trusted = StrictBooleanField(help_text=HASH_TRUSTED_HELP)
+
+
+class HashTrustValueSerializer(StrictSerializer):
+    hash_trusted = StrictBooleanField(help_text=HASH_TRUSTED_HELP)
+
+
 # --- Preview ------------------------------------------------------------------
 
 
@@ -193,6 +291,14 @@ class CandidateSerializer(StrictSerializer):
         default=list,
         help_text="What the subtitle matches of the query: hash, series, year, season, episode…",
     )
+    mismatches = serializers.ListField(
+        child=StrictChoiceField(list(MISMATCH_KEYS)),
+        max_length=len(MISMATCH_KEYS),
+        required=False,
+        default=list,
+        help_text="What the subtitle contradicts of the query (it is for another season, episode or year): "
+        "each subtracts its penalty weight (season_mismatch…).",
+    )
 
 
 class PreviewRequestSerializer(StrictSerializer):
@@ -210,7 +316,17 @@ class PreviewRequestSerializer(StrictSerializer):
         required=False,
         help_text="Trial provider modifiers over the saved ones (not saved); 0 removes one.",
     )
-    min_score = StrictIntegerField(required=False, allow_null=True, help_text="Leave out lower scores.")
+    preset = ProviderNameField(
+        required=False,
+        help_text="A preset's name (404 if there is none): its weights (and minimum score) are the trial values, "
+        "'weights' laid over them.",
+    )
+    min_score = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Leave out lower scores (null: keep all). Not given: the stored minimum of the query's type "
+        "applies and each result says whether it is kept.",
+    )
 
 
 class ScoreRankSerializer(serializers.Serializer):
@@ -227,11 +343,16 @@ class PreviewResultSerializer(serializers.Serializer):
     hearing_impaired = serializers.BooleanField()
     forced = serializers.BooleanField()
     matches = serializers.ListField(child=serializers.CharField())
+    mismatches = serializers.ListField(child=serializers.CharField())
     score = serializers.IntegerField()
+    score_percent = serializers.FloatField(
+        allow_null=True, help_text="The score as a percentage of the highest reachable under the weights used."
+    )
     score_breakdown = serializers.DictField(
         child=serializers.IntegerField(), help_text="Every part of the score; the values sum to it."
     )
     rank = serializers.IntegerField(help_text="1 = best.")
+    kept = serializers.BooleanField(help_text="Whether the minimum score (threshold) keeps this result.")
     before = ScoreRankSerializer(
         allow_null=True, help_text="With trial weights or modifiers: score and rank with the saved ones."
     )
@@ -241,6 +362,7 @@ class PreviewResponseSerializer(serializers.Serializer):
     score_type = serializers.ChoiceField(SCORE_TYPES)
     weights = serializers.DictField(child=serializers.IntegerField(), help_text="The weights used (trial or saved).")
     modifiers = serializers.DictField(child=serializers.IntegerField(), help_text="The modifiers used.")
+    threshold = ThresholdSerializer(help_text="The minimum score used, against the weights used.")
     results = PreviewResultSerializer(many=True)
 
 

@@ -113,3 +113,29 @@ def clean_modifiers(modifiers: Any, *, field: str = "modifiers") -> dict[str, in
     if errors:
         raise ScoringValidationError({field: errors})
     return dict(modifiers)
+
+
+def clean_hash_untrusted(names: Any, *, field: str = "hash_untrusted") -> list[str]:
+    """Return ``names`` (provider names whose hashes are not trusted) checked, sorted, once each."""
+    if not isinstance(names, list):
+        raise ScoringValidationError({field: ["Must be a list of provider names."]})
+    errors = {str(index): [message] for index, name in enumerate(names) if (message := provider_name_error(name))}
+    if errors:
+        raise ScoringValidationError({field: errors})
+    return sorted(set(names))
+
+
+def min_score_error(score_type: str, value: Any, maximum: int) -> str | None:
+    """Why ``value`` is not a minimum score for ``score_type`` (0 to ``maximum`` points), or None."""
+    if message := integer_error(value, -(2**63), 2**63 - 1):
+        return message
+    if value < 0:
+        return f"Must be 0 or more points, not {value}."
+    if value > maximum:
+        percent = round(value * 100 / maximum, 1) if maximum > 0 else None
+        shown = f" ({percent} %)" if percent is not None else ""
+        return (
+            f"Must be at most {maximum}, the highest score reachable under the current {score_type} weights, "
+            f"not {value}{shown}: no result could reach it."
+        )
+    return None

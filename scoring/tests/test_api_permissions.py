@@ -8,7 +8,17 @@ from scoring.models import ProviderScoreModifier, ScoringWeight
 pytestmark = pytest.mark.django_db
 
 PREVIEW = {"query": {"title": "Arrival"}, "results": []}
-READS = [("get", "/api/scoring/weights/"), ("get", "/api/scoring/weights/movie/"), ("get", "/api/scoring/modifiers/")]
+READS = [
+    ("get", "/api/scoring/weights/"),
+    ("get", "/api/scoring/weights/movie/"),
+    ("get", "/api/scoring/modifiers/"),
+    ("get", "/api/scoring/hash-trust/"),
+    ("get", "/api/scoring/hash-trust/a/"),
+    ("get", "/api/scoring/presets/"),
+    ("get", "/api/scoring/presets/tv/"),
+    ("get", "/api/scoring/min-scores/"),
+    ("get", "/api/scoring/min-scores/movie/"),
+]
 WRITES = [
     ("put", "/api/scoring/weights/movie/", {"weights": {"hash": 1}}),
     ("patch", "/api/scoring/weights/movie/", {"weights": {"hash": 1}}),
@@ -17,6 +27,11 @@ WRITES = [
     ("post", "/api/scoring/modifiers/", {"provider_name": "a", "modifier": 1}),
     ("put", "/api/scoring/modifiers/a/", {"modifier": 1}),
     ("delete", "/api/scoring/modifiers/a/", None),
+    ("put", "/api/scoring/hash-trust/a/", {"hash_trusted": False}),
+    ("put", "/api/scoring/min-scores/movie/", {"min_score": 1}),
+    ("post", "/api/scoring/presets/", {"name": "x"}),
+    ("post", "/api/scoring/presets/tv/apply/", None),
+    ("delete", "/api/scoring/min-scores/movie/", None),
 ]
 
 
@@ -74,6 +89,22 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         ("/api/scoring/modifiers/{provider_name}/", "get"),
         ("/api/scoring/modifiers/{provider_name}/", "put"),
         ("/api/scoring/modifiers/{provider_name}/", "delete"),
+        ("/api/scoring/export/", "get"),
+        ("/api/scoring/import/", "post"),
+        ("/api/scoring/presets/", "get"),
+        ("/api/scoring/presets/", "post"),
+        ("/api/scoring/presets/{name}/", "get"),
+        ("/api/scoring/presets/{name}/", "delete"),
+        ("/api/scoring/presets/{name}/apply/", "post"),
+        ("/api/scoring/min-scores/", "get"),
+        *(
+            (f"/api/scoring/min-scores/{score_type}/", method)
+            for score_type in ("episode", "movie")
+            for method in ("get", "put", "delete")
+        ),
+        ("/api/scoring/hash-trust/", "get"),
+        ("/api/scoring/hash-trust/{provider_name}/", "get"),
+        ("/api/scoring/hash-trust/{provider_name}/", "put"),
         ("/api/scoring/preview/", "post"),
     }
     preview = schema["paths"]["/api/scoring/preview/"]["post"]
@@ -92,3 +123,19 @@ def test_the_openapi_schema_documents_every_scoring_operation(anon_client):
         "description": "Integer 0-10000 (default 60).",
     }
     assert movie_weights["additionalProperties"] is False
+
+
+def test_the_schema_documents_the_backup_endpoints_with_the_one_error_shape(anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+    export = schema["paths"]["/api/scoring/export/"]["get"]
+    assert export["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Config"
+    }
+    assert export["responses"]["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorDetail"
+    }
+    restore = schema["paths"]["/api/scoring/import/"]["post"]
+    assert [p["name"] for p in restore["parameters"]] == ["dry_run"]
+    assert restore["responses"]["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FieldErrors"
+    }

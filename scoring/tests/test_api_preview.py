@@ -50,9 +50,12 @@ def test_preview_ranks_with_the_saved_configuration(user_client):
         "hearing_impaired": False,
         "forced": False,
         "matches": ["episode", "season", "series"],
+        "mismatches": [],
         "score": 280,
+        "score_percent": 36.6,  # of 766, the highest reachable episode score under the default weights
         "score_breakdown": {"series": 180, "season": 30, "episode": 30, "format_bonus": 50, "provider_modifier": -10},
         "rank": 3,
+        "kept": True,
         "before": None,
     }
 
@@ -93,7 +96,9 @@ def test_a_movie_query_uses_the_movie_weights(user_client):
     assert brief(response.json()) == [("c", 119, 1, None)]
 
 
-MOVIE_KEYS = "hash, title, year, release_group, source, audio_codec, resolution, hearing_impaired, format_bonus"
+MOVIE_KEYS = (
+    "hash, title, year, release_group, source, audio_codec, resolution, hearing_impaired, format_bonus, year_mismatch"
+)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +108,7 @@ MOVIE_KEYS = "hash, title, year, release_group, source, audio_codec, resolution,
         ({"query": {"title": "x"}}, {"results": ["This field is required."]}),
         (
             {"query": {"title": "x"}, "results": [], "extra": 1},
-            {"extra": ["Unknown field. Allowed: query, results, weights, modifiers, min_score."]},
+            {"extra": ["Unknown field. Allowed: query, results, weights, modifiers, preset, min_score."]},
         ),
         (
             {"query": {"season": -1}, "results": []},
@@ -158,3 +163,28 @@ def test_bad_preview_input_is_a_400_with_field_messages(user_client, body, error
     response = user_client.post(URL, body, format="json")
     assert response.status_code == 400
     assert response.json() == errors
+
+
+def test_preview_subtracts_the_penalty_of_a_mismatch(user_client):
+    candidates = [
+        {
+            "provider_name": "a",
+            "subtitle_id": "other-season",
+            "matches": ["series", "episode"],
+            "mismatches": ["season"],
+        },
+        {"provider_name": "a", "subtitle_id": "plain", "matches": ["series"]},
+    ]
+    response = user_client.post(URL, {"query": EPISODE, "results": candidates}, format="json")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [(r["subtitle_id"], r["score"], r["rank"]) for r in rows] == [("plain", 180, 1), ("other-season", 10, 2)]
+    assert rows[1]["score_breakdown"] == {"series": 180, "episode": 30, "season_mismatch": -200}
+    assert rows[1]["mismatches"] == ["season"]
+
+
+def test_an_unknown_mismatch_name_is_a_400(user_client):
+    candidates = [{"provider_name": "a", "mismatches": ["title"]}]
+    response = user_client.post(URL, {"query": EPISODE, "results": candidates}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"results": {"0": {"mismatches": {"0": ['"title" is not a valid choice.']}}}}

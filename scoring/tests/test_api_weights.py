@@ -81,7 +81,7 @@ def test_delete_resets_one_key_or_the_whole_type(staff_client):
             {
                 "weight_key": [
                     "Unknown weight key 'series' for movie. Valid keys: hash, title, year, release_group, source, "
-                    "audio_codec, resolution, hearing_impaired, format_bonus."
+                    "audio_codec, resolution, hearing_impaired, format_bonus, year_mismatch."
                 ]
             },
         ),
@@ -117,7 +117,7 @@ def test_delete_resets_one_key_or_the_whole_type(staff_client):
                 "weights": {
                     "season": [
                         "Unknown weight key 'season' for movie. Valid keys: hash, title, year, release_group, source, "
-                        "audio_codec, resolution, hearing_impaired, format_bonus."
+                        "audio_codec, resolution, hearing_impaired, format_bonus, year_mismatch."
                     ]
                 }
             },

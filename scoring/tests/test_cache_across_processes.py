@@ -77,7 +77,7 @@ def test_a_read_that_raced_a_write_cannot_store_the_old_value(transactional_db):
     stale = selectors.effective_weights("episode")
     services.scoring_weights_update(score_type="episode", weights={"hash": 400})
     # What the slow reader does last: store what it read, under the generation it saw.
-    cache.set(selectors.weights_key("episode"), (generation, stale), timeout=60)
+    cache.set(selectors.weights_key("episode"), (generation, (stale, None)), timeout=60)
     assert get_weights("episode")["hash"] == 400
 
 
@@ -88,6 +88,6 @@ def test_uncommitted_writes_are_read_back_but_never_cached(transactional_db):
     with transaction.atomic():
         services.scoring_weights_update(score_type="episode", weights={"hash": 1})
         assert get_weights("episode")["hash"] == 1
-        assert cache.get(selectors.weights_key("episode"))[1]["hash"] == 359
+        assert cache.get(selectors.weights_key("episode"))[1][0]["hash"] == 359
         transaction.set_rollback(True)
     assert get_weights("episode")["hash"] == 359

@@ -34,7 +34,7 @@ def test_a_database_error_is_logged_and_raised_and_nothing_is_cached(caplog):
     assert record.levelno == logging.ERROR
     assert record.getMessage() == "Cannot read the movie scoring weights from the database; not scoring with defaults"
     assert cache.get(selectors.weights_key("movie")) is None
-    assert cache.get(selectors.MODIFIERS_KEY) is None
+    assert cache.get(selectors.PROVIDERS_KEY) is None
     # Once the database answers again, the stored override is used.
     assert get_weights("movie")["hash"] == 1
 
@@ -52,5 +52,5 @@ def test_rank_raises_rather_than_ranking_without_the_modifiers(caplog):
     with connection.execute_wrapper(fail_modifiers), pytest.raises(OperationalError, match="disk I/O error"):
         rank(results, VideoQuery(title="Ran"))
     assert "Cannot read the provider score modifiers" in caplog.text
-    assert cache.get(selectors.MODIFIERS_KEY) is None
+    assert cache.get(selectors.PROVIDERS_KEY) is None
     assert rank(results, VideoQuery(title="Ran"))[0].score == -500

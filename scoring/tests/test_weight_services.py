@@ -89,7 +89,7 @@ def test_modifiers_set_change_and_delete(django_capture_on_commit_callbacks, con
                 "weights": {
                     "series": [
                         "Unknown weight key 'series' for movie. Valid keys: hash, title, year, release_group, source, "
-                        "audio_codec, resolution, hearing_impaired, format_bonus."
+                        "audio_codec, resolution, hearing_impaired, format_bonus, year_mismatch."
                     ]
                 }
             },

@@ -17,7 +17,9 @@ CHECKS. The allowances, for rules no OpenAPI 3.0 schema
 can state (``unstatable_refusal``): whether a well-formed ``script_path`` or
 webhook ``url`` is accepted depends on the file system, DNS and the address
 policy; the keys of the preview's trial ``modifiers`` must be provider names
-(3.0 has no ``propertyNames``); an incoming source's name must be unused, its
+(3.0 has no ``propertyNames``), and so must those of a scoring import's
+``modifiers``, whose minimum scores — like one set on its own — may not exceed
+what the weights reach; an incoming source's name must be unused, its
 mappings' remote prefixes distinct and no local prefix may hold a '..'
 component. Such a 400 must name only those fields, with those messages.
 Webhooks post to a local receiver; other host names do not resolve (no DNS
@@ -191,6 +193,21 @@ def unstatable_refusal(response: Any, case: schemathesis.Case) -> bool:
             set(errors) == {"modifiers"}
             and isinstance(modifiers, dict)
             and all(messages == [PROVIDER_NAME_RULE] for messages in modifiers.values())
+        )
+    if case.path.startswith("/api/scoring/min-scores/"):
+        # At most the highest score the current weights reach.
+        messages = errors.get("min_score") or [""]
+        return set(errors) == {"min_score"} and len(messages) == 1 and messages[0].startswith("Must be at most ")
+    if case.path == "/api/scoring/import/":
+        # The modifiers' keys must be provider names; a minimum score may not exceed what the document's weights reach.
+        modifiers, min_scores = errors.get("modifiers", {}), errors.get("min_scores", {})
+        return (
+            bool(errors)
+            and set(errors) <= {"modifiers", "min_scores"}
+            and isinstance(modifiers, dict)
+            and all(messages == [PROVIDER_NAME_RULE] for messages in modifiers.values())
+            and isinstance(min_scores, dict)
+            and all(len(m) == 1 and m[0].startswith("Must be at most ") for m in min_scores.values())
         )
     return False
 
