@@ -414,8 +414,13 @@ class HookLogFilterSerializer(QueryParamsSerializer):
     webhook = serializers.IntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this webhook (id)."
     )
+    notification = serializers.IntegerField(
+        required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this notification target (id)."
+    )
     event_name = serializers.CharField(required=False, help_text="Only this event.")
-    hook_type = serializers.ChoiceField(choices=HookType.choices, required=False, help_text="script or webhook.")
+    hook_type = serializers.ChoiceField(
+        choices=HookType.choices, required=False, help_text="script, webhook or notification."
+    )
     success = serializers.BooleanField(required=False, help_text="true or false.")
     is_test = serializers.BooleanField(required=False, help_text="true or false.")
     since = serializers.DateTimeField(required=False, help_text="Only attempts at or after this time (ISO 8601).")

@@ -118,6 +118,8 @@ def test_test_fire_logs_the_rendered_message_and_the_schemes_only(loopback, staf
     assert log["request_headers"] == {"schemes": "json, gotify"}
     assert_no_secret(json.dumps(log))
     assert_no_secret(staff_client.get("/api/hook-logs/").content.decode())
+    filtered = staff_client.get(f"/api/hook-logs/?notification={target['id']}").json()
+    assert [row["id"] for row in filtered["results"]] == [log["id"]]
     [(request, _)] = [entry for entry in httpserver.log if entry[0].path == "/json"]
     assert request.get_json()["title"] == "Got de"
 
