@@ -426,6 +426,7 @@ _LOG_FIELDS = (
     "hook_type",
     "hook",
     "webhook",
+    "notification",
     "delivery",
     "event_name",
     "event_id",

@@ -149,14 +149,20 @@ def test_redeliver_queues_failed_deliveries_and_refuses_a_disabled_target(loopba
 
 def test_admin_pages_never_show_a_url_secret_and_search_never_looks_inside(loopback, admin_client, urls):
     target = NotificationConfig.objects.create(name="phone", event_name="*", urls=urls, last_error="")
-    HookLog.objects.create(
-        notification=target, hook_name="phone", event_name="x", hook_type="notification", success=True
+    log = HookLog.objects.create(
+        notification=target,
+        hook_name="phone",
+        event_name="x",
+        hook_type="notification",
+        success=True,
+        request_headers={"schemes": "json, gotify"},
     )
 
     pages = [
         admin_client.get("/admin/hooks/notificationconfig/"),
         admin_client.get(f"/admin/hooks/notificationconfig/{target.pk}/change/"),
         admin_client.get("/admin/hooks/hooklog/"),
+        admin_client.get(f"/admin/hooks/hooklog/{log.pk}/change/"),
     ]
     for page in pages:
         assert page.status_code == 200
