@@ -279,3 +279,25 @@ def test_a_template_failing_at_render_time_falls_back_to_the_default_and_the_log
         "the default was used"
     )
     assert json.loads(receiver.to("/json")[0].body)["message"].endswith("Provider: opensubtitles")
+
+
+@pytest.mark.django_db
+def test_the_targets_timeout_bounds_a_hanging_service(settings, receiver):
+    settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
+    receiver.script["/hang"] = [5.0]
+    target = make_notification([f"json://127.0.0.1:{receiver.server.port}/hang"], timeout_seconds=1)
+
+    log = delivery_service.run_test(target)
+
+    assert not log.success
+    assert log.error.startswith("Notification failed for 1 of 1 URL(s) — json: ")
+    assert log.duration_ms < 5000  # the receiver's 5 s answer was not waited for
+
+
+def test_with_timeout_sets_apprise_timeouts_unless_the_url_does():
+    from hooks.transports.notification import with_timeout
+
+    assert with_timeout("json://h/p", 7) == "json://h/p?cto=7&rto=7"
+    assert with_timeout("json://h/p?format=text#x", 7) == "json://h/p?format=text&cto=7&rto=7#x"
+    assert with_timeout("json://h/p?cto=2", 7) == "json://h/p?cto=2&rto=7"
+    assert with_timeout("json://h/p?cto=2&rto=3", 7) == "json://h/p?cto=2&rto=3"

@@ -11,7 +11,9 @@ One attempt, in order:
 2. **templates** (``hooks.notify.templates.render``) — a template that fails
    falls back to the event's default; the reason is recorded in the log row
    (``stderr``);
-3. **send** (``hooks.notify.send.send``) — every URL checked and sent to;
+3. **send** (``hooks.notify.send.send``) — every URL checked and sent to,
+   the target's ``timeout_seconds`` as Apprise's connect and read timeouts
+   (``cto``/``rto``, unless the URL sets them);
    the log row holds the rendered title and body (``stdout``) and the
    services' schemes (``request_headers["schemes"]``), never a URL.
 """
@@ -31,9 +33,8 @@ from hooks.notify import urls as notify_urls
 
 from .base import HookError, Result, Transport
 
-# Apprise's own connect and read timeouts per URL (its plugins' defaults, 4 s each), at most this many URLs.
-_PER_URL_SECONDS = 8.0
-_MAX_URLS = 10
+# A target's timeout bounds each URL's connect and its read (Apprise's cto/rto), one URL after another.
+_MAX_URLS = notify_urls.MAX_URLS
 
 
 class NotificationTarget(Protocol):
@@ -98,7 +99,7 @@ def deliver(target: NotificationTarget, envelope: Envelope, *, now: datetime | N
     fallback = f"Template fallback: {rendered.fallback_reason}" if rendered.fallback_reason else ""
     try:
         result = send.send(
-            list(target.urls),
+            [with_timeout(url, target.timeout_seconds) for url in target.urls],
             rendered.title,
             rendered.body,
             body_format=target.body_format or "text",
@@ -109,6 +110,16 @@ def deliver(target: NotificationTarget, envelope: Envelope, *, now: datetime | N
         raise
     _describe(result, rendered.title, rendered.body, target.urls, fallback)
     return result
+
+
+def with_timeout(url: str, seconds: int) -> str:
+    """``url`` with Apprise's connect and read timeouts (``cto``/``rto``) set to ``seconds``, unless it sets them."""
+    head, hash_, fragment = url.partition("#")
+    options = head.partition("?")[2].lower().split("&")
+    extra = [f"{key}={seconds}" for key in ("cto", "rto") if not any(o.startswith(f"{key}=") for o in options)]
+    if not extra:
+        return url
+    return head + ("&" if "?" in head else "?") + "&".join(extra) + hash_ + fragment
 
 
 def _describe(result: Result, title: str, body: str, urls: Sequence[str], fallback: str) -> None:
@@ -130,8 +141,8 @@ class NotificationTransport(Transport[NotificationTarget]):
         return deliver(target, envelope)
 
     def lease_seconds(self, timeout_seconds: int) -> float:
-        # Apprise bounds each URL by its own timeouts, one URL after another.
-        return _PER_URL_SECONDS * _MAX_URLS + float(settings.SUBLARR_DELIVERY_LEASE_GRACE_SECONDS)
+        # Each URL: a connect and a read, each bounded by the timeout; the URLs one after another.
+        return 2 * float(timeout_seconds) * _MAX_URLS + float(settings.SUBLARR_DELIVERY_LEASE_GRACE_SECONDS)
 
 
 TRANSPORT = NotificationTransport()
