@@ -232,7 +232,7 @@ class HealthFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         choices = [("healthy", "Healthy"), ("failing", "Failing")]
-        if model_admin.model is WebhookConfig:
+        if hasattr(model_admin.model, "disabled_reason"):
             choices.append(("auto_disabled", "Disabled automatically"))
         return choices
 
@@ -429,6 +429,7 @@ _LOG_FIELDS = (
     "hook_type",
     "hook",
     "webhook",
+    "notification",
     "delivery",
     "event_name",
     "event_id",
@@ -515,3 +516,6 @@ class PendingEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: PendingEvent | None = None) -> bool:
         # Deleting one would drop an event without a trace: they leave only by being delivered.
         return False
+
+
+from . import admin_notifications  # noqa: E402, F401 - registers NotificationConfig (it builds on the classes above)

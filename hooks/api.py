@@ -344,6 +344,7 @@ class HookLogViewSet(viewsets.ReadOnlyModelViewSet):
         lookups = {
             "hook": "hook_id",
             "webhook": "webhook_id",
+            "notification": "notification_id",
             "event_name": "event_name",
             "hook_type": "hook_type",
             "success": "success",

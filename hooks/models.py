@@ -1,4 +1,4 @@
-"""Users' script hooks and outgoing webhooks, their pending deliveries, and the run log."""
+"""Users' script hooks, outgoing webhooks and notifications, their pending deliveries, and the run log."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class HookType(models.TextChoices):
     SCRIPT = "script", "Script"
     WEBHOOK = "webhook", "Webhook"
+    NOTIFICATION = "notification", "Notification"
 
 
 class DeliveryTarget(models.Model):
@@ -117,6 +118,53 @@ class WebhookConfig(DeliveryTarget):
         return {"last_status_code": result.status_code, "last_error": result.error}
 
 
+class NotificationConfig(DeliveryTarget):
+    """Apprise URLs that get a short rendered message (title, body) on one event or every event (``*``).
+
+    See docs/NOTIFICATIONS.md; the fields are checked by ``hooks.notify_validation``.
+    """
+
+    kind: ClassVar[str] = HookType.NOTIFICATION
+    target_field: ClassVar[str] = "notification"
+    ALL_EVENTS = "*"
+
+    class BodyFormat(models.TextChoices):
+        TEXT = "text", "Text"
+        MARKDOWN = "markdown", "Markdown"
+
+    class QuietMode(models.TextChoices):
+        HOLD = "hold", "Hold until the quiet hours end"
+        SKIP = "skip", "Skip"
+
+    # Apprise URLs (a list of strings). Write-only through every interface: shown masked, never logged.
+    urls = models.JSONField(default=list)
+    title_template = models.TextField(blank=True, help_text="Jinja2; empty: the event's default title.")
+    body_template = models.TextField(blank=True, help_text="Jinja2; empty: the event's default body.")
+    body_format = models.CharField(max_length=8, choices=BodyFormat.choices, default=BodyFormat.TEXT)
+    quiet_start = models.CharField(max_length=5, blank=True, help_text="HH:MM, local time; empty: no quiet hours.")
+    quiet_end = models.CharField(max_length=5, blank=True, help_text="HH:MM, local time.")
+    quiet_timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone, e.g. Europe/Berlin.")
+    quiet_passes = models.JSONField(default=list, blank=True, help_text="Events sent inside the quiet hours too.")
+    quiet_mode = models.CharField(max_length=4, choices=QuietMode.choices, default=QuietMode.HOLD)
+    retry_count = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(0), MaxValueValidator(10)])
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    last_error = models.TextField(blank=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(DeliveryTarget.Meta):
+        verbose_name = "notification"
+
+    @property
+    def attempt_budget(self) -> int:
+        return self.retry_count + 1
+
+    def last_outcome_fields(self, result: Result) -> dict[str, Any]:
+        return {"last_error": result.error}
+
+
 class Delivery(models.Model):
     """One event owed to one hook or webhook: the durable unit of work.
 
@@ -131,15 +179,18 @@ class Delivery(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (webhook disabled)"
+        SKIPPED = "skipped", "Skipped (target disabled, or quiet hours)"
 
     event_id = models.UUIDField()
     event_name = models.CharField(max_length=64)
     envelope = models.JSONField()
-    hook_type = models.CharField(max_length=8, choices=HookType.choices)
+    hook_type = models.CharField(max_length=16, choices=HookType.choices)
     hook = models.ForeignKey(HookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     webhook = models.ForeignKey(
         WebhookConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    notification = models.ForeignKey(
+        NotificationConfig, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -171,20 +222,27 @@ class Delivery(models.Model):
                 condition=Q(hook__isnull=False),
                 name="hooks_delivery_one_per_hook",
             ),
+            models.UniqueConstraint(
+                fields=["event_id", "notification"],
+                condition=Q(notification__isnull=False),
+                name="hooks_delivery_one_per_notification",
+            ),
             models.CheckConstraint(
-                condition=Q(hook__isnull=True, webhook__isnull=False) | Q(hook__isnull=False, webhook__isnull=True),
+                condition=Q(hook__isnull=True, webhook__isnull=False, notification__isnull=True)
+                | Q(hook__isnull=False, webhook__isnull=True, notification__isnull=True)
+                | Q(hook__isnull=True, webhook__isnull=True, notification__isnull=False),
                 name="hooks_delivery_one_target",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_name} {self.event_id} → {self.hook or self.webhook}"
+        return f"{self.event_name} {self.event_id} → {self.hook or self.webhook or self.notification}"
 
     @property
-    def target(self) -> HookConfig | WebhookConfig:
-        """The webhook or script hook this delivery goes to: exactly one (hooks_delivery_one_target)."""
-        target = self.webhook or self.hook
-        assert target is not None, "hooks_delivery_one_target: a delivery has a webhook or a hook"
+    def target(self) -> HookConfig | WebhookConfig | NotificationConfig:
+        """The webhook, script hook or notification this delivery goes to: exactly one (hooks_delivery_one_target)."""
+        target = self.webhook or self.hook or self.notification
+        assert target is not None, "hooks_delivery_one_target: a delivery has a webhook, a hook or a notification"
         return target
 
 
@@ -243,12 +301,15 @@ class HookLog(models.Model):
 
     hook = models.ForeignKey(HookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     webhook = models.ForeignKey(WebhookConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
+    notification = models.ForeignKey(
+        NotificationConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
+    )
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     # The config's name at the time, kept when the config is deleted.
     hook_name = models.CharField(max_length=100)
     event_name = models.CharField(max_length=64)
     event_id = models.UUIDField(null=True, blank=True, db_index=True)
-    hook_type = models.CharField(max_length=8, choices=HookType.choices)
+    hook_type = models.CharField(max_length=16, choices=HookType.choices)
     attempt = models.PositiveSmallIntegerField(default=1)
     is_test = models.BooleanField(default=False)
     success = models.BooleanField()

@@ -316,6 +316,7 @@ class HookLogSerializer(serializers.ModelSerializer):
             "id",
             "hook",
             "webhook",
+            "notification",
             "delivery",
             "hook_name",
             "event_name",
@@ -342,11 +343,12 @@ class HookLogSerializer(serializers.ModelSerializer):
             "id": {"help_text": "Identifier."},
             "hook": {"help_text": "The script hook run (null for webhooks, or once the hook is deleted)."},
             "webhook": {"help_text": "The webhook called (null for scripts, or once the webhook is deleted)."},
+            "notification": {"help_text": "The notification target (null for others, or once it is deleted)."},
             "delivery": {"help_text": "The delivery this attempt belongs to (null for test runs)."},
             "hook_name": {"help_text": "The hook's or webhook's name at the time (kept after deletion)."},
             "event_name": {"help_text": "The event delivered."},
             "event_id": {"help_text": "The event's envelope id (the same for every attempt of one event)."},
-            "hook_type": {"help_text": "script or webhook."},
+            "hook_type": {"help_text": "script, webhook or notification."},
             "attempt": {"help_text": "Attempt number, from 1."},
             "is_test": {"help_text": "Whether this was a test run with a sample payload."},
             "success": {"help_text": "Whether the run or delivery succeeded."},
@@ -354,8 +356,8 @@ class HookLogSerializer(serializers.ModelSerializer):
             "skipped": {"help_text": "Whether the delivery was skipped (webhook disabled)."},
             "exit_code": {"help_text": "Scripts: the exit code (null on timeout or for webhooks)."},
             "status_code": {"help_text": "Webhooks: the HTTP response status (null without an answer)."},
-            "stdout": {"help_text": "Scripts: standard output, capped."},
-            "stderr": {"help_text": "Scripts: standard error, capped."},
+            "stdout": {"help_text": "Scripts: standard output, capped. Notifications: the title and body sent."},
+            "stderr": {"help_text": "Scripts: standard error, capped. Notifications: a template's fallback reason."},
             "error": {"help_text": "What went wrong, empty on success."},
             "duration_ms": {"help_text": "How long the run or request took, in milliseconds."},
             "response_body": {"help_text": "Webhooks: a capped excerpt of the response body."},
@@ -366,7 +368,10 @@ class HookLogSerializer(serializers.ModelSerializer):
         {
             "type": "object",
             "additionalProperties": {"type": "string"},
-            "description": "Webhooks: the request headers sent, with secrets and signatures redacted.",
+            "description": (
+                "Webhooks: the request headers sent, with secrets and signatures redacted. "
+                "Notifications: {schemes: the services' schemes} (never a URL)."
+            ),
         }
     )
     def get_request_headers(self, obj: HookLog) -> dict[str, str]:
@@ -409,8 +414,13 @@ class HookLogFilterSerializer(QueryParamsSerializer):
     webhook = serializers.IntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this webhook (id)."
     )
+    notification = serializers.IntegerField(
+        required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this notification target (id)."
+    )
     event_name = serializers.CharField(required=False, help_text="Only this event.")
-    hook_type = serializers.ChoiceField(choices=HookType.choices, required=False, help_text="script or webhook.")
+    hook_type = serializers.ChoiceField(
+        choices=HookType.choices, required=False, help_text="script, webhook or notification."
+    )
     success = serializers.BooleanField(required=False, help_text="true or false.")
     is_test = serializers.BooleanField(required=False, help_text="true or false.")
     since = serializers.DateTimeField(required=False, help_text="Only attempts at or after this time (ISO 8601).")

@@ -38,14 +38,14 @@ from django.db.models.signals import post_delete, post_save
 
 from events.bridge import redact
 
-from .models import HookConfig, WebhookConfig
+from .models import HookConfig, NotificationConfig, WebhookConfig
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "hooks:subscriptions:version"
 
-# The targets of one event: (webhooks, script hooks).
-Targets = tuple[list[WebhookConfig], list[HookConfig]]
+# The targets of one event: (webhooks, script hooks, notifications).
+Targets = tuple[list[WebhookConfig], list[HookConfig], list[NotificationConfig]]
 
 
 # --- The version stamp -------------------------------------------------------
@@ -85,7 +85,7 @@ def _config_saved(sender: Any, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Bump the stamp on commit of every hook or webhook saved or deleted (see AppConfig.ready)."""
-    for model in (HookConfig, WebhookConfig):
+    for model in (HookConfig, WebhookConfig, NotificationConfig):
         post_save.connect(_config_saved, sender=model, dispatch_uid=f"hooks.subscriptions.saved.{model.__name__}")
         post_delete.connect(_config_saved, sender=model, dispatch_uid=f"hooks.subscriptions.deleted.{model.__name__}")
 
@@ -120,6 +120,9 @@ def _load(version: str | None, now: float) -> Snapshot:
         WebhookConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason="")).values_list("event_name", flat=True)
     )
     names |= set(HookConfig.objects.filter(enabled=True).values_list("event_name", flat=True))
+    names |= set(
+        NotificationConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason="")).values_list("event_name", flat=True)
+    )
     everything = WebhookConfig.ALL_EVENTS in names
     stats.reloads += 1
     return Snapshot(frozenset(names), everything, version, now, True)
@@ -202,7 +205,10 @@ def load_targets(name: str) -> Targets:
     webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
         Q(enabled=True) | ~Q(disabled_reason="")
     )
-    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True))
+    notifications = NotificationConfig.objects.filter(
+        Q(event_name=name) | Q(event_name=NotificationConfig.ALL_EVENTS)
+    ).filter(Q(enabled=True) | ~Q(disabled_reason=""))
+    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True)), list(notifications)
 
 
 @dataclass

@@ -360,3 +360,6 @@ def clean_webhook_fields(data: dict[str, Any]) -> dict[str, Any]:
 # empty secret (clear it) is a schema branch of its own, as blank is allowed.
 validate_secret.schema_pattern = r"^[^\x00-\x20\x7f]*[^\x00-\x20\x7f*•●][^\x00-\x20\x7f]*$"  # type: ignore[attr-defined]  # read by sublarr.schema
 validate_url_syntax.schema_pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"  # type: ignore[attr-defined]  # read by sublarr.schema
+
+# The event names a webhook or a notification may subscribe to (the API schema's enum of them).
+TARGET_EVENT_CHOICES = [*HOOKABLE_EVENTS, ALL_EVENTS]

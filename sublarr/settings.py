@@ -273,6 +273,8 @@ if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
 SPECTACULAR_SETTINGS = {
+    # Webhooks and notifications share the event names plus "*": one component name for the set.
+    "ENUM_NAME_OVERRIDES": {"TargetEventNameEnum": "hooks.validators.TARGET_EVENT_CHOICES"},
     "TITLE": "Sublarr API",
     "DESCRIPTION": "Events, script hooks, outgoing webhooks and subtitle scoring.",
     "VERSION": "1.0.0",

@@ -19,7 +19,7 @@ from django.utils import timezone
 from events.types import Envelope
 
 from .. import transports
-from ..models import Delivery, HookConfig, WebhookConfig
+from ..models import Delivery, HookConfig, NotificationConfig, WebhookConfig
 from ..transports import HookError, Result
 from . import targets
 from .holders import claimant_id
@@ -27,9 +27,18 @@ from .record import Outcome
 
 logger = logging.getLogger(__name__)
 
-# What the sweeper reads of a due delivery: (id, webhook id, hook id, webhook timeout, hook timeout).
-Row = tuple[int, int | None, int | None, int | None, int | None]
-ROW_FIELDS = ("id", "webhook_id", "hook_id", "webhook__timeout_seconds", "hook__timeout_seconds")
+# What the sweeper reads of a due delivery: (id, webhook id, hook id, notification id,
+# webhook timeout, hook timeout, notification timeout).
+Row = tuple[int, int | None, int | None, int | None, int | None, int | None, int | None]
+ROW_FIELDS = (
+    "id",
+    "webhook_id",
+    "hook_id",
+    "notification_id",
+    "webhook__timeout_seconds",
+    "hook__timeout_seconds",
+    "notification__timeout_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -46,23 +55,26 @@ class Job:
     @classmethod
     def of(cls, delivery: Delivery) -> Job:
         target = delivery.target
-        key = targets.key(delivery.webhook_id, delivery.hook_id)
+        key = targets.key_of(delivery)
         claimed = delivery.status == Delivery.Status.RUNNING
         return cls(delivery.pk, key, targets.lease_for(target), delivery, claimed)
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
-        delivery_id, webhook_id, hook_id, webhook_timeout, hook_timeout = row
+        delivery_id, webhook_id, hook_id, notification_id, webhook_timeout, hook_timeout, notification_timeout = row
         if webhook_id:
             lease = targets.lease_seconds(WebhookConfig.kind, webhook_timeout or 60)
             return cls(delivery_id, targets.key(webhook_id, None), lease)
+        if notification_id:
+            lease = targets.lease_seconds(NotificationConfig.kind, notification_timeout or 60)
+            return cls(delivery_id, targets.key(None, None, notification_id), lease)
         return cls(delivery_id, targets.key(None, hook_id), targets.lease_seconds(HookConfig.kind, hook_timeout or 300))
 
 
 # --- Transports ------------------------------------------------------------
 
 
-def run_transport(target: HookConfig | WebhookConfig, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
+def run_transport(target: targets.AnyTarget, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
     """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
     try:
         return transports.for_target(target).deliver(target, envelope, attempt=attempt), None
@@ -100,7 +112,7 @@ def claim(
     it) save reads; the claim itself is always one conditional UPDATE.
     """
     if lease_seconds is None:
-        row = Delivery.objects.select_related("webhook", "hook").filter(pk=delivery_id).first()
+        row = Delivery.objects.select_related(*targets.FIELDS).filter(pk=delivery_id).first()
         if row is None:
             return None
         lease_seconds = targets.lease_for(row.target)
@@ -130,7 +142,7 @@ def claim(
             logger.warning("Delivery %s: its worker died or its lease expired, running its attempt again", delivery_id)
     if not claimed:
         return None
-    delivery = Delivery.objects.select_related("webhook", "hook").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related(*targets.FIELDS).get(pk=delivery_id)
     return delivery, lease
 
 
@@ -166,6 +178,13 @@ def attempt(
     result, error = run_transport(target, delivery.envelope, delivery.attempts)
     finished_at = timezone.now()
     next_at = finished_at
+    if error is not None and result.extra.get("hold_until"):
+        # Held (a notification's quiet hours): due again when asked, this attempt not counted, nothing logged.
+        status = Delivery.Status.PENDING
+        return Outcome(delivery, target, result, lease, started_at, finished_at, status, result.extra["hold_until"])
+    if error is not None and result.extra.get("skip"):
+        status = Delivery.Status.SKIPPED
+        return Outcome(delivery, target, result, lease, started_at, finished_at, status, finished_at, skipped=True)
     if error is None:
         status = Delivery.Status.SUCCEEDED
     elif error.permanent or delivery.attempts >= delivery.max_attempts:

@@ -20,7 +20,7 @@ from events.catalog import HOOKABLE_EVENTS
 from events.types import Envelope
 
 from .. import bulk, doorbell
-from ..models import Delivery, HookLog, HookType, PendingEvent
+from ..models import Delivery, HookLog, HookType, NotificationConfig, PendingEvent, WebhookConfig
 from ..subscriptions import Targets, load_targets, targets_for
 from . import targets, worker
 from .attempts import Job
@@ -40,7 +40,7 @@ STALE_SECONDS = 5.0
 
 def _event_rows(envelope: Envelope, found: Targets, now: datetime) -> list[Delivery]:
     """The Delivery rows of one event, unsaved: pending per enabled target, skipped per auto-disabled webhook."""
-    webhooks, hooks = found
+    webhooks, hooks, notifications = found
     common = {
         "event_id": envelope["id"],
         "event_name": envelope["event_name"],
@@ -48,16 +48,17 @@ def _event_rows(envelope: Envelope, found: Targets, now: datetime) -> list[Deliv
         "next_attempt_at": now,
     }
     rows: list[Delivery] = []
-    for webhook in webhooks:
-        skipped = not webhook.enabled
+    auto_disabling: list[WebhookConfig | NotificationConfig] = [*webhooks, *notifications]
+    for target in auto_disabling:
+        skipped = not target.enabled
         rows.append(
             Delivery(
                 **common,
-                hook_type=HookType.WEBHOOK,
-                webhook=webhook,
-                max_attempts=webhook.attempt_budget,
+                hook_type=target.kind,
+                **{target.target_field: target},
+                max_attempts=target.attempt_budget,
                 status=Delivery.Status.SKIPPED if skipped else Delivery.Status.PENDING,
-                last_error=targets.skip_reason(webhook) if skipped else "",
+                last_error=targets.skip_reason(target) if skipped else "",
                 finished_at=now if skipped else None,
             )
         )
@@ -127,14 +128,14 @@ def _insert_rows(rows: list[Delivery]) -> None:
     event_ids = list({row.event_id for row in rows})
     pks: dict[tuple[str, str, int | None], int] = {}
     # Each look-up matches one of the partial unique indexes (event_id, webhook) and (event_id, hook).
-    for kind in ("webhook", "hook"):
+    for kind in targets.FIELDS:
         if any(getattr(row, f"{kind}_id") for row in rows):
             found = Delivery.objects.filter(event_id__in=event_ids, **{f"{kind}__isnull": False})
             for pk, event_id, target_id in found.values_list("pk", "event_id", f"{kind}_id"):
                 pks[str(event_id), kind, target_id] = pk
     for row in rows:
-        kind = "webhook" if row.webhook_id else "hook"
-        row.pk = pks[str(uuid.UUID(str(row.event_id))), kind, row.webhook_id or row.hook_id]
+        kind, target_id = targets.key_of(row)
+        row.pk = pks[str(uuid.UUID(str(row.event_id))), kind, target_id]
         row._state.adding = False
         row._state.db = Delivery.objects.db
 
@@ -149,9 +150,9 @@ def _create_missing(envelope: Envelope, now: datetime) -> list[Delivery]:
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         unlogged = Delivery.objects.filter(event_id=event_id, status=Delivery.Status.SKIPPED, logs__isnull=True)
-        log_skipped(list(unlogged.select_related("webhook")), now)
+        log_skipped(list(unlogged.select_related(*targets.FIELDS)), now)
     return list(
-        Delivery.objects.select_related("webhook", "hook").filter(event_id=event_id, status=Delivery.Status.PENDING)
+        Delivery.objects.select_related(*targets.FIELDS).filter(event_id=event_id, status=Delivery.Status.PENDING)
     )
 
 
@@ -181,11 +182,12 @@ def log_skipped(deliveries: list[Delivery], now: datetime) -> None:
         [
             HookLog(
                 webhook_id=d.webhook_id,
+                notification_id=d.notification_id,
                 delivery=d,
                 hook_name=d.target.name,
                 event_name=d.event_name,
                 event_id=d.event_id,
-                hook_type=HookType.WEBHOOK,
+                hook_type=d.hook_type,
                 attempt=0,
                 success=False,
                 skipped=True,

@@ -15,7 +15,7 @@ from events.errors import Conflict
 from events.samples import sample_payload
 from events.services import build_envelope
 
-from ..models import Delivery, HookConfig, HookLog, WebhookConfig
+from ..models import Delivery, HookLog, WebhookConfig
 from ..queue import enqueue
 from . import targets
 from .attempts import run_transport
@@ -28,7 +28,7 @@ class RedeliveryError(Conflict):
     """A redelivery that cannot be done now (the API's 409); the message is safe to show."""
 
 
-def run_test(target: HookConfig | WebhookConfig) -> HookLog:
+def run_test(target: targets.AnyTarget) -> HookLog:
     """Deliver a sample event to ``target`` now, synchronously; log it with is_test=True.
 
     Uses ``events.samples.sample_payload`` (``subtitle_downloaded`` for a ``*``
@@ -55,7 +55,7 @@ def run_test(target: HookConfig | WebhookConfig) -> HookLog:
     )
 
 
-def _check_redeliverable(target: HookConfig | WebhookConfig | None) -> HookConfig | WebhookConfig:
+def _check_redeliverable(target: targets.AnyTarget | None) -> targets.AnyTarget:
     if target is None:
         raise RedeliveryError("The hook or webhook of this delivery no longer exists.")
     if not target.enabled:
@@ -85,7 +85,7 @@ def _kick_workers() -> None:
 @transaction.atomic
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     """Queue ``delivery`` again with a fresh retry budget (same event id, same ``webhook-id``)."""
-    target = _check_redeliverable(delivery.webhook or delivery.hook)
+    target = _check_redeliverable(delivery.webhook or delivery.hook or delivery.notification)
     now = timezone.now()
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
@@ -105,16 +105,14 @@ def redeliver_log(log: HookLog) -> Delivery:
         raise RedeliveryError("A test run cannot be redelivered; run the test again instead.")
     delivery = None
     if log.delivery_id is not None:
-        delivery = Delivery.objects.select_related("webhook", "hook").filter(pk=log.delivery_id).first()
+        delivery = Delivery.objects.select_related(*targets.FIELDS).filter(pk=log.delivery_id).first()
     if delivery is None:
         raise RedeliveryError("The delivery of this log entry no longer exists (deleted or purged).")
     return delivery_redeliver(delivery=delivery)
 
 
 @transaction.atomic
-def redeliver_target(
-    target: HookConfig | WebhookConfig, *, since: datetime | None = None, until: datetime | None = None
-) -> int:
+def redeliver_target(target: targets.AnyTarget, *, since: datetime | None = None, until: datetime | None = None) -> int:
     """Queue again every failed or skipped delivery of ``target`` whose event arrived in [since, until].
 
     Returns how many were queued.

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from events import emit_event
 
-from .. import bulk
-from ..models import Delivery, HookConfig, HookLog, WebhookConfig
+from .. import bulk, transports
+from ..models import Delivery, HookLog, NotificationConfig, WebhookConfig
 from ..subscriptions import subscriptions_changed
 from ..transports import Result
 from . import targets
@@ -33,7 +33,7 @@ class Outcome:
     """One finished attempt, waiting to be recorded."""
 
     delivery: Delivery
-    target: HookConfig | WebhookConfig
+    target: targets.AnyTarget
     result: Result
     lease: datetime
     started_at: datetime
@@ -45,6 +45,11 @@ class Outcome:
     @property
     def final(self) -> bool:
         return self.status != Delivery.Status.PENDING
+
+    @property
+    def held(self) -> bool:
+        """Put off by the target (a notification's quiet hours): not an attempt, not logged, no stats."""
+        return not self.final and bool(self.result.extra.get("hold_until"))
 
 
 def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
@@ -63,6 +68,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                 HookLog(
                     hook=o.delivery.hook,
                     webhook=o.delivery.webhook,
+                    notification=o.delivery.notification,
                     delivery=o.delivery,
                     hook_name=o.target.name,
                     event_name=o.delivery.event_name,
@@ -76,6 +82,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                     triggered_at=o.started_at,
                 )
                 for o in outcomes
+                if not o.held
             ],
         )
         plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
@@ -111,13 +118,14 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                 last_error=o.result.error,
                 finished_at=o.finished_at if o.final else None,
                 updated_at=o.finished_at,
+                **({"attempts": F("attempts") - 1} if o.held else {}),
             )
             if not mine:
                 logger.warning("Delivery %s: lease lost during the attempt; its outcome is logged only", o.delivery.pk)
         by_target: dict[targets.Key, list[Outcome]] = {}
         for o in outcomes:
-            if not o.skipped:
-                by_target.setdefault(targets.key(o.delivery.webhook_id, o.delivery.hook_id), []).append(o)
+            if not o.skipped and not o.held:
+                by_target.setdefault(targets.key_of(o.delivery), []).append(o)
         # In a fixed order: two workers' batches must lock the same rows in the same order (PostgreSQL deadlocks).
         for key in sorted(by_target):
             _update_stats(by_target[key])
@@ -179,25 +187,28 @@ def _update_stats(group: list[Outcome]) -> None:
         consecutive_failures=in_a_row,
         **target.last_outcome_fields(last.result),
     )
-    if failures and isinstance(target, WebhookConfig):
+    if failures and isinstance(target, WebhookConfig | NotificationConfig):
         _auto_disable(target, [o for o in group if o.final and not o.result.success])
 
 
-def _auto_disable(target: WebhookConfig, final_failures: list[Outcome]) -> None:
+def _auto_disable(target: WebhookConfig | NotificationConfig, final_failures: list[Outcome]) -> None:
     """Switch ``target`` off after a 410 Gone, or SUBLARR_WEBHOOK_DISABLE_AFTER final failures in a row."""
     reason = ""
     if any(o.result.extra.get("disable") for o in final_failures):
         reason = "Disabled automatically: the receiver answered 410 Gone."
     else:
         limit = int(settings.SUBLARR_WEBHOOK_DISABLE_AFTER)
-        count = WebhookConfig.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
+        model = type(target)
+        count = model.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first()
         if limit and count is not None and count >= limit:
             error = final_failures[-1].result.error
             reason = f"Disabled automatically after {count} failed deliveries in a row (last: {error})"
     if reason:
-        disabled = WebhookConfig.objects.filter(pk=target.pk, enabled=True).update(
-            enabled=False, disabled_reason=reason[:255], disabled_at=timezone.now()
+        disabled = (
+            type(target)
+            .objects.filter(pk=target.pk, enabled=True)
+            .update(enabled=False, disabled_reason=reason[:255], disabled_at=timezone.now())
         )
         if disabled:
-            logger.warning("Webhook %s disabled: %s", target.pk, reason)
+            logger.warning("%s %s disabled: %s", transports.for_target(target).label, target.pk, reason)
             transaction.on_commit(subscriptions_changed)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .base import HookError, Result, Target, Transport
+from .notification import TRANSPORT as NOTIFICATION
 from .script import TRANSPORT as SCRIPT
 from .webhook import TRANSPORT as WEBHOOK
 
 __all__ = ["KINDS", "HookError", "Kinded", "Result", "Target", "Transport", "for_kind", "for_target"]
 
 # Every kind, by its name (the config model's ``kind``, the HookType value).
-KINDS: dict[str, Transport[Any]] = {transport.kind: transport for transport in (WEBHOOK, SCRIPT)}
+KINDS: dict[str, Transport[Any]] = {transport.kind: transport for transport in (WEBHOOK, SCRIPT, NOTIFICATION)}
 
 
 class Kinded(Protocol):

@@ -14,12 +14,14 @@ Checks: no 5xx; status code, content type, headers and body as documented;
 valid requests accepted (positive_data_acceptance). Invalid requests are
 sent too (no 5xx, answers as documented) but not required to be refused: see
 CHECKS. The allowances, for rules no OpenAPI 3.0 schema
-can state (``unstatable_refusal``): whether a well-formed ``script_path`` or
-webhook ``url`` is accepted depends on the file system, DNS and the address
-policy; the keys of the preview's trial ``modifiers`` must be provider names
-(3.0 has no ``propertyNames``), and so must those of a scoring import's
-``modifiers``, whose minimum scores — like one set on its own — may not exceed
-what the weights reach; an incoming source's name must be unused, its
+can state (``unstatable_refusal``): whether a well-formed ``script_path``,
+webhook ``url`` or notification's Apprise ``urls`` is accepted depends on the
+file system, DNS and the address policy (a notification's templates must
+parse and name known variables, its quiet hours need a start, an end and a
+known time zone together); the keys of the preview's trial ``modifiers`` must
+be provider names (3.0 has no ``propertyNames``), and so must those of a
+scoring import's ``modifiers``, whose minimum scores — like one set on its
+own — may not exceed what the weights reach; an incoming source's name must be unused, its
 mappings' remote prefixes distinct and no local prefix may hold a '..'
 component. Such a 400 must name only those fields, with those messages.
 Webhooks post to a local receiver; other host names do not resolve (no DNS
@@ -46,7 +48,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hooks.models import HookConfig, HookLog, WebhookConfig
+from hooks.models import HookConfig, HookLog, NotificationConfig, WebhookConfig
 from incoming import services as incoming_services
 from incoming.models import IncomingRequest
 from incoming.validators import DUPLICATE_REMOTE_MESSAGE, LOCAL_DOTDOT_MESSAGE
@@ -119,6 +121,7 @@ class Api:
         self.headers = {"Authorization": f"Token {token}"}
         self.receiver_url = receiver_url
         self.script = script
+        self.notification_url = "json://" + receiver_url.split("://", 1)[1]
 
     def fresh_ids(self) -> dict[str, int]:
         """A new hook, webhook, log row, incoming source and request record, for path ids to point at.
@@ -139,6 +142,9 @@ class Api:
             success=True,
             request_headers={"X-Sublarr-Signature": "sha256=00"},
         )
+        notification = NotificationConfig.objects.create(
+            name="fuzz", event_name="*", urls=[self.notification_url], timeout_seconds=5
+        )
         incoming, _key = incoming_services.source_create(name=f"fuzz-{hook.pk}", kind="sonarr", source="cli")
         record = IncomingRequest.objects.create(
             source=incoming, source_name=incoming.name, source_kind="sonarr", outcome="test", status_code=200
@@ -146,6 +152,7 @@ class Api:
         return {
             "hooks": hook.pk,
             "webhooks": webhook.pk,
+            "notifications": notification.pk,
             "hook-logs": log.pk,
             "incoming-sources": incoming.pk,
             "incoming-requests": record.pk,
@@ -159,6 +166,8 @@ class Api:
             case.body["script_path"] = self.script
         if case.path.startswith("/api/webhooks/") and "url" in case.body:
             case.body["url"] = self.receiver_url
+        if case.path.startswith("/api/notifications/") and "urls" in case.body:
+            case.body["urls"] = [self.notification_url]
 
     def validate(self, response: Any, case: schemathesis.Case) -> None:
         """Run CHECKS, except positive_data_acceptance for an ``unstatable_refusal``; no secret in any answer."""
@@ -169,6 +178,18 @@ class Api:
         assert SECRET not in response.text
 
 
+NOTIFICATION_UNSTATABLE = {
+    "urls",
+    "title_template",
+    "body_template",
+    "quiet_start",
+    "quiet_end",
+    "quiet_timezone",
+    "quiet_passes",
+    "quiet_mode",
+}
+
+
 def unstatable_refusal(response: Any, case: schemathesis.Case) -> bool:
     """Whether ``response`` is a 400 only for a rule the schema cannot state (see the module docstring)."""
     if response.status_code != 400 or not isinstance(errors := response.json(), dict) or not errors:
@@ -177,6 +198,10 @@ def unstatable_refusal(response: Any, case: schemathesis.Case) -> bool:
         return set(errors) == {"script_path"}
     if case.path.startswith("/api/webhooks/"):
         return set(errors) == {"url"}
+    if case.path.startswith("/api/notifications/"):
+        # Apprise parses the URLs (and the address policy judges their hosts); templates must parse and
+        # name known variables; quiet hours need a start and an end in a known time zone.
+        return bool(errors) and set(errors) <= NOTIFICATION_UNSTATABLE
     if case.path.startswith("/api/incoming-sources/"):
         if errors == {"name": [UNIQUE_SOURCE_NAME]}:
             return True

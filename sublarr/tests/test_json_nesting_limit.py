@@ -46,7 +46,7 @@ def nested(levels: int, kind: str) -> str:
 
 @pytest.fixture
 def object_ids(staff_client, hooks_dir) -> dict[str, int]:
-    """One script hook, webhook, log row and incoming source, made through the API: pks for the detail routes."""
+    """One script hook, webhook, notification, log row and incoming source, made through the API: detail pks."""
     script = hooks_dir / "notify.sh"
     script.write_text("#!/bin/sh\necho ok\n")
     script.chmod(0o755)
@@ -58,9 +58,20 @@ def object_ids(staff_client, hooks_dir) -> dict[str, int]:
         {"name": "w", "event_name": "batch_complete", "url": "https://93.184.216.34/hook"},
         format="json",
     ).json()
+    notification = staff_client.post(
+        "/api/notifications/",
+        {"name": "n", "event_name": "batch_complete", "urls": ["json://93.184.216.34/notify"]},
+        format="json",
+    ).json()
     log = staff_client.post(f"/api/hooks/{hook['id']}/test/").json()
     source = staff_client.post("/api/incoming-sources/", {"name": "sonarr", "kind": "sonarr"}, format="json").json()
-    return {"hooks": hook["id"], "webhooks": webhook["id"], "hook-logs": log["id"], "incoming-sources": source["id"]}
+    return {
+        "hooks": hook["id"],
+        "webhooks": webhook["id"],
+        "notifications": notification["id"],
+        "hook-logs": log["id"],
+        "incoming-sources": source["id"],
+    }
 
 
 def concrete(path: str, object_ids: dict[str, int]) -> str:
