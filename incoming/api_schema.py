@@ -32,14 +32,23 @@ _ANSWER = {
         },
     },
 }
-_REFUSAL = {
-    "type": "object",
-    "required": ["detail", "request_id"],
-    "properties": {
-        "detail": {"type": "string", "description": "Why the request was refused (never quotes a key)."},
-        "request_id": {"type": "string", "format": "uuid", "description": "This request's record id."},
-    },
+# The error shape of every other operation (events.api_schema's ErrorDetail), with the request's record id:
+# the apps are not API clients, so a 400 here is one message too, not field → messages.
+REFUSAL_COMPONENT = "IncomingRefusal"
+_REFUSAL_SCHEMA = {
+    "allOf": [
+        {"$ref": "#/components/schemas/ErrorDetail"},
+        {
+            "type": "object",
+            "required": ["request_id"],
+            "properties": {
+                "request_id": {"type": "string", "format": "uuid", "description": "This request's record id."}
+            },
+        },
+    ],
+    "description": "Why the request was refused (never quoting a key), and the request's record id.",
 }
+_REFUSAL = {"$ref": f"#/components/schemas/{REFUSAL_COMPONENT}"}
 _REQUEST_ID = {
     "X-Request-Id": {"description": "The request's record id (as in the body).", "schema": {"type": "string"}}
 }
@@ -162,7 +171,9 @@ def _operation() -> dict[str, Any]:
 def add_receive_operation(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Add the incoming endpoint's operation and its three security schemes to the generated schema."""
     result.setdefault("paths", {})[PATH] = {"post": _operation()}
-    schemes = result.setdefault("components", {}).setdefault("securitySchemes", {})
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {})[REFUSAL_COMPONENT] = _REFUSAL_SCHEMA
+    schemes = components.setdefault("securitySchemes", {})
     schemes["IncomingApiKey"] = {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
     schemes["IncomingApiKeyQuery"] = {"type": "apiKey", "in": "query", "name": "apikey"}
     schemes["IncomingBasic"] = {"type": "http", "scheme": "basic", "description": "A source's Basic credentials."}

@@ -70,4 +70,8 @@ def test_the_schema_documents_two_error_shapes_once(schema):
                     continue
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 expected = "FieldErrors" if code == "400" else "ErrorDetail"
+                if operation["operationId"] == "incoming_receive":
+                    # The apps' endpoint: ErrorDetail with the request's record id, a 400 included.
+                    expected = "IncomingRefusal"
+                    assert components[expected]["allOf"][0] == {"$ref": "#/components/schemas/ErrorDetail"}
                 assert ref == f"#/components/schemas/{expected}", f"{method.upper()} {path} {code}"
