@@ -19,7 +19,7 @@ from events.catalog import HOOKABLE_EVENTS
 from events.errors import Invalid
 
 from . import notification_services, validators
-from .admin import HealthFilter, TargetAdminActions
+from .admin_base import HealthFilter, TargetAdminActions
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 

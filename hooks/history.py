@@ -7,8 +7,10 @@ hooks.delivery's services.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django import forms
 from django.core.paginator import Page, Paginator
@@ -97,3 +99,25 @@ def redeliverable_in_window(
 ) -> QuerySet[Delivery]:
     """The failed and skipped deliveries a range redelivery would queue again."""
     return _in_window(_deliveries_of(target), since, until).filter(status__in=REDELIVERABLE)
+
+
+# --- The hook log (the API's list and bulk delete) ---------------------------------
+
+# A filter's name (HookLogFilterSerializer's fields) → its lookup on HookLog.
+LOG_FILTERS = {
+    "hook": "hook_id",
+    "webhook": "webhook_id",
+    "notification": "notification_id",
+    "event_name": "event_name",
+    "hook_type": "hook_type",
+    "success": "success",
+    "is_test": "is_test",
+    "since": "triggered_at__gte",
+    "until": "triggered_at__lt",
+}
+
+
+def log_rows(filters: Mapping[str, Any]) -> tuple[QuerySet[HookLog], bool]:
+    """Log rows matching the validated ``filters`` (None: unset), newest first; and whether any filter applied."""
+    lookups = {lookup: filters[name] for name, lookup in LOG_FILTERS.items() if filters.get(name) is not None}
+    return HookLog.objects.filter(**lookups).order_by("-triggered_at", "-id"), bool(lookups)

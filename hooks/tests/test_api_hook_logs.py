@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hooks.api import BULK_DELETE_REFUSED
+from hooks.api_logs import BULK_DELETE_REFUSED
 from hooks.models import HookConfig, HookLog, WebhookConfig
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 PREFIXES = ("/api/hooks/", "/api/webhooks/", "/api/hook-logs/")
-# Our own operations (hooks.api); redelivery (hooks.api_delivery) documents itself.
+# Our own operations (hooks.api, hooks.api_logs); redelivery (hooks.api_delivery) documents itself.
 OURS = {
     "/api/hooks/": {"get", "post"},
     "/api/hooks/{id}/": {"get", "put", "patch", "delete"},

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from hooks import scriptpath, services, validators
-from hooks.admin import HookConfigForm, WebhookConfigForm
+from hooks.admin_forms import HookConfigForm, WebhookConfigForm
 from hooks.models import HookConfig, WebhookConfig
 from hooks.scriptpath import ScriptPathError, resolve_script_path
 
