@@ -28,10 +28,10 @@ from .models import HookConfig, WebhookConfig
 from .serializers import (
     ConfigFilterSerializer,
     HookConfigSerializer,
-    HookLogSerializer,
     SecretSerializer,
     WebhookConfigSerializer,
 )
+from .serializers_logs import HookLogSerializer
 
 
 def _run_test(target: HookConfig | WebhookConfig) -> Response:

@@ -23,7 +23,7 @@ from events.api_schema import error_responses, id_parameter
 
 from . import history, services
 from .models import HookLog
-from .serializers import DeletedSerializer, HookLogBulkDeleteSerializer, HookLogFilterSerializer, HookLogSerializer
+from .serializers_logs import DeletedSerializer, HookLogBulkDeleteSerializer, HookLogFilterSerializer, HookLogSerializer
 
 BULK_DELETE_REFUSED = "Refusing to delete every log row: add filters, or ?all=true to delete them all."
 

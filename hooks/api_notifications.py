@@ -32,7 +32,8 @@ from .api_delivery import RedeliveredCountSerializer, RedeliverRangeSerializer
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 from .notify.templates import MAX_TEMPLATE_CHARS
-from .serializers import HookLogSerializer, TextField, WebhookEventField, _bounded_int, _name_field
+from .serializers import TextField, WebhookEventField, bounded_int, name_field
+from .serializers_logs import HookLogSerializer
 
 
 @extend_schema_field({"type": "string", "description": f"One of: {', '.join(HOOKABLE_EVENTS)}."})
@@ -43,7 +44,7 @@ class _PassingEventField(TextField):
 class NotificationConfigSerializer(serializers.ModelSerializer):
     """A notification target: Apprise URLs that get a rendered title and body on one event or every event."""
 
-    name = _name_field()
+    name = name_field()
     event_name = WebhookEventField(
         validators=[validators.validate_webhook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text="The catalog event to notify about, or * for every event (hook_executed is refused: it would loop).",
@@ -87,10 +88,10 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
         help_text="Inside the quiet hours: hold (send when they end) or skip.",
     )
     enabled = serializers.BooleanField(default=True, help_text="Whether events are notified.")
-    retry_count = _bounded_int(
+    retry_count = bounded_int(
         validators.RETRY_COUNT_BOUNDS, 3, validators.RETRY_COUNT_MESSAGE, "Retries after a failed notification (0-10)."
     )
-    timeout_seconds = _bounded_int(
+    timeout_seconds = bounded_int(
         validators.WEBHOOK_TIMEOUT_BOUNDS, 10, validators.WEBHOOK_TIMEOUT_MESSAGE, "Seconds per attempt (1 to 60)."
     )
     warnings = serializers.SerializerMethodField(

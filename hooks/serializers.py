@@ -18,8 +18,7 @@ from rest_framework import serializers
 from events.catalog import HOOKABLE_EVENTS
 
 from . import validators
-from .models import HookConfig, HookLog, HookType, WebhookConfig
-from .redaction import redact_headers
+from .models import HookConfig, WebhookConfig
 
 
 class TextField(serializers.CharField):
@@ -56,7 +55,7 @@ class WebhookEventField(TextField):
     pass
 
 
-def _name_field() -> serializers.CharField:
+def name_field() -> serializers.CharField:
     return TextField(
         max_length=validators.NAME_MAX_LENGTH,
         min_length=1,
@@ -69,7 +68,7 @@ def _name_field() -> serializers.CharField:
     )
 
 
-def _bounded_int(bounds: tuple[int, int], default: int, message: str, help_text: str) -> serializers.IntegerField:
+def bounded_int(bounds: tuple[int, int], default: int, message: str, help_text: str) -> serializers.IntegerField:
     low, high = bounds
     return serializers.IntegerField(
         min_value=low,
@@ -83,7 +82,7 @@ def _bounded_int(bounds: tuple[int, int], default: int, message: str, help_text:
 class HookConfigSerializer(serializers.ModelSerializer):
     """A script hook: an executable file in SUBLARR_HOOKS_DIR run on one event."""
 
-    name = _name_field()
+    name = name_field()
     event_name = HookEventField(
         validators=[validators.validate_hook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text="The catalog event that runs the script (hook_executed is refused: it would loop).",
@@ -101,7 +100,7 @@ class HookConfigSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Outcome of the last run: success, failed, timeout, or empty if never run.",
     )
-    timeout_seconds = _bounded_int(
+    timeout_seconds = bounded_int(
         validators.HOOK_TIMEOUT_BOUNDS,
         30,
         validators.HOOK_TIMEOUT_MESSAGE,
@@ -145,7 +144,7 @@ class HookConfigSerializer(serializers.ModelSerializer):
 class WebhookConfigSerializer(serializers.ModelSerializer):
     """An HTTP endpoint that receives one event (or every event, ``*``) as signed JSON."""
 
-    name = _name_field()
+    name = name_field()
     event_name = WebhookEventField(
         validators=[validators.validate_webhook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text="The catalog event to deliver, or * for every event (hook_executed is refused: it would loop).",
@@ -201,13 +200,13 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         )
     )
     enabled = serializers.BooleanField(default=True, help_text="Whether events are delivered to this URL.")
-    retry_count = _bounded_int(
+    retry_count = bounded_int(
         validators.RETRY_COUNT_BOUNDS,
         3,
         validators.RETRY_COUNT_MESSAGE,
         "Retries after a failed delivery (0 to 10), scheduled in the queue with backoff.",
     )
-    timeout_seconds = _bounded_int(
+    timeout_seconds = bounded_int(
         validators.WEBHOOK_TIMEOUT_BOUNDS,
         10,
         validators.WEBHOOK_TIMEOUT_MESSAGE,
@@ -303,84 +302,6 @@ class SecretSerializer(serializers.Serializer):
     webhook = WebhookConfigSerializer(help_text="The webhook after the rotation.")
 
 
-class HookLogSerializer(serializers.ModelSerializer):
-    """One script run or webhook attempt and its outcome."""
-
-    request_headers = serializers.SerializerMethodField(
-        help_text="Webhooks: the request headers sent, with secrets and signatures redacted."
-    )
-
-    class Meta:
-        model = HookLog
-        fields = [
-            "id",
-            "hook",
-            "webhook",
-            "notification",
-            "delivery",
-            "hook_name",
-            "event_name",
-            "event_id",
-            "hook_type",
-            "attempt",
-            "is_test",
-            "success",
-            "will_retry",
-            "skipped",
-            "exit_code",
-            "status_code",
-            "stdout",
-            "stderr",
-            "error",
-            "duration_ms",
-            "request_headers",
-            "response_body",
-            "response_headers",
-            "triggered_at",
-        ]
-        read_only_fields = fields
-        extra_kwargs = {
-            "id": {"help_text": "Identifier."},
-            "hook": {"help_text": "The script hook run (null for webhooks, or once the hook is deleted)."},
-            "webhook": {"help_text": "The webhook called (null for scripts, or once the webhook is deleted)."},
-            "notification": {"help_text": "The notification target (null for others, or once it is deleted)."},
-            "delivery": {"help_text": "The delivery this attempt belongs to (null for test runs)."},
-            "hook_name": {"help_text": "The hook's or webhook's name at the time (kept after deletion)."},
-            "event_name": {"help_text": "The event delivered."},
-            "event_id": {"help_text": "The event's envelope id (the same for every attempt of one event)."},
-            "hook_type": {"help_text": "script, webhook or notification."},
-            "attempt": {"help_text": "Attempt number, from 1."},
-            "is_test": {"help_text": "Whether this was a test run with a sample payload."},
-            "success": {"help_text": "Whether the run or delivery succeeded."},
-            "will_retry": {"help_text": "Whether another attempt is scheduled after this failure."},
-            "skipped": {"help_text": "Whether the delivery was skipped (webhook disabled)."},
-            "exit_code": {"help_text": "Scripts: the exit code (null on timeout or for webhooks)."},
-            "status_code": {"help_text": "Webhooks: the HTTP response status (null without an answer)."},
-            "stdout": {"help_text": "Scripts: standard output, capped. Notifications: the title and body sent."},
-            "stderr": {"help_text": "Scripts: standard error, capped. Notifications: a template's fallback reason."},
-            "error": {"help_text": "What went wrong, empty on success."},
-            "duration_ms": {"help_text": "How long the run or request took, in milliseconds."},
-            "response_body": {"help_text": "Webhooks: a capped excerpt of the response body."},
-            "triggered_at": {"help_text": "When the attempt started."},
-        }
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": (
-                "Webhooks: the request headers sent, with secrets and signatures redacted. "
-                "Notifications: {schemes: the services' schemes} (never a URL)."
-            ),
-        }
-    )
-    def get_request_headers(self, obj: HookLog) -> dict[str, str]:
-        return redact_headers(obj.request_headers)
-
-
-# --- Query parameters --------------------------------------------------------
-
-
 class QueryParamsSerializer(serializers.Serializer):
     """Query-string filters: a filter given without a value is an error, not silently ignored."""
 
@@ -400,42 +321,3 @@ class ConfigFilterSerializer(QueryParamsSerializer):
 
     event_name = TextField(required=False, help_text="Only those on this event (or * for webhooks).")
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
-
-
-_MAX_ID = 2**63 - 1
-
-
-class HookLogFilterSerializer(QueryParamsSerializer):
-    """Filters of the hook log (list and bulk delete)."""
-
-    hook = serializers.IntegerField(
-        required=False, min_value=1, max_value=_MAX_ID, help_text="Only runs of this script hook (id)."
-    )
-    webhook = serializers.IntegerField(
-        required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this webhook (id)."
-    )
-    notification = serializers.IntegerField(
-        required=False, min_value=1, max_value=_MAX_ID, help_text="Only attempts of this notification target (id)."
-    )
-    event_name = serializers.CharField(required=False, help_text="Only this event.")
-    hook_type = serializers.ChoiceField(
-        choices=HookType.choices, required=False, help_text="script, webhook or notification."
-    )
-    success = serializers.BooleanField(required=False, help_text="true or false.")
-    is_test = serializers.BooleanField(required=False, help_text="true or false.")
-    since = serializers.DateTimeField(required=False, help_text="Only attempts at or after this time (ISO 8601).")
-    until = serializers.DateTimeField(
-        required=False, help_text="Only attempts before this time (ISO 8601); an empty window selects nothing."
-    )
-
-
-class HookLogBulkDeleteSerializer(HookLogFilterSerializer):
-    """The hook log's filters, plus the switch that allows deleting everything."""
-
-    all = serializers.BooleanField(
-        required=False, default=False, help_text="Required (true) to delete every log row when no filter is given."
-    )
-
-
-class DeletedSerializer(serializers.Serializer):
-    deleted = serializers.IntegerField(help_text="How many log rows were deleted.")
