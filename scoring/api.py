@@ -1,4 +1,7 @@
-"""REST API for scoring weights, provider modifiers and a what-if preview.
+"""REST API for scoring weights, provider modifiers and a what-if preview; the scoring URLs.
+
+Backups, presets, minimum scores and hash trust are in ``scoring.api_config``;
+what both share in ``scoring.api_common``.
 
 Reads: any authenticated user. Writes: staff. Every write goes through
 ``scoring.services`` (validated, all or nothing, cache invalidated on commit,
@@ -18,8 +21,8 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,53 +30,41 @@ from rest_framework.views import APIView
 from events.api_schema import error_responses
 
 from . import selectors, services
+from .api_common import (
+    PROVIDER_PARAM,
+    READ_ERRORS,
+    SOURCE,
+    TYPE_WEIGHTS,
+    WRITE_ERRORS,
+    ReadAuthenticatedWriteStaff,
+    checked_type,
+    validated,
+)
+from .api_config import (
+    ExportView,
+    HashTrustDetailView,
+    HashTrustListView,
+    ImportView,
+    PresetApplyView,
+    PresetDetailView,
+    PresetListView,
+    ThresholdListView,
+    threshold_type_view,
+)
 from .engine import STORED
 from .preview import scoring_preview
-from .scores import DEFAULT_SCORES, EPISODE, MOVIE, PROVIDER_NAME_RE, SCORE_TYPES
+from .scores import DEFAULT_SCORES, EPISODE, MOVIE, SCORE_TYPES
 from .serializers import (
-    HashTrustSerializer,
-    HashTrustValueSerializer,
-    ImportQuerySerializer,
-    ImportResultSerializer,
     ModifierSerializer,
     ModifierValueSerializer,
-    PresetAppliedSerializer,
-    PresetCreateSerializer,
-    PresetSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
-    ProviderNameField,
     StrictIntegerField,
     StrictSerializer,
-    TextKeyDictField,
-    ThresholdSerializer,
-    ThresholdsSerializer,
-    ThresholdUpdateSerializer,
     WeightsStateSerializer,
     WeightsUpdateSerializer,
     WeightTypeStateSerializer,
-    modifier_field,
-    weight_field,
 )
-from .validators import check_score_type
-
-SOURCE = "api"
-
-
-class ReadAuthenticatedWriteStaff(BasePermission):
-    """Safe methods for any authenticated user; everything else for staff only."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or bool(user.is_staff)
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _type_state(score_type: str) -> dict[str, Any]:
@@ -87,25 +78,6 @@ def _type_state(score_type: str) -> dict[str, Any]:
     }
 
 
-def _checked_type(score_type: str) -> str:
-    return check_score_type(score_type=score_type)
-
-
-_READ_ERRORS = error_responses(401, descriptions={401: "Not authenticated."})
-_WRITE_ERRORS = {
-    **error_responses(400),
-    **_READ_ERRORS,
-    **error_responses(403, descriptions={403: "Not a staff user."}),
-}
-_PROVIDER_PARAM = OpenApiParameter(
-    "provider_name",
-    str,
-    OpenApiParameter.PATH,
-    pattern=f"^{PROVIDER_NAME_RE.pattern}$",
-    description="1-64 characters of [a-z0-9_-].",
-)
-
-
 class WeightsView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
@@ -114,7 +86,7 @@ class WeightsView(APIView):
         summary="Scoring weights of every type",
         operation_id="scoring_weights_list",
         description="Per score type: the effective weights, the defaults, and which keys are overridden.",
-        responses={200: WeightsStateSerializer, **_READ_ERRORS},
+        responses={200: WeightsStateSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         return Response({score_type: _type_state(score_type) for score_type in SCORE_TYPES})
@@ -126,7 +98,7 @@ class WeightTypeView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
     def get(self, request: Request, score_type: str) -> Response:
-        return Response(_type_state(_checked_type(score_type)))
+        return Response(_type_state(checked_type(score_type)))
 
     def put(self, request: Request, score_type: str) -> Response:
         return self._update(request, score_type, replace=True)
@@ -135,8 +107,8 @@ class WeightTypeView(APIView):
         return self._update(request, score_type, replace=False)
 
     def _update(self, request: Request, score_type: str, *, replace: bool) -> Response:
-        score_type = _checked_type(score_type)
-        data = _validated(WeightsUpdateSerializer, request.data)
+        score_type = checked_type(score_type)
+        data = validated(WeightsUpdateSerializer, request.data)
         services.scoring_weights_update(
             score_type=score_type,
             weights=data["weights"],
@@ -146,7 +118,7 @@ class WeightTypeView(APIView):
         return Response(_type_state(score_type))
 
     def delete(self, request: Request, score_type: str) -> Response:
-        score_type = _checked_type(score_type)
+        score_type = checked_type(score_type)
         services.scoring_weights_reset_type(score_type=score_type, source=SOURCE)
         return Response(_type_state(score_type))
 
@@ -155,7 +127,7 @@ class WeightKeyView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
 
     def delete(self, request: Request, score_type: str, weight_key: str) -> Response:
-        score_type = _checked_type(score_type)
+        score_type = checked_type(score_type)
         services.scoring_weight_reset(score_type=score_type, weight_key=weight_key, source=SOURCE)
         return Response(_type_state(score_type))
 
@@ -167,7 +139,7 @@ class UnknownScoreTypeView(APIView):
     schema = None
 
     def get(self, request: Request, score_type: str, weight_key: str | None = None) -> Response:
-        _checked_type(score_type)  # raises: each known type has routes of its own, ahead of this view's
+        checked_type(score_type)  # raises: each known type has routes of its own, ahead of this view's
         raise Http404
 
     put = patch = delete = get
@@ -192,19 +164,8 @@ class WeightsUpdateBodySchema(OpenApiSerializerExtension):
         return {**schema, "required": ["weights"], "additionalProperties": False}
 
 
-def _type_weights(score_type: str) -> type[StrictSerializer]:
-    keys = {
-        key: weight_field(required=False, help_text=f"Integer 0-10000 (default {default}).")
-        for key, default in DEFAULT_SCORES[score_type].items()
-    }
-    return type(f"{score_type.title()}Weights", (StrictSerializer,), keys)
-
-
-_TYPE_WEIGHTS = {score_type: _type_weights(score_type) for score_type in SCORE_TYPES}
-
-
 def _weights_body(score_type: str) -> type[WeightsUpdateBody]:
-    weights = _TYPE_WEIGHTS[score_type](help_text=f"Weight key -> integer 0-10000; only the {score_type} keys.")
+    weights = TYPE_WEIGHTS[score_type](help_text=f"Weight key -> integer 0-10000; only the {score_type} keys.")
     return type(f"{score_type.title()}WeightsUpdate", (WeightsUpdateBody,), {"weights": weights})
 
 
@@ -224,7 +185,7 @@ class PreviewRequestSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema = auto_schema._map_basic_serializer(self.target, direction)
         variants = {EPISODE: _EPISODE_QUERY, MOVIE: {"not": _EPISODE_QUERY}}
-        weights = {name: auto_schema.resolve_serializer(body, direction).ref for name, body in _TYPE_WEIGHTS.items()}
+        weights = {name: auto_schema.resolve_serializer(body, direction).ref for name, body in TYPE_WEIGHTS.items()}
         one_of = [{"properties": {"query": variants[name], "weights": weights[name]}} for name in SCORE_TYPES]
         # Not stateable in OpenAPI 3.0 (no propertyNames), so said in words.
         modifiers = schema["properties"]["modifiers"]
@@ -246,13 +207,13 @@ class StrictIntegerSchema(OpenApiSerializerFieldExtension):
 def _weight_type_view(score_type: str) -> type[WeightTypeView]:
     body = _weights_body(score_type)
     view = type(f"{score_type.title()}WeightsView", (WeightTypeView,), {})
-    common: dict[str, Any] = {"tags": ["scoring"], "responses": {200: WeightTypeStateSerializer, **_WRITE_ERRORS}}
+    common: dict[str, Any] = {"tags": ["scoring"], "responses": {200: WeightTypeStateSerializer, **WRITE_ERRORS}}
     return extend_schema_view(
         get=extend_schema(
             summary=f"Scoring weights of the {score_type} type",
             operation_id=f"scoring_weights_{score_type}_retrieve",
             tags=["scoring"],
-            responses={200: WeightTypeStateSerializer, **_READ_ERRORS},
+            responses={200: WeightTypeStateSerializer, **READ_ERRORS},
         ),
         put=extend_schema(
             summary=f"Replace the {score_type} weights",
@@ -293,7 +254,7 @@ def _weight_key_view(score_type: str) -> type[WeightKeyView]:
             operation_id=f"scoring_weight_{score_type}_reset",
             parameters=[key_param],
             request=None,
-            responses={200: WeightTypeStateSerializer, **_WRITE_ERRORS},
+            responses={200: WeightTypeStateSerializer, **WRITE_ERRORS},
         )
     )(view)
 
@@ -308,7 +269,7 @@ class ModifierListView(APIView):
     @extend_schema(
         tags=["scoring"],
         summary="Provider score modifiers",
-        responses={200: ModifierSerializer(many=True), **_READ_ERRORS},
+        responses={200: ModifierSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         return Response(_modifier_list())
@@ -318,10 +279,10 @@ class ModifierListView(APIView):
         summary="Set a provider's score modifier",
         description="Creates or changes it; 0 removes it.",
         request=ModifierSerializer,
-        responses={200: ModifierSerializer, **_WRITE_ERRORS},
+        responses={200: ModifierSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = _validated(ModifierSerializer, request.data)
+        data = validated(ModifierSerializer, request.data)
         services.provider_modifier_set(**data, source=SOURCE)
         return Response(data)
 
@@ -332,8 +293,8 @@ class ModifierDetailView(APIView):
     @extend_schema(
         tags=["scoring"],
         summary="One provider's score modifier",
-        parameters=[_PROVIDER_PARAM],
-        responses={200: ModifierSerializer, **error_responses(404, descriptions={404: "No modifier."}), **_READ_ERRORS},
+        parameters=[PROVIDER_PARAM],
+        responses={200: ModifierSerializer, **error_responses(404, descriptions={404: "No modifier."}), **READ_ERRORS},
     )
     def get(self, request: Request, provider_name: str) -> Response:
         modifiers = selectors.provider_modifiers()
@@ -345,281 +306,26 @@ class ModifierDetailView(APIView):
         tags=["scoring"],
         summary="Set one provider's score modifier",
         description="Creates or changes it; 0 removes it.",
-        parameters=[_PROVIDER_PARAM],
+        parameters=[PROVIDER_PARAM],
         request=ModifierValueSerializer,
-        responses={200: ModifierSerializer, **_WRITE_ERRORS},
+        responses={200: ModifierSerializer, **WRITE_ERRORS},
     )
     def put(self, request: Request, provider_name: str) -> Response:
-        data = _validated(ModifierValueSerializer, request.data)
+        data = validated(ModifierValueSerializer, request.data)
         services.provider_modifier_set(provider_name=provider_name, modifier=data["modifier"], source=SOURCE)
         return Response({"provider_name": provider_name, "modifier": data["modifier"]})
 
     @extend_schema(
         tags=["scoring"],
         summary="Remove one provider's score modifier",
-        parameters=[_PROVIDER_PARAM],
+        parameters=[PROVIDER_PARAM],
         request=None,
-        responses={204: None, **error_responses(404, descriptions={404: "No modifier."}), **_WRITE_ERRORS},
+        responses={204: None, **error_responses(404, descriptions={404: "No modifier."}), **WRITE_ERRORS},
     )
     def delete(self, request: Request, provider_name: str) -> Response:
         if not services.provider_modifier_delete(provider_name=provider_name, source=SOURCE):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# The configuration document (manage.py scoring export's file), stated as exactly as OpenAPI 3.0 can: what it
-# cannot state — the modifiers' keys must be provider names, and a minimum score may not exceed the highest score
-# the document's weights reach — is refused with a field message. The server checks it all in
-# services.clean_config; these serializers document it.
-class ConfigMinScores(StrictSerializer):
-    episode = StrictIntegerField(
-        min_value=0, required=False, help_text="Points; at most the highest score the episode weights reach."
-    )
-    movie = StrictIntegerField(
-        min_value=0, required=False, help_text="Points; at most the highest score the movie weights reach."
-    )
-
-
-ConfigWeights = type(
-    "ConfigWeights",
-    (StrictSerializer,),
-    {
-        score_type: _TYPE_WEIGHTS[score_type](required=False, help_text=f"The stored {score_type} weight overrides.")
-        for score_type in SCORE_TYPES
-    },
-)
-
-
-class ConfigSerializer(StrictSerializer):
-    version = StrictIntegerField(
-        min_value=1, max_value=2, required=False, help_text="2 (a version 1 file has no hash_untrusted or min_scores)."
-    )
-    weights = ConfigWeights(required=False, help_text="Per score type: the stored weight overrides (sparse).")
-    modifiers = TextKeyDictField(
-        child=modifier_field(),
-        required=False,
-        help_text="Provider name (1-64 characters of [a-z0-9_-]) -> modifier (-1000 to 1000).",
-    )
-    hash_untrusted = serializers.ListField(
-        child=ProviderNameField(), required=False, help_text="The providers whose hashes are not trusted."
-    )
-    min_scores = ConfigMinScores(required=False, help_text="Per score type: its minimum score in points.")
-
-
-_STAFF_ERRORS = {**_READ_ERRORS, **error_responses(403, descriptions={403: "Not a staff user."})}
-
-
-class ExportView(APIView):
-    # A backup: staff only, reads included.
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Export the scoring configuration",
-        description="The same document as manage.py scoring export: every stored weight override, minimum score, "
-        "provider modifier and untrusted-hash provider (defaults are not written). Staff only.",
-        responses={200: ConfigSerializer, **_STAFF_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        return Response(selectors.scoring_config_export())
-
-
-class ImportView(APIView):
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Import a scoring configuration",
-        description="Makes the stored configuration exactly the document's (as manage.py scoring import): all or "
-        "nothing, one config_updated event. With dry_run=true, only says what would change. Staff only.",
-        parameters=[OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, description="true: change nothing.")],
-        request=ConfigSerializer,
-        responses={200: ImportResultSerializer, **error_responses(400), **_STAFF_ERRORS},
-    )
-    def post(self, request: Request) -> Response:
-        query = _validated(ImportQuerySerializer, request.query_params)
-        return Response(services.scoring_config_restore(data=request.data, dry_run=query["dry_run"], source=SOURCE))
-
-
-_PRESET_PARAM = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, description="A preset's name: tv, movies, anime or one of yours."
-)
-
-
-class PresetListView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Scoring presets",
-        description="The built-in presets (tv, movies, anime), then the ones users saved.",
-        responses={200: PresetSerializer(many=True), **_READ_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        return Response(selectors.presets())
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Save the current configuration as a preset",
-        description="Its weight overrides and minimum scores (not provider modifiers or hash trust).",
-        request=PresetCreateSerializer,
-        responses={
-            201: PresetSerializer,
-            **_WRITE_ERRORS,
-            **error_responses(409, descriptions={409: "A preset of that name exists."}),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        data = _validated(PresetCreateSerializer, request.data)
-        return Response(services.scoring_preset_save(**data), status=status.HTTP_201_CREATED)
-
-
-class PresetDetailView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="One preset (its export)",
-        parameters=[_PRESET_PARAM],
-        responses={200: PresetSerializer, **error_responses(404), **_READ_ERRORS},
-    )
-    def get(self, request: Request, name: str) -> Response:
-        return Response(selectors.preset(name))
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Delete one of your presets",
-        parameters=[_PRESET_PARAM],
-        request=None,
-        responses={
-            204: None,
-            **error_responses(404),
-            **error_responses(409, descriptions={409: "A built-in preset cannot be deleted."}),
-            **_WRITE_ERRORS,
-        },
-    )
-    def delete(self, request: Request, name: str) -> Response:
-        services.scoring_preset_delete(name=name)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class PresetApplyView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Apply a preset",
-        description="Sets the preset's weights and minimum scores, leaving every other value as it is; one "
-        "transaction, one config_updated event listing the changed keys. Preview it first: POST preview/ with "
-        "{'preset': name}.",
-        parameters=[_PRESET_PARAM],
-        request=None,
-        responses={200: PresetAppliedSerializer, **error_responses(404), **_WRITE_ERRORS},
-    )
-    def post(self, request: Request, name: str) -> Response:
-        return Response({"preset": name, "changed_keys": services.scoring_preset_apply(name=name, source=SOURCE)})
-
-
-class ThresholdListView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Minimum scores of every type",
-        description="Per type: the minimum in points and as a percentage of the highest score reachable under "
-        "the current weights (max_score).",
-        responses={200: ThresholdsSerializer, **_READ_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        return Response({score_type: selectors.stored_threshold_state(score_type) for score_type in SCORE_TYPES})
-
-
-# One score type's minimum; routed once per type (_threshold_type_view), like the weights.
-class ThresholdDetailView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    def get(self, request: Request, score_type: str) -> Response:
-        return Response(selectors.stored_threshold_state(_checked_type(score_type)))
-
-    def put(self, request: Request, score_type: str) -> Response:
-        score_type = _checked_type(score_type)
-        data = _validated(ThresholdUpdateSerializer, request.data)
-        return Response(
-            services.scoring_min_score_set(score_type=score_type, min_score=data["min_score"], source=SOURCE)
-        )
-
-    def delete(self, request: Request, score_type: str) -> Response:
-        return Response(services.scoring_min_score_clear(score_type=_checked_type(score_type), source=SOURCE))
-
-
-def _threshold_type_view(score_type: str) -> type[ThresholdDetailView]:
-    view = type(f"{score_type.title()}ThresholdView", (ThresholdDetailView,), {})
-    return extend_schema_view(
-        get=extend_schema(
-            tags=["scoring"],
-            summary=f"Minimum score of the {score_type} type",
-            operation_id=f"scoring_min_score_{score_type}_retrieve",
-            responses={200: ThresholdSerializer, **_READ_ERRORS},
-        ),
-        put=extend_schema(
-            tags=["scoring"],
-            summary=f"Set the minimum score of the {score_type} type",
-            description="In points: 0 to max_score (the highest score reachable under the current weights). "
-            "rank() leaves out results scoring less.",
-            operation_id=f"scoring_min_score_{score_type}_update",
-            request=ThresholdUpdateSerializer,
-            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
-        ),
-        delete=extend_schema(
-            tags=["scoring"],
-            summary=f"Remove the minimum score of the {score_type} type",
-            description="rank() then keeps every result.",
-            operation_id=f"scoring_min_score_{score_type}_clear",
-            request=None,
-            responses={200: ThresholdSerializer, **_WRITE_ERRORS},
-        ),
-    )(view)
-
-
-class HashTrustListView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Providers whose hashes are not trusted",
-        description="Every other provider is trusted (the default): its hash matches get the hash weight.",
-        responses={200: HashTrustSerializer(many=True), **_READ_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        names = sorted(selectors.hash_untrusted_providers())
-        return Response([{"provider_name": name, "hash_trusted": False} for name in names])
-
-
-class HashTrustDetailView(APIView):
-    permission_classes = [ReadAuthenticatedWriteStaff]
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Whether one provider's hashes are trusted",
-        parameters=[_PROVIDER_PARAM],
-        responses={200: HashTrustSerializer, **error_responses(400), **_READ_ERRORS},
-    )
-    def get(self, request: Request, provider_name: str) -> Response:
-        trusted = selectors.provider_hash_trusted(provider_name)
-        return Response({"provider_name": provider_name, "hash_trusted": trusted})
-
-    @extend_schema(
-        tags=["scoring"],
-        summary="Trust or distrust one provider's hashes",
-        description="false: the provider's hash matches score nothing (its breakdowns show hash_untrusted: 0).",
-        parameters=[_PROVIDER_PARAM],
-        request=HashTrustValueSerializer,
-        responses={200: HashTrustSerializer, **_WRITE_ERRORS},
-    )
-    def put(self, request: Request, provider_name: str) -> Response:
-        data = _validated(HashTrustValueSerializer, request.data)
-        services.provider_hash_trust_set(provider_name=provider_name, trusted=data["hash_trusted"], source=SOURCE)
-        return Response({"provider_name": provider_name, "hash_trusted": data["hash_trusted"]})
 
 
 class PreviewView(APIView):
@@ -639,11 +345,11 @@ class PreviewView(APIView):
             200: PreviewResponseSerializer,
             400: OpenApiResponse(description="Invalid input: field -> messages."),
             **error_responses(404, descriptions={404: "No preset of that name."}),
-            **_READ_ERRORS,
+            **READ_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
-        data = _validated(PreviewRequestSerializer, request.data)
+        data = validated(PreviewRequestSerializer, request.data)
         return Response(
             scoring_preview(
                 query=data["query"],
@@ -678,9 +384,7 @@ urlpatterns = [
     path("scoring/presets/<str:name>/apply/", PresetApplyView.as_view(), name="preset-apply"),
     path("scoring/min-scores/", ThresholdListView.as_view(), name="min-scores"),
     *(
-        path(
-            f"scoring/min-scores/{score_type}/", _threshold_type_view(score_type).as_view(), {"score_type": score_type}
-        )
+        path(f"scoring/min-scores/{score_type}/", threshold_type_view(score_type).as_view(), {"score_type": score_type})
         for score_type in SCORE_TYPES
     ),
     path("scoring/min-scores/<str:score_type>/", UnknownScoreTypeView.as_view(), name="min-score"),
