@@ -30,16 +30,11 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench._setup import run_child_install
+from bench._setup import percentile, run_child_install
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ["sublarr.asgi:application"]
 FIXTURE = ROOT / "incoming" / "tests" / "fixtures" / "sonarr_download.json"
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _free_port() -> int:
@@ -191,8 +186,8 @@ def child(posts: int, clients: int, servers: int) -> None:
                     "clients": clients,
                     "servers": servers,
                     "per_s": posts / wall,
-                    "p50_ms": _pct(latencies, 0.5),
-                    "p99_ms": _pct(latencies, 0.99),
+                    "p50_ms": percentile(latencies, 0.5),
+                    "p99_ms": percentile(latencies, 0.99),
                     "max_ms": max(latencies),
                     "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
                     "accepted_records": accepted,

@@ -102,37 +102,12 @@ class NotificationConfigAdmin(TargetAdminActions):
     # Never the urls column: a search or a filter on it would be an oracle for the secrets inside.
     search_fields = ["name", "disabled_reason"]
     search_help_text = "Name or disable reason (the URLs are never searched)."
-    readonly_fields = [
-        "services",
-        "last_triggered_at",
-        "last_error",
-        "consecutive_failures",
-        "trigger_count",
-        "disabled_reason",
-        "disabled_at",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["services", *NotificationConfig.stats_fields]
     fieldsets = [
         (None, {"fields": ["name", "event_name", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
         ("Message", {"fields": ["title_template", "body_template", "body_format"]}),
         ("Quiet hours", {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes"]}),
-        (
-            "Health",
-            {
-                "fields": [
-                    "services",
-                    "last_triggered_at",
-                    "last_error",
-                    "consecutive_failures",
-                    "trigger_count",
-                    "disabled_reason",
-                    "disabled_at",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
-        ),
+        ("Health", {"fields": ["services", *NotificationConfig.stats_fields]}),
     ]
 
     @admin.display(description="Services")

@@ -117,25 +117,9 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
             "retry_count",
             "timeout_seconds",
             "warnings",
-            "last_triggered_at",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
+            *NotificationConfig.stats_fields,
         ]
-        read_only_fields = [
-            "last_triggered_at",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(NotificationConfig.stats_fields)
 
     def to_representation(self, instance: NotificationConfig) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -19,6 +19,11 @@ class HookType(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
 
 
+# Parts of the kinds' ``stats_fields``: a kind that disables itself after failures, and every row.
+AUTO_DISABLE_STATS = ("consecutive_failures", "trigger_count", "disabled_reason", "disabled_at")
+TIMESTAMPS = ("created_at", "updated_at")
+
+
 class DeliveryTarget(models.Model):
     """What every target kind has: a name, the event it gets, on/off, a timeout, and its delivery stats.
 
@@ -30,6 +35,8 @@ class DeliveryTarget(models.Model):
 
     kind: ClassVar[str]
     target_field: ClassVar[str]
+    # The columns the pipeline writes (read-only in the admin and the API), in the order they are shown.
+    stats_fields: ClassVar[tuple[str, ...]]
 
     name = models.CharField(max_length=100)
     event_name = models.CharField(max_length=64, db_index=True)
@@ -62,6 +69,7 @@ class HookConfig(DeliveryTarget):
 
     kind: ClassVar[str] = HookType.SCRIPT
     target_field: ClassVar[str] = "hook"
+    stats_fields = ("last_triggered_at", "last_status", "trigger_count", "consecutive_failures", *TIMESTAMPS)
 
     class Status(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -89,6 +97,7 @@ class WebhookConfig(DeliveryTarget):
 
     kind: ClassVar[str] = HookType.WEBHOOK
     target_field: ClassVar[str] = "webhook"
+    stats_fields = ("last_triggered_at", "last_status_code", "last_error", *AUTO_DISABLE_STATS, *TIMESTAMPS)
     ALL_EVENTS = "*"
 
     url = models.CharField(max_length=2048)
@@ -126,6 +135,7 @@ class NotificationConfig(DeliveryTarget):
 
     kind: ClassVar[str] = HookType.NOTIFICATION
     target_field: ClassVar[str] = "notification"
+    stats_fields = ("last_triggered_at", "last_error", *AUTO_DISABLE_STATS, *TIMESTAMPS)
     ALL_EVENTS = "*"
 
     class BodyFormat(models.TextChoices):

@@ -32,7 +32,7 @@ from . import validators
 from .models import NotificationConfig
 from .notify import quiet, templates
 from .notify import urls as notify_urls
-from .services import Source
+from .services import Source, clear_disabled_state
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def notification_update(
     for key in changed:
         setattr(target, key, cleaned[key])
     if "enabled" in changed and target.enabled:
-        changed += _clear_disabled_state(target)
+        changed += clear_disabled_state(target)
     if changed:
         target.save(update_fields=[*changed, "updated_at"])
         logger.info("Notification %s changed by %s: %s", target.pk, source, ", ".join(changed))
@@ -189,19 +189,10 @@ def notification_update(
     return target, warnings
 
 
-def _clear_disabled_state(target: NotificationConfig) -> list[str]:
-    changed = []
-    for key, value in (("consecutive_failures", 0), ("disabled_reason", ""), ("disabled_at", None)):
-        if getattr(target, key) != value:
-            setattr(target, key, value)
-            changed.append(key)
-    return changed
-
-
 @transaction.atomic
 def notification_set_enabled(*, target: NotificationConfig, enabled: bool, source: Source) -> bool:
     """Switch a target on (clearing the auto-disable state) or off; whether anything changed."""
-    changed = _clear_disabled_state(target) if enabled else []
+    changed = clear_disabled_state(target) if enabled else []
     if target.enabled != enabled:
         target.enabled = enabled
         changed.insert(0, "enabled")

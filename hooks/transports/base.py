@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from django.conf import settings
@@ -43,6 +44,21 @@ class HookError(Exception):
         self.result = result or Result(success=False)
         self.result.success = False
         self.result.error = self.result.error or message
+
+
+class DeliveryHeld(HookError):  # noqa: N818 - a state, not a failure: the delivery waits
+    """Not now (a notification's quiet hours): due again at ``until``; the attempt is not counted, nothing logged."""
+
+    def __init__(self, message: str, *, until: datetime, result: Result | None = None) -> None:
+        super().__init__(message, result=result)
+        self.until = until
+
+
+class DeliverySkipped(HookError):  # noqa: N818 - a state, not a failure: logged as skipped
+    """Not sent and never will be (quiet hours in skip mode): logged as skipped, no retry, no stats."""
+
+    def __init__(self, message: str, *, result: Result | None = None) -> None:
+        super().__init__(message, permanent=True, result=result)
 
 
 class Target(Protocol):
