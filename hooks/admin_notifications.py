@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-from events.catalog import HOOKABLE_EVENTS
+from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.errors import Invalid
 
 from . import notification_services, validators
@@ -25,7 +25,7 @@ from .notify import urls as notify_urls
 
 FORM_FIELDS = [
     "name",
-    "event_name",
+    "events",
     "enabled",
     "urls_text",
     "title_template",
@@ -40,11 +40,31 @@ FORM_FIELDS = [
     "timeout_seconds",
 ]
 _MODEL_FIELDS = [name for name in FORM_FIELDS if name != "urls_text"]
+_EVENT_CHOICES = [(name, f"{name} — {EVENT_CATALOG[name].label}") for name in HOOKABLE_EVENTS]
+
+
+class EventFilter(admin.SimpleListFilter):
+    """The targets that list an event (``*``: those on every event); matched in Python, as the API does."""
+
+    title = "event"
+    parameter_name = "event"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(validators.ALL_EVENTS, "* (every event)"), *((name, name) for name in HOOKABLE_EVENTS)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[NotificationConfig]) -> QuerySet[NotificationConfig]:
+        name = self.value()
+        if not name:
+            return queryset
+        return queryset.filter(pk__in=[pk for pk, events in queryset.values_list("pk", "events") if name in events])
 
 
 class NotificationConfigForm(forms.ModelForm):
-    event_name = forms.ChoiceField(
-        choices=[(validators.ALL_EVENTS, "* (every event)"), *((name, name) for name in HOOKABLE_EVENTS)]
+    # Checkboxes: Tab moves between them, Space ticks one; the service refuses * beside names, with a message.
+    events = forms.MultipleChoiceField(
+        choices=[(validators.ALL_EVENTS, "* — every event, including ones added later"), *_EVENT_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick the events to notify about, or * alone for every event.",
     )
     urls_text = forms.CharField(
         label="Apprise URLs",
@@ -75,6 +95,8 @@ class NotificationConfigForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in _MODEL_FIELDS if name in self.cleaned_data}
         data["urls"] = [line.strip() for line in self.cleaned_data.get("urls_text", "").splitlines() if line.strip()]
         data["quiet_passes"] = list(self.cleaned_data.get("quiet_passes") or [])
+        if "events" in data:
+            data["events"] = list(data["events"])
         try:
             instance = self.instance if self.instance.pk else None
             self.cleaned_fields, self.warnings = notification_services.notification_clean(data, instance=instance)
@@ -90,7 +112,7 @@ class NotificationConfigAdmin(TargetAdminActions):
     form = NotificationConfigForm
     list_display = [
         "name",
-        "event_name",
+        "subscribed",
         "enabled",
         "services",
         "last_triggered_at",
@@ -98,7 +120,7 @@ class NotificationConfigAdmin(TargetAdminActions):
         "consecutive_failures",
         "disabled_reason",
     ]
-    list_filter = ["enabled", HealthFilter, "event_name", "body_format"]
+    list_filter = ["enabled", HealthFilter, EventFilter, "body_format"]
     # Never the urls column: a search or a filter on it would be an oracle for the secrets inside.
     search_fields = ["name", "disabled_reason"]
     search_help_text = "Name or disable reason (the URLs are never searched)."
@@ -114,7 +136,7 @@ class NotificationConfigAdmin(TargetAdminActions):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["name", "event_name", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
+        (None, {"fields": ["name", "events", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
         ("Message", {"fields": ["title_template", "body_template", "body_format"]}),
         ("Quiet hours", {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes"]}),
         (
@@ -134,6 +156,10 @@ class NotificationConfigAdmin(TargetAdminActions):
             },
         ),
     ]
+
+    @admin.display(description="Events")
+    def subscribed(self, obj: NotificationConfig) -> str:
+        return ", ".join(obj.event_names)
 
     @admin.display(description="Services")
     def services(self, obj: NotificationConfig) -> str:

@@ -27,12 +27,11 @@ from events.api_schema import error_responses, id_parameter
 from events.catalog import HOOKABLE_EVENTS
 
 from . import delivery, notification_services, validators
-from .api import ConfigFilterSerializer, _filter_configs
 from .api_delivery import RedeliveredCountSerializer, RedeliverRangeSerializer
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 from .notify.templates import MAX_TEMPLATE_CHARS
-from .serializers import TextField, WebhookEventField, bounded_int, name_field
+from .serializers import ConfigFilterSerializer, TextField, bounded_int, name_field
 from .serializers_logs import HookLogSerializer
 
 
@@ -41,13 +40,35 @@ class _PassingEventField(TextField):
     """An event name (checked by the service; an enum here would be a second name for the hook events' set)."""
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "enum": ["*"]}, "minItems": 1, "maxItems": 1},
+            {
+                "type": "array",
+                "items": {"type": "string", "description": f"One of: {', '.join(HOOKABLE_EVENTS)}."},
+                "minItems": 1,
+                "maxItems": len(HOOKABLE_EVENTS),
+                "uniqueItems": True,
+            },
+        ]
+    }
+)
+class _EventsField(serializers.ListField):
+    """["*"], or catalog events (each once): checked by ``notification_services.validate_events``."""
+
+
 class NotificationConfigSerializer(serializers.ModelSerializer):
-    """A notification target: Apprise URLs that get a rendered title and body on one event or every event."""
+    """A notification target: Apprise URLs that get a rendered title and body on its events (or every event)."""
 
     name = name_field()
-    event_name = WebhookEventField(
-        validators=[validators.validate_webhook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
-        help_text="The catalog event to notify about, or * for every event (hook_executed is refused: it would loop).",
+    events = _EventsField(
+        child=TextField(),
+        validators=[notification_services.validate_events],  # type: ignore[list-item]  # DRF ignores the returned value
+        help_text=(
+            'The catalog events to notify about (each once, stored in catalog order), or ["*"] for every event; '
+            "hook_executed is refused (it would loop)."
+        ),
     )
     urls = serializers.ListField(
         child=TextField(max_length=validators.URL_MAX_LENGTH),
@@ -103,7 +124,7 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
-            "event_name",
+            "events",
             "urls",
             "title_template",
             "body_template",
@@ -150,6 +171,20 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
 _WHAT = "notification"
 
 
+def _filter_targets(queryset: QuerySet[NotificationConfig], request: Request) -> QuerySet[NotificationConfig]:
+    """``?enabled=``, and ``?event_name=``: the targets that list that event (``*``: those on every event)."""
+    params = ConfigFilterSerializer(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    if params.validated_data.get("enabled") is not None:
+        queryset = queryset.filter(enabled=params.validated_data["enabled"])
+    if "event_name" in params.validated_data:
+        # A JSON list is matched in Python (SQLite has no JSON containment): a handful of targets, two queries.
+        name = params.validated_data["event_name"]
+        listed = [pk for pk, events in queryset.values_list("pk", "events") if name in (events or ())]
+        queryset = queryset.filter(pk__in=listed)
+    return queryset
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List notification targets",
@@ -191,7 +226,7 @@ class NotificationViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[NotificationConfig]:
         queryset = NotificationConfig.objects.order_by("name", "id")
         if self.action == "list":
-            queryset = _filter_configs(queryset, self.request)
+            queryset = _filter_targets(queryset, self.request)
         return queryset
 
     def _respond(self, target: NotificationConfig, warnings: list[str], code: int = status.HTTP_200_OK) -> Response:

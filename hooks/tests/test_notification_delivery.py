@@ -48,7 +48,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def make_notification(urls: list[str], **fields) -> NotificationConfig:
-    values = {"name": "phone", "event_name": "subtitle_downloaded", "retry_count": 3}
+    values = {"name": "phone", "events": ["subtitle_downloaded"], "retry_count": 3}
     values.update(fields)
     return NotificationConfig.objects.create(urls=urls, **values)
 
@@ -165,12 +165,12 @@ def test_quiet_hours_hold_skip_and_let_the_exception_events_pass(worker, receive
     port = receiver.server.port
     held = make_notification([f"json://127.0.0.1:{port}/held"], name="held", **_window_around_now())
     skipping = make_notification(
-        [f"json://127.0.0.1:{port}/skip"], name="skip", event_name="*", **_window_around_now(quiet_mode="skip")
+        [f"json://127.0.0.1:{port}/skip"], name="skip", events=["*"], **_window_around_now(quiet_mode="skip")
     )
     passing = make_notification(
         [f"json://127.0.0.1:{port}/pass"],
         name="pass",
-        event_name="provider_failed",
+        events=["provider_failed"],
         **_window_around_now(quiet_passes=["provider_failed"]),
     )
 
@@ -233,7 +233,7 @@ def test_hook_executed_follows_the_final_outcome(settings, receiver):
 @pytest.mark.django_db
 def test_a_test_run_and_a_redelivery_go_through_the_same_seam(settings, receiver):
     settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
-    target = make_notification([f"json://sublarr:{PASSWORD}@127.0.0.1:{receiver.server.port}/json"], event_name="*")
+    target = make_notification([f"json://sublarr:{PASSWORD}@127.0.0.1:{receiver.server.port}/json"], events=["*"])
 
     log = delivery_service.run_test(target)
 
