@@ -212,7 +212,7 @@ def test_hook_executed_follows_the_final_outcome(settings, receiver):
 
     settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
     receiver.script["/json"] = [500, 200]
-    make_notification([f"json://127.0.0.1:{receiver.server.port}/json"])
+    target = make_notification([f"json://127.0.0.1:{receiver.server.port}/json"])
     seen: list[dict] = []
     signal = EVENT_CATALOG["hook_executed"].signal
     signal.connect(lambda sender, envelope, **kw: seen.append(envelope["data"]), dispatch_uid="t-notif", weak=False)
@@ -227,7 +227,7 @@ def test_hook_executed_follows_the_final_outcome(settings, receiver):
         signal.disconnect(dispatch_uid="t-notif")
     [data] = seen
     assert (data["hook_type"], data["event_name"], data["success"]) == ("notification", "subtitle_downloaded", True)
-    assert (data["hook_id"], data["webhook_id"]) == (None, None)
+    assert (data["hook_id"], data["webhook_id"], data["notification_id"]) == (None, None, target.pk)
 
 
 @pytest.mark.django_db
