@@ -34,12 +34,13 @@ def run_test(target: targets.AnyTarget) -> HookLog:
     Uses ``events.samples.sample_payload`` of the target's first event (in
     catalog order; ``subtitle_downloaded`` for a ``*`` target). Neither the
     target's stats nor its failure count change, and a disabled target is
-    tested all the same.
+    tested all the same, and a notification's quiet hours do not hold or skip it
+    (``Transport.deliver_test``).
     """
     event = test_event(target)
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
-    result, _error = run_transport(target, envelope, 1)
+    result, _error = run_transport(target, envelope, 1, test=True)
     return HookLog.objects.create(
         **{target.target_field: target},
         hook_name=target.name,
