@@ -14,11 +14,12 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
+from django.utils import timezone
 
 from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.errors import Invalid
 
-from . import notification_services, validators
+from . import held, notification_services, validators
 from .admin_base import HealthFilter, TargetAdminActions
 from .models import NotificationConfig
 from .notify import urls as notify_urls
@@ -110,6 +111,7 @@ class NotificationConfigForm(forms.ModelForm):
 @admin.register(NotificationConfig)
 class NotificationConfigAdmin(TargetAdminActions):
     form = NotificationConfigForm
+    HELD_SHOWN = 20
     list_display = [
         "name",
         "subscribed",
@@ -118,6 +120,7 @@ class NotificationConfigAdmin(TargetAdminActions):
         "last_triggered_at",
         "trigger_count",
         "consecutive_failures",
+        "held_now",
         "disabled_reason",
     ]
     list_filter = ["enabled", HealthFilter, EventFilter, "body_format"]
@@ -125,6 +128,8 @@ class NotificationConfigAdmin(TargetAdminActions):
     search_fields = ["name", "disabled_reason"]
     search_help_text = "Name or disable reason (the URLs are never searched)."
     readonly_fields = [
+        "held_now",
+        "held_list",
         "services",
         "last_triggered_at",
         "last_error",
@@ -138,7 +143,10 @@ class NotificationConfigAdmin(TargetAdminActions):
     fieldsets = [
         (None, {"fields": ["name", "events", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
         ("Message", {"fields": ["title_template", "body_template", "body_format"]}),
-        ("Quiet hours", {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes"]}),
+        (
+            "Quiet hours",
+            {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes", "held_list"]},
+        ),
         (
             "Health",
             {
@@ -156,6 +164,30 @@ class NotificationConfigAdmin(TargetAdminActions):
             },
         ),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationConfig]:
+        return held.with_held(super().get_queryset(request))
+
+    @admin.display(description="Held")
+    def held_now(self, obj: NotificationConfig) -> str:
+        count, until = held.held_summary(obj)
+        return f"{count}, first sent {timezone.localtime(until):%Y-%m-%d %H:%M}" if count and until else "—"
+
+    @admin.display(description="Held until the quiet hours end")
+    def held_list(self, obj: NotificationConfig) -> str:
+        if not obj.pk:
+            return "—"
+        rows = list(held.held_deliveries(obj)[: self.HELD_SHOWN + 1])
+        if not rows:
+            return "None: nothing is waiting."
+        count = held.held_summary(obj)[0]
+        lines = [
+            f"{row.event_name} (event {row.event_id}): sent at {timezone.localtime(row.next_attempt_at):%Y-%m-%d %H:%M}"
+            for row in rows[: self.HELD_SHOWN]
+        ]
+        if count > self.HELD_SHOWN:
+            lines.append(f"… and {count - self.HELD_SHOWN} more")
+        return "\n".join(lines)
 
     @admin.display(description="Events")
     def subscribed(self, obj: NotificationConfig) -> str:

@@ -4,7 +4,8 @@ CRUD, ``test/`` (a sample event sent now, its log row answered),
 ``enable/`` and ``redeliver/`` (failed and skipped deliveries again), like
 webhooks. The URLs are write-only in substance: answered masked
 (``hooks.notify.urls.mask_url``); a masked URL sent back exactly as shown
-keeps the stored one. Every check is ``hooks.notification_services``'s; its
+keeps the stored one. ``held_count`` / ``held_until``: the notifications
+waiting for the quiet hours to end (``hooks.held``). Every check is ``hooks.notification_services``'s; its
 refusals are 400 with field → messages (templates: ``line N: message``).
 """
 
@@ -26,7 +27,7 @@ from rest_framework.views import APIView
 from events.api_schema import error_responses, id_parameter
 from events.catalog import HOOKABLE_EVENTS
 
-from . import delivery, notification_services, validators
+from . import delivery, held, notification_services, validators
 from .api_delivery import RedeliveredCountSerializer, RedeliverRangeSerializer
 from .models import NotificationConfig
 from .notify import urls as notify_urls
@@ -118,6 +119,12 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
     warnings = serializers.SerializerMethodField(
         help_text="Things to know about what this request saved (a host that does not resolve now); else empty."
     )
+    held_count = serializers.SerializerMethodField(
+        help_text="Notifications held by the quiet hours (mode hold), waiting for the window to end; not yet logged."
+    )
+    held_until = serializers.SerializerMethodField(
+        help_text="When the first held notification is sent (the window's end); null when none is held."
+    )
 
     class Meta:
         model = NotificationConfig
@@ -138,6 +145,8 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
             "retry_count",
             "timeout_seconds",
             "warnings",
+            "held_count",
+            "held_until",
             "last_triggered_at",
             "last_error",
             "consecutive_failures",
@@ -166,6 +175,15 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, obj: NotificationConfig) -> list[str]:
         return list(self.context.get("warnings", []))
+
+    @extend_schema_field(serializers.IntegerField(min_value=0))
+    def get_held_count(self, obj: NotificationConfig) -> int:
+        return held.held_summary(obj)[0]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_held_until(self, obj: NotificationConfig) -> str | None:
+        until = held.held_summary(obj)[1]
+        return serializers.DateTimeField().to_representation(until) if until else None
 
 
 _WHAT = "notification"
@@ -224,7 +242,7 @@ class NotificationViewSet(viewsets.ModelViewSet):
     queryset = NotificationConfig.objects.all()
 
     def get_queryset(self) -> QuerySet[NotificationConfig]:
-        queryset = NotificationConfig.objects.order_by("name", "id")
+        queryset = held.with_held(NotificationConfig.objects.order_by("name", "id"))
         if self.action == "list":
             queryset = _filter_targets(queryset, self.request)
         return queryset
@@ -256,9 +274,9 @@ class NotificationViewSet(viewsets.ModelViewSet):
         summary="Send a sample event's notification once now",
         parameters=id_parameter(_WHAT),
         description=(
-            "Renders and sends a realistic sample of the target's event (subtitle_downloaded for *) synchronously, "
-            "no retries, quiet hours applied; logs it (is_test=true) and returns the log row. A failure is still "
-            "200: see success."
+            "Renders and sends a realistic sample of the target's first event (in catalog order; subtitle_downloaded "
+            "for *) synchronously, no retries, and now even inside the quiet hours; logs it (is_test=true) and "
+            "returns the log row. A failure is still 200: see success."
         ),
         request=None,
         responses={200: HookLogSerializer, **error_responses(404, 401, 403)},
