@@ -47,7 +47,7 @@ class _PassingEventField(TextField):
             {"type": "array", "items": {"type": "string", "enum": ["*"]}, "minItems": 1, "maxItems": 1},
             {
                 "type": "array",
-                "items": {"type": "string", "description": f"One of: {', '.join(HOOKABLE_EVENTS)}."},
+                "items": {"type": "string", "enum": list(HOOKABLE_EVENTS)},
                 "minItems": 1,
                 "maxItems": len(HOOKABLE_EVENTS),
                 "uniqueItems": True,
@@ -64,7 +64,7 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
 
     name = name_field()
     events = _EventsField(
-        child=TextField(),
+        child=TextField(allow_blank=True),  # every problem a message of the list's own (validate_events)
         validators=[notification_services.validate_events],  # type: ignore[list-item]  # DRF ignores the returned value
         help_text=(
             'The catalog events to notify about (each once, stored in catalog order), or ["*"] for every event; '

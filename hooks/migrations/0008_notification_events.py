@@ -34,6 +34,12 @@ class Migration(migrations.Migration):
             field=models.JSONField(default=list, help_text='Catalog event names, or ["*"] for every event.'),
         ),
         migrations.RunPython(events_from_event_name, event_name_from_events, elidable=False),
+        # A default only while the column goes: backwards it comes back filled (then set from events) on SQLite too.
+        migrations.AlterField(
+            model_name="notificationconfig",
+            name="event_name",
+            field=models.CharField(db_index=True, default="*", max_length=64),
+        ),
         migrations.RemoveField(
             model_name="notificationconfig",
             name="event_name",
