@@ -57,7 +57,9 @@ class EventFilter(admin.SimpleListFilter):
         name = self.value()
         if not name:
             return queryset
-        return queryset.filter(pk__in=[pk for pk, events in queryset.values_list("pk", "events") if name in events])
+        return queryset.filter(
+            pk__in=[pk for pk, events in queryset.values_list("pk", "events") if name in (events or ())]
+        )
 
 
 class NotificationConfigForm(forms.ModelForm):

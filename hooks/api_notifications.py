@@ -5,8 +5,9 @@ CRUD, ``test/`` (a sample event sent now, its log row answered),
 webhooks. The URLs are write-only in substance: answered masked
 (``hooks.notify.urls.mask_url``); a masked URL sent back exactly as shown
 keeps the stored one. ``held_count`` / ``held_until``: the notifications
-waiting for the quiet hours to end (``hooks.held``). Every check is ``hooks.notification_services``'s; its
-refusals are 400 with field → messages (templates: ``line N: message``).
+waiting for the quiet hours to end (``hooks.held``). Every check is
+``hooks.notification_services``'s; its refusals are 400 with field →
+messages (templates: ``line N: message``).
 """
 
 from __future__ import annotations

@@ -33,11 +33,11 @@ def run_test(target: targets.AnyTarget) -> HookLog:
 
     Uses ``events.samples.sample_payload`` of the target's first event (in
     catalog order; ``subtitle_downloaded`` for a ``*`` target). Neither the
-    target's stats nor its failure count change, and a disabled target is
-    tested all the same, and a notification's quiet hours do not hold or skip it
-    (``Transport.deliver_test``).
+    target's stats nor its failure count change; a disabled target is tested
+    all the same, and a notification's quiet hours neither hold nor skip a
+    test (``Transport.deliver_test``).
     """
-    event = test_event(target)
+    event = event_for_test(target)
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
     result, _error = run_transport(target, envelope, 1, test=True)
@@ -55,7 +55,7 @@ def run_test(target: targets.AnyTarget) -> HookLog:
     )
 
 
-def test_event(target: targets.AnyTarget) -> str:
+def event_for_test(target: targets.AnyTarget) -> str:
     """The event a test of ``target`` sends: its first event, ``subtitle_downloaded`` for ``*``."""
     listed = [name for name in target.event_names if name in HOOKABLE_EVENTS]
     return listed[0] if listed else TEST_EVENT_FOR_ALL
