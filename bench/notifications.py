@@ -86,7 +86,7 @@ def child(deliveries: int, receiver_url: str) -> None:
     results = []
     try:
         warm = NotificationConfig.objects.create(
-            name="warm", event_name="batch_complete", urls=[f"{json_url}/warm"], title_template="{{ id }}"
+            name="warm", events=["batch_complete"], urls=[f"{json_url}/warm"], title_template="{{ id }}"
         )
         subscriptions.subscriptions_changed()
         for _ in range(10):
@@ -97,7 +97,7 @@ def child(deliveries: int, receiver_url: str) -> None:
 
         target = NotificationConfig.objects.create(
             name="bench",
-            event_name="subtitle_downloaded",
+            events=["subtitle_downloaded"],
             urls=[f"{json_url}/n"],
             title_template="{{ id }}",
         )

@@ -289,5 +289,7 @@ class QueryParamsSerializer(serializers.Serializer):
 class ConfigFilterSerializer(QueryParamsSerializer):
     """Filters of the hook and webhook lists."""
 
-    event_name = TextField(required=False, help_text="Only those on this event (or * for webhooks).")
+    event_name = TextField(
+        required=False, help_text="Only those on this event (or * for webhooks and notifications on every event)."
+    )
     enabled = serializers.BooleanField(required=False, help_text="true or false.")

@@ -73,10 +73,18 @@ class Job:
 # --- Transports ------------------------------------------------------------
 
 
-def run_transport(target: targets.AnyTarget, envelope: Envelope, attempt: int) -> tuple[Result, HookError | None]:
-    """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
+def run_transport(
+    target: targets.AnyTarget, envelope: Envelope, attempt: int, *, test: bool = False
+) -> tuple[Result, HookError | None]:
+    """(result, error) of one attempt (``test``: a test run's).
+
+    A bug in a transport is a failed attempt, not a lost one.
+    """
+    transport = transports.for_target(target)
     try:
-        return transports.for_target(target).deliver(target, envelope, attempt=attempt), None
+        if test:
+            return transport.deliver_test(target, envelope), None
+        return transport.deliver(target, envelope, attempt=attempt), None
     except HookError as exc:
         return exc.result, exc
     except Exception as exc:

@@ -138,6 +138,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                     {
                         "hook_id": o.delivery.hook_id,
                         "webhook_id": o.delivery.webhook_id,
+                        "notification_id": o.delivery.notification_id,
                         "hook_type": o.delivery.hook_type,
                         "event_name": o.delivery.event_name,
                         "success": o.result.success,

@@ -21,7 +21,7 @@ def _state(target: NotificationConfig | WebhookConfig) -> tuple:
 
 def test_a_notification_switched_on_loses_its_auto_disable(config_events):
     target = NotificationConfig.objects.create(
-        name="phone", event_name="*", urls=["json://127.0.0.1:9/x"], disabled_at=timezone.now(), **DISABLED
+        name="phone", events=["*"], urls=["json://127.0.0.1:9/x"], disabled_at=timezone.now(), **DISABLED
     )
 
     assert notification_services.notification_set_enabled(target=target, enabled=True, source="api") is True

@@ -91,6 +91,10 @@ class Transport(ABC, Generic[T]):
     def deliver(self, target: T, envelope: Envelope, *, attempt: int) -> Result:
         """Make one attempt; return its Result, or raise HookError (``permanent`` when retrying cannot help)."""
 
+    def deliver_test(self, target: T, envelope: Envelope) -> Result:
+        """A test run's attempt (a user pressed "test": the message now); by default the same as ``deliver``."""
+        return self.deliver(target, envelope, attempt=1)
+
     def lease_seconds(self, timeout_seconds: int) -> float:
         """How long a claim on one attempt lasts: longer than the attempt can take (plus a grace)."""
         return 2 * float(timeout_seconds) + float(settings.SUBLARR_DELIVERY_LEASE_GRACE_SECONDS)
