@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.api_schema import error_responses, id_parameter
+from events.api_schema import crud_schema, error_responses, id_parameter
 from events.catalog import HOOKABLE_EVENTS
 
 from . import delivery, held, notification_services, validators
@@ -188,36 +188,11 @@ def _filter_targets(queryset: QuerySet[NotificationConfig], request: Request) ->
     return queryset
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List notification targets",
-        parameters=[ConfigFilterSerializer],
-        responses={200: NotificationConfigSerializer(many=True), **error_responses(400, 401, 403)},
-    ),
-    create=extend_schema(
-        summary="Create a notification target",
-        responses={201: NotificationConfigSerializer, **error_responses(400, 401, 403)},
-    ),
-    retrieve=extend_schema(
-        summary="Get a notification target",
-        parameters=id_parameter(_WHAT),
-        responses={200: NotificationConfigSerializer, **error_responses(404, 401, 403)},
-    ),
-    update=extend_schema(
-        summary="Replace a notification target",
-        parameters=id_parameter(_WHAT),
-        responses={200: NotificationConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a notification target",
-        parameters=id_parameter(_WHAT),
-        responses={200: NotificationConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a notification target",
-        parameters=id_parameter(_WHAT),
-        responses={204: None, **error_responses(404, 401, 403)},
-    ),
+@crud_schema(
+    NotificationConfigSerializer,
+    noun="notification target",
+    plural="notification targets",
+    filters=ConfigFilterSerializer,
 )
 class NotificationViewSet(viewsets.ModelViewSet):
     """Notification targets: Apprise URLs that get a rendered message per event."""
