@@ -20,6 +20,7 @@ from events.errors import Invalid
 
 from . import notification_services, validators
 from .admin_base import HealthFilter, TargetAdminActions
+from .admin_pages import HEALTH_COLUMNS, TargetPagesMixin
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 
@@ -86,7 +87,7 @@ class NotificationConfigForm(forms.ModelForm):
 
 
 @admin.register(NotificationConfig)
-class NotificationConfigAdmin(TargetAdminActions):
+class NotificationConfigAdmin(TargetPagesMixin, TargetAdminActions):
     form = NotificationConfigForm
     list_display = [
         "name",
@@ -97,6 +98,7 @@ class NotificationConfigAdmin(TargetAdminActions):
         "trigger_count",
         "consecutive_failures",
         "disabled_reason",
+        *HEALTH_COLUMNS,
     ]
     list_filter = ["enabled", HealthFilter, "event_name", "body_format"]
     # Never the urls column: a search or a filter on it would be an oracle for the secrets inside.

@@ -1,4 +1,6 @@
-"""Health of webhooks and script hooks, read from the run log: the admin's dashboard and list columns.
+"""Health of every delivery target (webhook, script hook, notification…), read from the run log: the admin's
+dashboard and list columns. Generic over the kinds of ``hooks.delivery.targets.MODELS``: a target is keyed by
+its ``target_field`` (the HookLog foreign key) and its id, never by a branch per kind.
 
 Every figure comes from a fixed number of aggregate queries, whatever the
 number of log rows or targets (no query per row or per target):
@@ -20,9 +22,11 @@ count as outcomes in the chart, never as runs in a success rate.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.db import connection
@@ -41,7 +45,9 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .models import HookConfig, HookLog, HookType, WebhookConfig
+from .delivery import targets as target_kinds
+from .delivery.targets import AnyTarget
+from .models import HookLog
 
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 CHART_SPAN = timedelta(days=7)
@@ -72,7 +78,9 @@ class PercentileCont(Aggregate):
         super().__init__(expression, output_field=ArrayField(FloatField()), **extra)
 
 
-TargetKey = tuple[str, int]  # (HookType value, pk)
+TargetKey = target_kinds.Key  # (its target_field, id), e.g. ("webhook", 3)
+# The HookLog columns naming a row's target, one per kind.
+TARGET_COLUMNS: tuple[str, ...] = tuple(f"{field}_id" for field in target_kinds.FIELDS)
 
 
 @dataclass
@@ -94,10 +102,18 @@ class WindowStats:
 
 @dataclass
 class TargetHealth:
-    kind: str
-    target: HookConfig | WebhookConfig
+    target: AnyTarget
     windows: dict[str, WindowStats] = field(default_factory=lambda: {name: WindowStats() for name in WINDOWS})
     last_success_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """The target's kind (``hooks.transports.KINDS``): "webhook", "script", "notification"."""
+        return self.target.kind
+
+    @property
+    def key(self) -> TargetKey:
+        return (self.target.target_field, self.target.pk)
 
     @property
     def consecutive_failures(self) -> int:
@@ -105,7 +121,7 @@ class TargetHealth:
 
     @property
     def disabled_reason(self) -> str:
-        return self.target.disabled_reason if isinstance(self.target, WebhookConfig) else ""
+        return target_kinds.disabled_reason(self.target)
 
     @property
     def day(self) -> WindowStats:
@@ -137,16 +153,21 @@ class Dashboard:
     totals: dict[str, WindowStats]
 
 
-def _key(webhook_id: int | None, hook_id: int | None) -> TargetKey:
-    return (HookType.WEBHOOK, webhook_id) if webhook_id is not None else (HookType.SCRIPT, hook_id or 0)
+def _key(row: Mapping[str, Any]) -> TargetKey | None:
+    """The target of a ``values(*TARGET_COLUMNS, ...)`` row; None when its target was deleted."""
+    for name, column in zip(target_kinds.FIELDS, TARGET_COLUMNS, strict=True):
+        if row[column] is not None:
+            return (name, row[column])
+    return None
 
 
-def _logs_of(webhooks: Sequence[WebhookConfig] | None, hooks: Sequence[HookConfig] | None) -> QuerySet[HookLog]:
-    """Non-test log rows of the given targets (None: of every target — no filter, a plain scan)."""
-    logs = HookLog.objects.filter(is_test=False)
-    if webhooks is None or hooks is None:
-        return logs
-    return logs.filter(Q(webhook_id__in=[w.pk for w in webhooks]) | Q(hook_id__in=[h.pk for h in hooks]))
+def _of_targets(keys: Iterable[TargetKey]) -> Q:
+    """Log rows of the given targets: one ``<field>_id IN (...)`` per kind present, OR-ed."""
+    ids: dict[str, list[int]] = {}
+    for name, pk in keys:
+        ids.setdefault(name, []).append(pk)
+    conditions = [Q(**{f"{name}_id__in": pks}) for name, pks in ids.items()]
+    return reduce(operator.or_, conditions) if conditions else Q(pk__in=[])
 
 
 def _binary_case(leaf: Any, test: Any, low: int, high: int) -> Any:
@@ -178,12 +199,15 @@ def _stats_postgresql(
         annotations[f"ok_{name}"] = Count("id", filter=in_window & Q(success=True))
         annotations[f"p_{name}"] = PercentileCont("duration_ms", filter=in_window)
     annotations["last_ok"] = Max("triggered_at", filter=Q(success=True))
-    rows: Iterable[Mapping[str, Any]] = logs.values("webhook_id", "hook_id").order_by().annotate(**annotations)
+    rows: Iterable[Mapping[str, Any]] = logs.values(*TARGET_COLUMNS).order_by().annotate(**annotations)
     for row in rows:
+        key = _key(row)
+        if key is None:
+            continue
         for name in WINDOWS:
             p50, p95 = row[f"p_{name}"] or (None, None)
             stats = WindowStats(row[f"runs_{name}"], row[f"ok_{name}"], p50, p95)
-            yield _key(row["webhook_id"], row["hook_id"]), name, stats, row["last_ok"]
+            yield key, name, stats, row["last_ok"]
 
 
 def _percentile_from_histogram(counts: dict[int, int], fraction: float) -> float | None:
@@ -214,7 +238,7 @@ def _stats_histogram(
             bucket=_duration_bucket(),
             in_day=Case(When(triggered_at__gte=day, then=Value(1)), default=Value(0), output_field=IntegerField()),
         )
-        .values("webhook_id", "hook_id", "in_day", "bucket")
+        .values(*TARGET_COLUMNS, "in_day", "bucket")
         .order_by()
         .annotate(
             n=Count("id"), ok=Count("id", filter=Q(success=True)), last_ok=Max("triggered_at", filter=Q(success=True))
@@ -224,7 +248,9 @@ def _stats_histogram(
     successes: dict[TargetKey, dict[str, int]] = {}
     last_ok: dict[TargetKey, datetime] = {}
     for row in rows:
-        key = _key(row["webhook_id"], row["hook_id"])
+        key = _key(row)
+        if key is None:
+            continue
         if row["last_ok"] is not None and (key not in last_ok or row["last_ok"] > last_ok[key]):
             last_ok[key] = row["last_ok"]
         per_window = histograms.setdefault(key, {name: {} for name in WINDOWS})
@@ -251,53 +277,43 @@ def percentile_method() -> str:
     return "estimated from a duration histogram (x1.25 buckets, within 25 % or 1 ms)"
 
 
-def _older_successes(webhook_ids: list[int], hook_ids: list[int], before: datetime) -> dict[TargetKey, datetime]:
+def _older_successes(keys: list[TargetKey], before: datetime) -> dict[TargetKey, datetime]:
     """The newest success before ``before`` of each given target: one query over the partial indexes."""
     rows: Iterable[Mapping[str, Any]] = (
         HookLog.objects.filter(success=True, is_test=False, triggered_at__lt=before)
-        .filter(Q(webhook_id__in=webhook_ids) | Q(hook_id__in=hook_ids))
-        .values("webhook_id", "hook_id")
+        .filter(_of_targets(keys))
+        .values(*TARGET_COLUMNS)
         .order_by()
         .annotate(last=Max("triggered_at"))
     )
-    return {_key(row["webhook_id"], row["hook_id"]): row["last"] for row in rows}
+    return {key: row["last"] for row in rows if (key := _key(row)) is not None}
 
 
 def targets_health(
-    *,
-    webhooks: Sequence[WebhookConfig],
-    hooks: Sequence[HookConfig],
-    now: datetime | None = None,
-    every_target: bool = False,
+    *, targets: Sequence[AnyTarget], now: datetime | None = None, every_target: bool = False
 ) -> list[TargetHealth]:
-    """Health of the given targets, in the given order: one query, two when a target had no recent success.
+    """Health of the given targets (any kinds), in the given order: one query, two when one had no recent success.
 
     ``every_target``: the targets are all there are, so the log is read without a target filter.
     """
     now = now or timezone.now()
-    health: dict[TargetKey, TargetHealth] = {}
-    health.update({(HookType.WEBHOOK, w.pk): TargetHealth(HookType.WEBHOOK, w) for w in webhooks})
-    health.update({(HookType.SCRIPT, h.pk): TargetHealth(HookType.SCRIPT, h) for h in hooks})
+    health = {entry.key: entry for entry in (TargetHealth(target) for target in targets)}
     if not health:
         return []
-    logs = _logs_of(None, None) if every_target else _logs_of(webhooks, hooks)
-    logs = logs.filter(skipped=False, triggered_at__gte=now - max(WINDOWS.values()))
     since = now - max(WINDOWS.values())
+    logs = HookLog.objects.filter(is_test=False, skipped=False, triggered_at__gte=since)
+    if not every_target:
+        logs = logs.filter(_of_targets(health))
     stats = _stats_postgresql(logs, now) if connection.vendor == "postgresql" else _stats_histogram(logs, now)
     for key, name, window, last_ok in stats:
         target = health.get(key)
         if target is not None:
             target.windows[name] = window
             target.last_success_at = last_ok
-    # A success older than the windows: looked up only for the targets without a recent one (a 7th query).
+    # A success older than the windows: looked up only for the targets without a recent one (one more query).
     unknown = [key for key, target in health.items() if target.last_success_at is None]
     if unknown:
-        older = _older_successes(
-            [pk for kind, pk in unknown if kind == HookType.WEBHOOK],
-            [pk for kind, pk in unknown if kind == HookType.SCRIPT],
-            since,
-        )
-        for key, last in older.items():
+        for key, last in _older_successes(unknown, since).items():
             if key in health:
                 health[key].last_success_at = last
     return list(health.values())
@@ -305,8 +321,7 @@ def targets_health(
 
 def outcome_buckets(
     *,
-    webhook: WebhookConfig | None = None,
-    hook: HookConfig | None = None,
+    target: AnyTarget | None = None,
     now: datetime | None = None,
     span: timedelta = CHART_SPAN,
     buckets: int = CHART_BUCKETS,
@@ -316,10 +331,8 @@ def outcome_buckets(
     width = span / buckets
     starts = [now - span + width * index for index in range(buckets)]
     logs = HookLog.objects.filter(is_test=False, triggered_at__gte=starts[0], triggered_at__lte=now)
-    if webhook is not None:
-        logs = logs.filter(webhook=webhook)
-    if hook is not None:
-        logs = logs.filter(hook=hook)
+    if target is not None:
+        logs = logs.filter(**{target.target_field: target})
     slice_of: Any
     if connection.vendor == "postgresql":
         # Arithmetic on the timestamp: cheaper than any CASE.
@@ -359,15 +372,14 @@ def _totals(targets: list[TargetHealth]) -> dict[str, WindowStats]:
 
 
 def dashboard(*, now: datetime | None = None) -> Dashboard:
-    """Every webhook's and script hook's health and the outcomes chart: four queries, five at most.
+    """Every target's health (of every kind) and the outcomes chart: five queries, six at most.
 
-    The targets (2), their run counts, percentiles and last success in the windows (1), the chart (1);
-    and when some target had no success in the last 7 days, its older last success (1).
+    The targets (one query per kind: 3), their run counts, percentiles and last success in the windows (1),
+    the chart (1); and when some target had no success in the last 7 days, its older last success (1).
     """
     now = now or timezone.now()
-    webhooks = list(WebhookConfig.objects.all())
-    hooks = list(HookConfig.objects.all())
-    targets = targets_health(webhooks=webhooks, hooks=hooks, now=now, every_target=True)
+    every = [target for model in target_kinds.MODELS for target in model.objects.all()]
+    targets = targets_health(targets=every, now=now, every_target=True)
     return Dashboard(now=now, targets=targets, buckets=outcome_buckets(now=now), totals=_totals(targets))
 
 
