@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from events.services import build_envelope
-from hooks import health, transports
+from hooks import health, rollups, transports
 from hooks.delivery.record import result_fields
 from hooks.models import Delivery, HookConfig, HookLog, NotificationConfig, WebhookConfig
 from hooks.transports import HookError
@@ -58,6 +58,7 @@ def deliver(target: NotificationConfig, *, ago: timedelta = timedelta(minutes=5)
         **result_fields(result),
         triggered_at=timezone.now() - ago,
     )
+    rollups.hours_add(rollups.tally_logs([row]))  # as the recorder does
     return item, row
 
 
