@@ -237,6 +237,13 @@ class HookLogAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: HookLog | None = None) -> bool:
         return False
 
+    # Deleting goes through the service: the health pages' hourly counts follow (hooks.rollups).
+    def delete_model(self, request: HttpRequest, obj: HookLog) -> None:
+        services.hook_logs_delete(logs=HookLog.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HookLog]) -> None:
+        services.hook_logs_delete(logs=queryset)
+
     @admin.action(description="Redeliver (webhooks: queue the event again)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[HookLog]) -> None:
         done = 0

@@ -21,6 +21,7 @@ from events.errors import Invalid
 
 from . import held, notification_services, validators
 from .admin_base import HealthFilter, TargetAdminActions
+from .admin_pages import HEALTH_COLUMNS, TargetPagesMixin
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 
@@ -111,7 +112,7 @@ class NotificationConfigForm(forms.ModelForm):
 
 
 @admin.register(NotificationConfig)
-class NotificationConfigAdmin(TargetAdminActions):
+class NotificationConfigAdmin(TargetPagesMixin, TargetAdminActions):
     form = NotificationConfigForm
     HELD_SHOWN = 20
     list_display = [
@@ -124,6 +125,7 @@ class NotificationConfigAdmin(TargetAdminActions):
         "consecutive_failures",
         "held_now",
         "disabled_reason",
+        *HEALTH_COLUMNS,
     ]
     list_filter = ["enabled", HealthFilter, EventFilter, "body_format"]
     # Never the urls column: a search or a filter on it would be an oracle for the secrets inside.

@@ -28,7 +28,9 @@ from events.catalog import EVENT_CATALOG
 from events.errors import DomainError
 
 from . import delivery, health, history
-from .models import Delivery, HookConfig, WebhookConfig
+from .delivery.targets import MODELS as TARGET_MODELS
+from .delivery.targets import AnyTarget
+from .models import Delivery
 from .redaction import redact_headers
 
 # --- The chart ----------------------------------------------------------------------
@@ -76,11 +78,17 @@ def _chart_context(buckets: list[health.OutcomeBucket]) -> dict[str, Any]:
 
 def _can_view_targets(request: HttpRequest) -> bool:
     user = request.user
-    return user.has_perm("hooks.view_webhookconfig") or user.has_perm("hooks.view_hookconfig")
+    return any(user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}") for model in TARGET_MODELS)
+
+
+def history_url(target: AnyTarget) -> str:
+    """The delivery history page of ``target``, whatever its kind (its ModelAdmin has TargetPagesMixin)."""
+    info = target._meta.app_label, target._meta.model_name
+    return reverse("admin:{}_{}_deliveries".format(*info), args=[target.pk])
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    """Every webhook's and script hook's health, and the outcomes of the last 7 days."""
+    """Every target's health (every kind), and the outcomes of the last 7 days."""
     if not _can_view_targets(request):
         raise PermissionDenied
     board = health.dashboard()
@@ -88,6 +96,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Delivery health",
         "board": board,
+        "rows": [(entry, history_url(entry.target), entry.target._meta.verbose_name) for entry in board.targets],
+        "kinds": [
+            (
+                model._meta.verbose_name_plural,
+                reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"),
+            )
+            for model in TARGET_MODELS
+        ],
         "percentile_method": health.percentile_method(),
         **_chart_context(board.buckets),
     }
@@ -123,7 +139,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 class TargetPagesMixin(admin.ModelAdmin):
-    """For a webhook's or script hook's ModelAdmin: delivery history, redelivery, health columns and links."""
+    """For any target kind's ModelAdmin: delivery history, redelivery, health columns and links."""
 
     change_list_template = "admin/hooks/target_change_list.html"
 
@@ -151,14 +167,14 @@ class TargetPagesMixin(admin.ModelAdmin):
         info = self.model._meta.app_label, self.model._meta.model_name
         return reverse("admin:{}_{}_deliveries".format(*info), args=[pk], current_app=self.admin_site.name)
 
-    def _target(self, request: HttpRequest, pk: int, *, change: bool = False) -> WebhookConfig | HookConfig:
-        target: WebhookConfig | HookConfig = get_object_or_404(self.model, pk=pk)
+    def _target(self, request: HttpRequest, pk: int, *, change: bool = False) -> AnyTarget:
+        target: AnyTarget = get_object_or_404(self.model, pk=pk)
         allowed = self.has_change_permission(request, target) if change else self.has_view_permission(request, target)
         if not allowed:
             raise PermissionDenied
         return target
 
-    def _page_context(self, request: HttpRequest, target: WebhookConfig | HookConfig, title: str) -> dict[str, Any]:
+    def _page_context(self, request: HttpRequest, target: AnyTarget, title: str) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "title": title,
@@ -198,13 +214,8 @@ class TargetPagesMixin(admin.ModelAdmin):
                 f"{key}={request.GET[key]}" for key in ("since", "until") if request.GET.get(key) and status == 200
             ),
             "can_redeliver": self.has_change_permission(request, target),
-            "is_webhook": isinstance(target, WebhookConfig),
-            **_chart_context(
-                health.outcome_buckets(
-                    webhook=target if isinstance(target, WebhookConfig) else None,
-                    hook=target if isinstance(target, HookConfig) else None,
-                )
-            ),
+            "kind": target.kind,
+            **_chart_context(health.outcome_buckets(target=target)),
         }
         return TemplateResponse(request, "admin/hooks/history.html", context, status=status)
 
@@ -214,8 +225,8 @@ class TargetPagesMixin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         target = self._target(request, pk, change=True)
-        field = "webhook" if isinstance(target, WebhookConfig) else "hook"
-        item = get_object_or_404(Delivery.objects.select_related("webhook", "hook"), pk=delivery_id, **{field: target})
+        field = target.target_field
+        item = get_object_or_404(Delivery.objects.select_related(field), pk=delivery_id, **{field: target})
         try:
             delivery.delivery_redeliver(delivery=item)
         except DomainError as exc:
@@ -248,7 +259,7 @@ class TargetPagesMixin(admin.ModelAdmin):
         return HttpResponseRedirect(self._history_url(target.pk))
 
     @staticmethod
-    def _redeliver_window(target: WebhookConfig | HookConfig, *, since: Any, until: Any) -> int:
+    def _redeliver_window(target: AnyTarget, *, since: Any, until: Any) -> int:
         # The one range service, for every kind (the confirmation counted history.redeliverable_in_window).
         return delivery.redeliver_target(target, since=since, until=until)
 
@@ -257,30 +268,28 @@ class TargetPagesMixin(admin.ModelAdmin):
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         changelist = super().get_changelist_instance(request)
         rows = list(changelist.result_list)
-        webhooks = [row for row in rows if isinstance(row, WebhookConfig)]
-        hooks = [row for row in rows if isinstance(row, HookConfig)]
-        by_target = {id(entry.target): entry for entry in health.targets_health(webhooks=webhooks, hooks=hooks)}
+        by_target = {id(entry.target): entry for entry in health.targets_health(targets=rows)}
         for row in rows:
             row.health = by_target.get(id(row))
         return changelist
 
     @admin.display(description="Success 24 h")
-    def health_24h(self, obj: WebhookConfig | HookConfig) -> str:
+    def health_24h(self, obj: AnyTarget) -> str:
         return _rate(getattr(obj, "health", None), "24h")
 
     @admin.display(description="Success 7 d")
-    def health_7d(self, obj: WebhookConfig | HookConfig) -> str:
+    def health_7d(self, obj: AnyTarget) -> str:
         return _rate(getattr(obj, "health", None), "7d")
 
     @admin.display(description="p50 / p95 (24 h)")
-    def health_latency(self, obj: WebhookConfig | HookConfig) -> str:
+    def health_latency(self, obj: AnyTarget) -> str:
         entry = getattr(obj, "health", None)
         if entry is None or not entry.day.runs:
             return "-"
         return f"{_ms(entry.day.p50_ms)} / {_ms(entry.day.p95_ms)}"
 
     @admin.display(description="Last success")
-    def health_last_success(self, obj: WebhookConfig | HookConfig) -> str:
+    def health_last_success(self, obj: AnyTarget) -> str:
         entry = getattr(obj, "health", None)
         if entry is None or entry.last_success_at is None:
             return "never"
@@ -289,7 +298,7 @@ class TargetPagesMixin(admin.ModelAdmin):
         return f"{timesince(entry.last_success_at)} ago"
 
     @admin.display(description="Deliveries")
-    def history_link(self, obj: WebhookConfig | HookConfig) -> str:
+    def history_link(self, obj: AnyTarget) -> str:
         return format_html('<a href="{}">history</a>', self._history_url(obj.pk))
 
 

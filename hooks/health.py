@@ -1,78 +1,48 @@
-"""Health of webhooks and script hooks, read from the run log: the admin's dashboard and list columns.
+"""Health of every delivery target (webhook, script hook, notification…): the admin's dashboard and list columns.
 
-Every figure comes from a fixed number of aggregate queries, whatever the
-number of log rows or targets (no query per row or per target):
+Generic over the kinds of ``hooks.delivery.targets.MODELS``: a target is keyed
+by its ``target_field`` (the HookLog foreign key) and its id, never by a
+branch per kind. Read from the log counted per target and hour
+(``HookLogHour``, kept by ``hooks.rollups``), not from the log itself, so the
+cost follows the number of targets and hours, not of log rows:
 
-* one GROUP BY over the last 7 days of the log: run counts and success
-  rates over 24 h and 7 days, the newest success in them, and p50/p95
-  durations — on PostgreSQL ``percentile_cont``, exact; elsewhere (SQLite) a
-  histogram of ``DURATION_EDGES`` buckets (x1.25 steps, chosen by a CASE tree
-  of log2 depth) counted in the same GROUP BY, each percentile interpolated
-  inside its bucket — within 25 % (or 1 ms) of the exact value;
+* one query for the hours of the last 7 days (the chart's 28 six-hour
+  slices, aligned on the hour, and every full hour of the windows);
+* one query for the log rows of the two hours the windows start in (the
+  last 24 h and 7 days end *now*, not on the hour): the windows are exact;
 * only when a target had no success in those 7 days, one more query for its
-  older last success (partial indexes hooks_log_*_success);
-* outcomes over time in ``CHART_BUCKETS`` slices (one GROUP BY: timestamp
-  arithmetic on PostgreSQL, a CASE tree on SQLite).
+  older last success (in the hours before).
 
-Test runs (``is_test``) are left out; skipped deliveries (webhook disabled)
-count as outcomes in the chart, never as runs in a success rate.
+Success rates count runs; test runs are never counted, skipped deliveries
+(target disabled, quiet hours) count as outcomes in the chart, never as runs.
+p50/p95 durations come from each hour's duration histogram (x1.25 buckets,
+``hooks.rollups.percentile``): within 25 % (or 1 ms) of the exact value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
-from django.db import connection
-from django.db.models import (
-    Aggregate,
-    Case,
-    Count,
-    FloatField,
-    IntegerField,
-    Max,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.expressions import RawSQL
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from .models import HookConfig, HookLog, HookType, WebhookConfig
+from . import rollups
+from .delivery import targets as target_kinds
+from .delivery.targets import AnyTarget
+from .models import HookLog, HookLogHour
+from .rollups import HOUR, Tally, hour_of
 
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 CHART_SPAN = timedelta(days=7)
 CHART_BUCKETS = 28  # 6 hours each
 
-
-# Upper edges (ms) of the SQLite duration histogram: 1 ms steps, then x1.25 up to past the longest timeout (300 s).
-def _duration_edges(limit: int = 400_000) -> tuple[int, ...]:
-    edges, edge = [], 1
-    while edge < limit:
-        edges.append(edge)
-        edge = max(edge + 1, int(edge * 1.25))
-    return tuple(edges)
-
-
-DURATION_EDGES = _duration_edges()
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ``percentile_cont(ARRAY[p50, p95]) WITHIN GROUP (ORDER BY expr)``: one sort, both values."""
-
-    function = "percentile_cont"
-    template = "%(function)s(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression: Any, **extra: Any) -> None:
-        from django.contrib.postgres.fields import ArrayField  # PostgreSQL only: imported where it is used
-
-        super().__init__(expression, output_field=ArrayField(FloatField()), **extra)
-
-
-TargetKey = tuple[str, int]  # (HookType value, pk)
+TargetKey = target_kinds.Key  # (its target_field, id), e.g. ("webhook", 3)
+HOUR_COLUMNS = ("target_field", "target_id", "hour", "runs", "successes", "skipped", "last_success_at", "durations")
 
 
 @dataclass
@@ -94,10 +64,18 @@ class WindowStats:
 
 @dataclass
 class TargetHealth:
-    kind: str
-    target: HookConfig | WebhookConfig
+    target: AnyTarget
     windows: dict[str, WindowStats] = field(default_factory=lambda: {name: WindowStats() for name in WINDOWS})
     last_success_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """The target's kind (``hooks.transports.KINDS``): "webhook", "script", "notification"."""
+        return self.target.kind
+
+    @property
+    def key(self) -> TargetKey:
+        return (self.target.target_field, self.target.pk)
 
     @property
     def consecutive_failures(self) -> int:
@@ -105,7 +83,7 @@ class TargetHealth:
 
     @property
     def disabled_reason(self) -> str:
-        return self.target.disabled_reason if isinstance(self.target, WebhookConfig) else ""
+        return target_kinds.disabled_reason(self.target)
 
     @property
     def day(self) -> WindowStats:
@@ -137,216 +115,153 @@ class Dashboard:
     totals: dict[str, WindowStats]
 
 
-def _key(webhook_id: int | None, hook_id: int | None) -> TargetKey:
-    return (HookType.WEBHOOK, webhook_id) if webhook_id is not None else (HookType.SCRIPT, hook_id or 0)
+def _stats(tally: Tally) -> WindowStats:
+    return WindowStats(
+        tally.runs,
+        tally.successes,
+        rollups.percentile(tally.durations, 0.5),
+        rollups.percentile(tally.durations, 0.95),
+    )
 
 
-def _logs_of(webhooks: Sequence[WebhookConfig] | None, hooks: Sequence[HookConfig] | None) -> QuerySet[HookLog]:
-    """Non-test log rows of the given targets (None: of every target — no filter, a plain scan)."""
-    logs = HookLog.objects.filter(is_test=False)
-    if webhooks is None or hooks is None:
-        return logs
-    return logs.filter(Q(webhook_id__in=[w.pk for w in webhooks]) | Q(hook_id__in=[h.pk for h in hooks]))
+def _hours_of(keys: Iterable[TargetKey]) -> Q:
+    """Hour rows of the given targets: one ``target_id IN (...)`` per kind present, OR-ed."""
+    return _per_kind(keys, lambda name, pks: Q(target_field=name, target_id__in=pks))
 
 
-def _binary_case(leaf: Any, test: Any, low: int, high: int) -> Any:
-    """A CASE tree choosing one of the leaves low..high in log2 comparisons per row (not one per leaf).
+def _logs_of(keys: Iterable[TargetKey]) -> Q:
+    """Log rows of the given targets: one ``<target_field>_id IN (...)`` per kind present, OR-ed."""
+    return _per_kind(keys, lambda name, pks: Q(**{f"{name}_id__in": pks}))
 
-    ``test(mid)`` is the condition that the value lies at or below leaf ``mid``.
+
+def _per_kind(keys: Iterable[TargetKey], condition: Callable[[str, list[int]], Q]) -> Q:
+    ids: dict[str, list[int]] = {}
+    for name, pk in keys:
+        ids.setdefault(name, []).append(pk)
+    conditions = [condition(name, pks) for name, pks in ids.items()]
+    return reduce(operator.or_, conditions) if conditions else Q(pk__in=[])
+
+
+@dataclass
+class _Read:
+    """The windows' tallies per target, and the hours of the chart (every target's, or the given ones')."""
+
+    windows: dict[TargetKey, dict[str, Tally]]
+    hours: list[tuple[datetime, int, int, int]]  # (hour, runs, successes, skipped), of every target read
+
+
+def _read(keys: list[TargetKey] | None, now: datetime) -> _Read:
+    """Two queries: the hour rows from the first full hour of the 7 days on, the log rows of the two cut hours.
+
+    The 7 days start at ``now - 7d``, inside hour G; the 24 h at ``now - 24h``,
+    inside hour F. Hours after G but F come from the hour rows (in the 24 h when
+    after F); the rows of [now - 7d, G + 1 h) and of hour F from the log.
     """
-    if low == high:
-        return leaf(low)
-    mid = (low + high) // 2
-    return Case(
-        When(test(mid), then=_binary_case(leaf, test, low, mid)),
-        default=_binary_case(leaf, test, mid + 1, high),
-        output_field=IntegerField(),
+    week_start, day_start = now - WINDOWS["7d"], now - WINDOWS["24h"]
+    first_full, day_hour = hour_of(week_start) + HOUR, hour_of(day_start)
+    windows: dict[TargetKey, dict[str, Tally]] = {}
+    hours: list[tuple[datetime, int, int, int]] = []
+    stored = HookLogHour.objects.filter(hour__gte=first_full)
+    if keys is not None:
+        stored = stored.filter(_hours_of(keys))
+    # The hot loop (20 targets x 168 hours = 3,360 rows in the benchmark): plain sums, the JSON's string keys kept.
+    for kind, pk, hour, runs, ok, skipped, last_ok, durations in stored.values_list(*HOUR_COLUMNS):
+        hours.append((hour, runs, ok, skipped))
+        if hour == day_hour:
+            continue  # read from the log below
+        per_window = windows.get((kind, pk))
+        if per_window is None:
+            per_window = windows[(kind, pk)] = {name: Tally() for name in WINDOWS}
+        for tally in (per_window["7d"], per_window["24h"]) if hour > day_hour else (per_window["7d"],):
+            tally.runs += runs
+            tally.successes += ok
+            tally.skipped += skipped
+            if last_ok is not None and (tally.last_success_at is None or last_ok > tally.last_success_at):
+                tally.last_success_at = last_ok
+            counts: dict[Any, int] = tally.durations
+            for bucket, count in durations.items():
+                counts[bucket] = counts.get(bucket, 0) + count
+    for per_window in windows.values():
+        for tally in per_window.values():
+            tally.durations = {int(bucket): count for bucket, count in tally.durations.items()}
+    edges = HookLog.objects.filter(is_test=False).filter(
+        Q(triggered_at__gte=week_start, triggered_at__lt=first_full)
+        | Q(triggered_at__gte=day_hour, triggered_at__lt=day_hour + HOUR)
     )
-
-
-def _duration_bucket() -> Any:
-    return _binary_case(Value, lambda mid: Q(duration_ms__lte=DURATION_EDGES[mid]), 0, len(DURATION_EDGES))
-
-
-def _stats_postgresql(
-    logs: QuerySet[HookLog], now: datetime
-) -> Iterable[tuple[TargetKey, str, WindowStats, datetime | None]]:
-    annotations: dict[str, Any] = {}
-    for name, span in WINDOWS.items():
-        in_window = Q(triggered_at__gte=now - span)
-        annotations[f"runs_{name}"] = Count("id", filter=in_window)
-        annotations[f"ok_{name}"] = Count("id", filter=in_window & Q(success=True))
-        annotations[f"p_{name}"] = PercentileCont("duration_ms", filter=in_window)
-    annotations["last_ok"] = Max("triggered_at", filter=Q(success=True))
-    rows: Iterable[Mapping[str, Any]] = logs.values("webhook_id", "hook_id").order_by().annotate(**annotations)
-    for row in rows:
-        for name in WINDOWS:
-            p50, p95 = row[f"p_{name}"] or (None, None)
-            stats = WindowStats(row[f"runs_{name}"], row[f"ok_{name}"], p50, p95)
-            yield _key(row["webhook_id"], row["hook_id"]), name, stats, row["last_ok"]
-
-
-def _percentile_from_histogram(counts: dict[int, int], fraction: float) -> float | None:
-    """The ``fraction`` percentile of a duration histogram, interpolated linearly inside its bucket."""
-    total = sum(counts.values())
-    if not total:
-        return None
-    rank = fraction * (total - 1)  # as percentile_cont: 0 = the smallest, total-1 = the largest
-    seen = 0
-    for index in sorted(counts):
-        count = counts[index]
-        if rank < seen + count:
-            low = DURATION_EDGES[index - 1] + 1 if index > 0 else 0
-            high = DURATION_EDGES[index] if index < len(DURATION_EDGES) else DURATION_EDGES[-1] * 2
-            if count == 1:
-                return float((low + high) / 2)
-            return float(low + (high - low) * (rank - seen) / (count - 1))
-        seen += count
-    return float(DURATION_EDGES[-1])
-
-
-def _stats_histogram(
-    logs: QuerySet[HookLog], now: datetime
-) -> Iterable[tuple[TargetKey, str, WindowStats, datetime | None]]:
-    day = now - WINDOWS["24h"]
-    rows: Iterable[Mapping[str, Any]] = (
-        logs.annotate(
-            bucket=_duration_bucket(),
-            in_day=Case(When(triggered_at__gte=day, then=Value(1)), default=Value(0), output_field=IntegerField()),
-        )
-        .values("webhook_id", "hook_id", "in_day", "bucket")
-        .order_by()
-        .annotate(
-            n=Count("id"), ok=Count("id", filter=Q(success=True)), last_ok=Max("triggered_at", filter=Q(success=True))
-        )
-    )
-    histograms: dict[TargetKey, dict[str, dict[int, int]]] = {}
-    successes: dict[TargetKey, dict[str, int]] = {}
-    last_ok: dict[TargetKey, datetime] = {}
-    for row in rows:
-        key = _key(row["webhook_id"], row["hook_id"])
-        if row["last_ok"] is not None and (key not in last_ok or row["last_ok"] > last_ok[key]):
-            last_ok[key] = row["last_ok"]
-        per_window = histograms.setdefault(key, {name: {} for name in WINDOWS})
-        ok = successes.setdefault(key, dict.fromkeys(WINDOWS, 0))
-        for name in ["7d", "24h"] if row["in_day"] else ["7d"]:
-            counts = per_window[name]
-            counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
-            ok[name] += row["ok"]
-    for key, per_window in histograms.items():
-        for name, counts in per_window.items():
-            stats = WindowStats(
-                sum(counts.values()),
-                successes[key][name],
-                _percentile_from_histogram(counts, 0.5),
-                _percentile_from_histogram(counts, 0.95),
-            )
-            yield key, name, stats, last_ok.get(key)
+    if keys is not None:
+        edges = edges.filter(_logs_of(keys))
+    width = len(target_kinds.FIELDS)
+    for row in edges.order_by().values_list(*rollups.LOG_COLUMNS):
+        at, success, skipped, duration = row[width:]
+        per_window = windows.setdefault(target_kinds.key(*row[:width]), {name: Tally() for name in WINDOWS})
+        for name in ("7d", "24h") if at >= day_start else ("7d",):
+            per_window[name].add_row(success=success, skipped=skipped, duration_ms=duration, at=at)
+    return _Read(windows, hours)
 
 
 def percentile_method() -> str:
-    """How durations' percentiles are computed on this database (shown on the dashboard)."""
-    if connection.vendor == "postgresql":
-        return "exact (PostgreSQL percentile_cont)"
-    return "estimated from a duration histogram (x1.25 buckets, within 25 % or 1 ms)"
+    """How durations' percentiles are computed (shown on the dashboard)."""
+    return "estimated from hourly duration histograms (x1.25 buckets: within 25 % or 1 ms)"
 
 
-def _older_successes(webhook_ids: list[int], hook_ids: list[int], before: datetime) -> dict[TargetKey, datetime]:
-    """The newest success before ``before`` of each given target: one query over the partial indexes."""
-    rows: Iterable[Mapping[str, Any]] = (
-        HookLog.objects.filter(success=True, is_test=False, triggered_at__lt=before)
-        .filter(Q(webhook_id__in=webhook_ids) | Q(hook_id__in=hook_ids))
-        .values("webhook_id", "hook_id")
+def _older_successes(keys: list[TargetKey], before: datetime) -> dict[TargetKey, datetime]:
+    """The newest success in the hours before ``before`` of each given target: one query (the key's index)."""
+    rows = (
+        HookLogHour.objects.filter(hour__lt=before, last_success_at__isnull=False)
+        .filter(_hours_of(keys))
+        .values_list("target_field", "target_id")
         .order_by()
-        .annotate(last=Max("triggered_at"))
+        .annotate(last=Max("last_success_at"))
     )
-    return {_key(row["webhook_id"], row["hook_id"]): row["last"] for row in rows}
+    return {(kind, pk): last for kind, pk, last in rows}
 
 
-def targets_health(
-    *,
-    webhooks: Sequence[WebhookConfig],
-    hooks: Sequence[HookConfig],
-    now: datetime | None = None,
-    every_target: bool = False,
-) -> list[TargetHealth]:
-    """Health of the given targets, in the given order: one query, two when a target had no recent success.
-
-    ``every_target``: the targets are all there are, so the log is read without a target filter.
-    """
-    now = now or timezone.now()
-    health: dict[TargetKey, TargetHealth] = {}
-    health.update({(HookType.WEBHOOK, w.pk): TargetHealth(HookType.WEBHOOK, w) for w in webhooks})
-    health.update({(HookType.SCRIPT, h.pk): TargetHealth(HookType.SCRIPT, h) for h in hooks})
-    if not health:
-        return []
-    logs = _logs_of(None, None) if every_target else _logs_of(webhooks, hooks)
-    logs = logs.filter(skipped=False, triggered_at__gte=now - max(WINDOWS.values()))
-    since = now - max(WINDOWS.values())
-    stats = _stats_postgresql(logs, now) if connection.vendor == "postgresql" else _stats_histogram(logs, now)
-    for key, name, window, last_ok in stats:
-        target = health.get(key)
-        if target is not None:
-            target.windows[name] = window
-            target.last_success_at = last_ok
-    # A success older than the windows: looked up only for the targets without a recent one (a 7th query).
-    unknown = [key for key, target in health.items() if target.last_success_at is None]
+def _health(targets: Sequence[AnyTarget], read: _Read, now: datetime) -> list[TargetHealth]:
+    health = {entry.key: entry for entry in (TargetHealth(target) for target in targets)}
+    for key, entry in health.items():
+        per_window = read.windows.get(key)
+        if per_window is not None:
+            entry.windows = {name: _stats(tally) for name, tally in per_window.items()}
+            entry.last_success_at = per_window["7d"].last_success_at
+    # A success older than the windows: looked up only for the targets without a recent one (one more query).
+    unknown = [key for key, entry in health.items() if entry.last_success_at is None]
     if unknown:
-        older = _older_successes(
-            [pk for kind, pk in unknown if kind == HookType.WEBHOOK],
-            [pk for kind, pk in unknown if kind == HookType.SCRIPT],
-            since,
-        )
-        for key, last in older.items():
-            if key in health:
-                health[key].last_success_at = last
+        first_full = hour_of(now - WINDOWS["7d"]) + HOUR
+        for key, last in _older_successes(unknown, first_full).items():
+            health[key].last_success_at = last
     return list(health.values())
 
 
-def outcome_buckets(
-    *,
-    webhook: WebhookConfig | None = None,
-    hook: HookConfig | None = None,
-    now: datetime | None = None,
-    span: timedelta = CHART_SPAN,
-    buckets: int = CHART_BUCKETS,
-) -> list[OutcomeBucket]:
-    """Succeeded, failed and skipped attempts in ``buckets`` equal slices of the last ``span``: one query."""
+def targets_health(*, targets: Sequence[AnyTarget], now: datetime | None = None) -> list[TargetHealth]:
+    """Health of the given targets (any kinds), in the given order: two queries, three if one had no recent success."""
     now = now or timezone.now()
-    width = span / buckets
-    starts = [now - span + width * index for index in range(buckets)]
-    logs = HookLog.objects.filter(is_test=False, triggered_at__gte=starts[0], triggered_at__lte=now)
-    if webhook is not None:
-        logs = logs.filter(webhook=webhook)
-    if hook is not None:
-        logs = logs.filter(hook=hook)
-    slice_of: Any
-    if connection.vendor == "postgresql":
-        # Arithmetic on the timestamp: cheaper than any CASE.
-        slice_of = RawSQL(
-            "LEAST(FLOOR(EXTRACT(EPOCH FROM (triggered_at - %s)) / %s)::int, %s)",
-            (starts[0], width.total_seconds(), buckets - 1),
-            output_field=IntegerField(),
-        )
-    else:
-        # Slice i holds starts[i] <= t < starts[i+1]: "at or below leaf mid" is t < starts[mid + 1].
-        slice_of = _binary_case(Value, lambda mid: Q(triggered_at__lt=starts[mid + 1]), 0, buckets - 1)
-    result = [OutcomeBucket(start, start + width) for start in starts]
-    rows = (
-        logs.annotate(slice=slice_of)
-        .values("slice")
-        .order_by()
-        .annotate(
-            ok=Count("id", filter=Q(success=True)),
-            skipped_n=Count("id", filter=Q(skipped=True)),
-            total=Count("id"),
-        )
-    )
-    for row in rows:
-        bucket = result[row["slice"]]
-        bucket.succeeded, bucket.skipped = row["ok"], row["skipped_n"]
-        bucket.failed = row["total"] - row["ok"] - row["skipped_n"]
+    if not targets:
+        return []
+    return _health(targets, _read([(t.target_field, t.pk) for t in targets], now), now)
+
+
+def _chart(hours: Iterable[tuple[datetime, int, int, int]], now: datetime) -> list[OutcomeBucket]:
+    """The hours in ``CHART_BUCKETS`` slices of the ``CHART_SPAN`` that ends with the current hour."""
+    end = hour_of(now) + HOUR
+    width = CHART_SPAN / CHART_BUCKETS
+    start = end - CHART_SPAN
+    result = [OutcomeBucket(start + width * index, start + width * (index + 1)) for index in range(CHART_BUCKETS)]
+    for hour, runs, ok, skipped in hours:
+        if start <= hour < end:
+            bucket = result[int((hour - start) / width)]
+            bucket.succeeded += ok
+            bucket.failed += runs - ok
+            bucket.skipped += skipped
     return result
+
+
+def outcome_buckets(*, target: AnyTarget | None = None, now: datetime | None = None) -> list[OutcomeBucket]:
+    """Succeeded, failed and skipped attempts in the chart's slices (of one target, or of all): one query."""
+    now = now or timezone.now()
+    stored = HookLogHour.objects.filter(hour__gte=hour_of(now) + HOUR - CHART_SPAN)
+    if target is not None:
+        stored = stored.filter(target_field=target.target_field, target_id=target.pk)
+    return _chart(stored.values_list("hour", "runs", "successes", "skipped"), now)
 
 
 def _totals(targets: list[TargetHealth]) -> dict[str, WindowStats]:
@@ -359,16 +274,17 @@ def _totals(targets: list[TargetHealth]) -> dict[str, WindowStats]:
 
 
 def dashboard(*, now: datetime | None = None) -> Dashboard:
-    """Every webhook's and script hook's health and the outcomes chart: four queries, five at most.
+    """Every target's health (of every kind) and the outcomes chart: five queries, six at most.
 
-    The targets (2), their run counts, percentiles and last success in the windows (1), the chart (1);
-    and when some target had no success in the last 7 days, its older last success (1).
+    The targets (one query per kind: 3); the hours of the last 7 days, every target's, for both the
+    windows and the chart (1); the log rows of the two hours the windows start in (1); and when some
+    target had no success in the last 7 days, its older last success (1).
     """
     now = now or timezone.now()
-    webhooks = list(WebhookConfig.objects.all())
-    hooks = list(HookConfig.objects.all())
-    targets = targets_health(webhooks=webhooks, hooks=hooks, now=now, every_target=True)
-    return Dashboard(now=now, targets=targets, buckets=outcome_buckets(now=now), totals=_totals(targets))
+    every = [target for model in target_kinds.MODELS for target in model.objects.all()]
+    read = _read(None, now)
+    targets = _health(every, read, now)
+    return Dashboard(now=now, targets=targets, buckets=_chart(read.hours, now), totals=_totals(targets))
 
 
 __all__ = [

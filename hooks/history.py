@@ -1,4 +1,4 @@
-"""A webhook's or script hook's delivery history for the admin: deliveries with their attempts, filtered.
+"""A target's (any kind's) delivery history for the admin: deliveries with their attempts, filtered.
 
 Reads only. A page costs three queries whatever its size (count, the page of
 deliveries, their attempts in one prefetch). Redelivery goes through
@@ -16,7 +16,8 @@ from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 
-from .models import Delivery, HookConfig, HookLog, WebhookConfig
+from .delivery.targets import AnyTarget
+from .models import Delivery, HookLog
 
 PAGE_SIZE = 25
 # What "redeliver everything failed" takes again: as hooks.delivery.redeliver_webhook does.
@@ -60,10 +61,8 @@ class HistoryPage:
     deliveries: list[Delivery]
 
 
-def _deliveries_of(target: WebhookConfig | HookConfig) -> QuerySet[Delivery]:
-    if isinstance(target, WebhookConfig):
-        return Delivery.objects.filter(webhook=target)
-    return Delivery.objects.filter(hook=target)
+def _deliveries_of(target: AnyTarget) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(**{target.target_field: target})
 
 
 def _in_window(deliveries: QuerySet[Delivery], since: datetime | None, until: datetime | None) -> QuerySet[Delivery]:
@@ -75,7 +74,7 @@ def _in_window(deliveries: QuerySet[Delivery], since: datetime | None, until: da
 
 
 def delivery_history(
-    target: WebhookConfig | HookConfig,
+    target: AnyTarget,
     *,
     outcome: str = "",
     since: datetime | None = None,
@@ -94,9 +93,7 @@ def delivery_history(
     return HistoryPage(page=current, deliveries=list(current.object_list))
 
 
-def redeliverable_in_window(
-    target: WebhookConfig | HookConfig, *, since: datetime | None, until: datetime | None
-) -> QuerySet[Delivery]:
+def redeliverable_in_window(target: AnyTarget, *, since: datetime | None, until: datetime | None) -> QuerySet[Delivery]:
     """The failed and skipped deliveries a range redelivery would queue again."""
     return _in_window(_deliveries_of(target), since, until).filter(status__in=REDELIVERABLE)
 

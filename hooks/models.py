@@ -397,3 +397,32 @@ class HookLog(models.Model):
     def __str__(self) -> str:
         outcome = "ok" if self.success else "failed"
         return f"{self.hook_name} on {self.event_name}: {outcome}"
+
+
+class HookLogHour(models.Model):
+    """One target's log rows of one hour, counted (test runs left out): what the health pages read.
+
+    Written in the same transaction as the rows (``hooks.rollups``), rebuilt
+    from the log for the hours a purge or a delete touched. ``durations``:
+    runs per duration bucket (``hooks.rollups.DURATION_EDGES``), for p50/p95.
+    A row whose target was deleted keeps its key; it still counts in the chart.
+    """
+
+    target_field = models.CharField(max_length=16)  # the HookLog foreign key: "webhook", "hook", "notification"
+    target_id = models.PositiveBigIntegerField()  # 0: no target (deleted before a rebuild)
+    hour = models.DateTimeField()  # UTC, on the hour
+    runs = models.PositiveIntegerField(default=0)  # skipped deliveries left out
+    successes = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    durations = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "hook log hour"
+        constraints = [
+            models.UniqueConstraint(fields=["target_field", "target_id", "hour"], name="hooks_loghour_one_per_hour")
+        ]
+        indexes = [models.Index(fields=["hour"], name="hooks_loghour_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.target_field} {self.target_id} at {self.hour:%Y-%m-%d %H}:00"

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from events import emit_event
 
-from . import signing, validators
+from . import rollups, signing, validators
 from .models import HookConfig, HookLog, NotificationConfig, WebhookConfig
 
 logger = logging.getLogger(__name__)
@@ -261,8 +261,12 @@ def hooks_set_enabled(*, hooks: Iterable[HookConfig], enabled: bool, source: Sou
 
 
 def hook_logs_delete(*, logs: QuerySet[HookLog]) -> int:
-    """Delete the given log rows; return how many."""
-    deleted, _ = logs.delete()
+    """Delete the given log rows and count their hours again (``hooks.rollups``); return how many."""
+    with transaction.atomic():
+        hours = rollups.hours_of_rows(logs)
+        deleted, _ = logs.delete()
+        if deleted:
+            rollups.hours_rebuild(hours)
     return deleted
 
 
@@ -286,6 +290,8 @@ def hook_logs_purge(*, older_than_days: int | None = None, dry_run: bool = False
             break
         deleted, _ = HookLog.objects.filter(id__in=ids).delete()
         total += deleted
+    # The hourly counts follow: the hours before the cutoff's go, the cutoff's own is counted again.
+    rollups.hours_rebuild([cutoff], before=cutoff)
     if total:
         logger.info("Purged %d hook log rows older than %d days", total, days)
     return total

@@ -19,7 +19,7 @@ from django.utils import timezone
 from events.catalog import HOOKABLE_EVENTS
 from events.types import Envelope
 
-from .. import bulk, doorbell
+from .. import bulk, doorbell, rollups
 from ..models import Delivery, HookLog, HookType, NotificationConfig, PendingEvent, WebhookConfig
 from ..subscriptions import Targets, load_targets, targets_for
 from . import targets, worker
@@ -178,9 +178,10 @@ def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
 
 
 def log_skipped(deliveries: list[Delivery], now: datetime) -> None:
-    HookLog.objects.bulk_create(
+    logs = HookLog.objects.bulk_create(
         [
             HookLog(
+                hook_id=d.hook_id,
                 webhook_id=d.webhook_id,
                 notification_id=d.notification_id,
                 delivery=d,
@@ -197,6 +198,7 @@ def log_skipped(deliveries: list[Delivery], now: datetime) -> None:
             for d in deliveries
         ]
     )
+    rollups.hours_add(rollups.tally_logs(logs))  # counted for the health pages, in the same transaction
 
 
 def drain(*, max_seconds: float = DRAIN_SECONDS, stale_only: bool = False) -> int:

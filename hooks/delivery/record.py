@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from events import emit_event
 
-from .. import bulk, transports
+from .. import bulk, rollups, transports
 from ..models import Delivery, HookLog, NotificationConfig, WebhookConfig
 from ..subscriptions import subscriptions_changed
 from ..transports import Result
@@ -87,6 +87,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                 if not o.held
             ],
         )
+        _roll_up(outcomes)
         plain = sorted((o for o in outcomes if o.status == Delivery.Status.SUCCEEDED), key=lambda o: o.delivery.pk)
         if plain:
             now = timezone.now()
@@ -147,6 +148,20 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                 )
     retries = [o.next_attempt_at for o in outcomes if not o.final]
     return min(retries) if retries else None
+
+
+def _roll_up(outcomes: list[Outcome]) -> None:
+    """Count the attempts just logged into their targets' hours (``hooks.rollups``), in the same transaction."""
+    tallies: dict[rollups.HourKey, rollups.Tally] = {}
+    for o in outcomes:
+        if o.held:
+            continue
+        kind, pk = targets.key_of(o.delivery)
+        tally = tallies.setdefault((kind, pk, rollups.hour_of(o.started_at)), rollups.Tally())
+        tally.add_row(
+            success=o.result.success, skipped=o.skipped, duration_ms=max(0, o.result.duration_ms), at=o.started_at
+        )
+    rollups.hours_add(tallies)
 
 
 def result_fields(result: Result) -> dict[str, Any]:

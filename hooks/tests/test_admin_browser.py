@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import testsupport
-from hooks.models import Delivery, HookLog, WebhookConfig
+from hooks.models import Delivery, HookLog, NotificationConfig, WebhookConfig
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -257,3 +257,47 @@ def test_webhook_history_shows_attempts_and_a_redelivery_adds_one(
     browser.get(f"{server.url}/admin/hooks/webhookconfig/{webhook.pk}/deliveries/redeliver-failed/")
     assert "0 deliveries will be queued again" in browser.find_element(By.ID, "redeliver-count").text
     shot(browser, "redeliver-confirm")
+
+
+def test_notification_history_shows_the_message_and_services_but_never_a_url(
+    browser, served, start_worker, proc_env, superuser, httpserver: HTTPServer
+):
+    from selenium.webdriver.common.by import By
+
+    secret = "n0tif1cationPassw0rd"
+    httpserver.expect_request("/notify", method="POST").respond_with_data("ok")
+    target = NotificationConfig.objects.create(
+        name="phone",
+        events=["subtitle_downloaded"],
+        urls=[f"json://sublarr:{secret}@127.0.0.1:{httpserver.port}/notify"],
+        title_template="{{ media }} downloaded",
+    )
+    server = served()
+    start_worker(SUBLARR_WEBHOOK_ALLOW_LOOPBACK="true")
+    emit(proc_env, "subtitle_downloaded", {"movie_title": "Dune"})
+    delivery = testsupport.wait_for(
+        lambda: Delivery.objects.filter(notification=target, status=Delivery.Status.SUCCEEDED).first(),
+        timeout=60,
+        message="the notification to be delivered",
+    )
+
+    log_in(browser, server, superuser.username)
+    browser.get(f"{server.url}/admin/hooks/dashboard/")
+    row = browser.find_element(By.CSS_SELECTOR, '#health-table tr[data-kind="notification"]')
+    assert "phone" in row.text
+    assert "100.0 % of 1" in row.text
+    row.find_element(By.LINK_TEXT, "phone").click()
+    wait(browser, lambda d: urlsplit(d.current_url).path.endswith(f"/notificationconfig/{target.pk}/deliveries/"))
+    item = browser.find_element(By.ID, f"delivery-{delivery.pk}")
+    item.find_element(By.TAG_NAME, "summary").click()
+    [attempt] = item.find_elements(By.CSS_SELECTOR, "details.hooks-attempt")
+    attempt.find_element(By.TAG_NAME, "summary").click()
+    assert "succeeded" in attempt.text
+    assert attempt.find_element(By.CSS_SELECTOR, "pre.request-headers").text == "json"
+    assert "Dune downloaded" in attempt.find_element(By.CSS_SELECTOR, "pre.request-body").text
+    shot(browser, "notification-history")
+    for page in ("dashboard/", "notificationconfig/", f"notificationconfig/{target.pk}/deliveries/"):
+        browser.get(f"{server.url}/admin/hooks/{page}")
+        assert secret not in browser.page_source, page
+        assert "json://" not in browser.page_source, page
+    shot(browser, "notification-list")

@@ -8,13 +8,15 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
+from django.db.models import Sum
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import testsupport
 from events import emit_event
 from events.samples import sample_payload
-from hooks.models import Delivery, HookLog, WebhookConfig
+from hooks.models import Delivery, HookLog, HookLogHour, WebhookConfig
+from hooks.tests.test_health_rollups import assert_hours_match_the_log
 
 pytestmark = [pytest.mark.slow]
 
@@ -128,6 +130,10 @@ def test_500_500_200_is_delivered_on_the_third_attempt(worker, receiver):
     assert webhook.last_error == ""
     assert webhook.last_triggered_at == logs[2].triggered_at
     assert webhook.enabled
+    # The health pages' hourly counts were written with the log rows, and equal counting the log again.
+    hours = HookLogHour.objects.filter(target_field="webhook", target_id=webhook.pk)
+    assert hours.aggregate(runs=Sum("runs"), ok=Sum("successes")) == {"runs": 3, "ok": 1}
+    assert_hours_match_the_log()
 
 
 def test_hanging_receiver_is_a_logged_timeout(worker, receiver):
@@ -199,6 +205,10 @@ def test_410_disables_the_webhook_and_later_events_are_skipped_then_redeliverabl
     ids = [s.headers["Webhook-Id"] for s in receiver.to("/gone")]
     assert len(ids) == 3
     assert second["id"] in ids
+    # The skipped row (written by the fan-out) and every attempt are in the hourly counts.
+    hours = HookLogHour.objects.filter(target_field="webhook", target_id=webhook.pk)
+    assert hours.aggregate(runs=Sum("runs"), skipped=Sum("skipped")) == {"runs": 3, "skipped": 1}
+    assert_hours_match_the_log()
 
 
 def test_dead_webhook_does_not_delay_a_healthy_one(worker, receiver):
