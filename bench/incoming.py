@@ -42,6 +42,36 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in process group ``pgid`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "pid (comm)": state ppid pgrp … utime(12th) stime(13th).
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _py_spy(pid: int, data_dir: Path) -> subprocess.Popen | None:
+    """With BENCH_PY_SPY=<py-spy binary>:<output file>, sample the (first) server during the timed run."""
+    spec = os.environ.get("BENCH_PY_SPY")
+    if not spec:
+        return None
+    binary, output = spec.split(":", 1)
+    command = [binary, "record", "--pid", str(pid), "--format", "raw", "--threads", "--gil", "--rate", "250"]
+    command += ["--output", output, "--full-filenames"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(data_dir / "py-spy.log", "wb"))  # noqa: SIM115
+    time.sleep(1)  # attached before the first post
+    return spy
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -173,16 +203,26 @@ def child(posts: int, clients: int, servers: int) -> None:
             conn.close()
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        servers_cpu = sum(_cpu_seconds(p.pid) for p in processes[:servers])
+        spy = _py_spy(processes[0].pid, data_dir)
+        workers_cpu = _cpu_seconds(processes[-1].pid)
         first = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - first
+        servers_cpu = sum(_cpu_seconds(p.pid) for p in processes[:servers]) - servers_cpu
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         deadline = time.monotonic() + 300
         while len(set(received)) < posts and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers_cpu = _cpu_seconds(processes[-1].pid) - workers_cpu
         accepted = IncomingRequest.objects.filter(outcome="accepted").count()
+        # The view's own time (parse to commit), as each request recorded it.
+        in_view = list(IncomingRequest.objects.values_list("duration_ms", flat=True))
         event_ids = set(IncomingRequest.objects.values_list("event_id", flat=True))
         print(
             json.dumps(
@@ -194,6 +234,10 @@ def child(posts: int, clients: int, servers: int) -> None:
                     "p50_ms": _pct(latencies, 0.5),
                     "p99_ms": _pct(latencies, 0.99),
                     "max_ms": max(latencies),
+                    "view_p50_ms": _pct(in_view, 0.5),
+                    "view_p99_ms": _pct(in_view, 0.99),
+                    "server_cpu_ms": servers_cpu * 1000 / posts,
+                    "workers_cpu_ms": workers_cpu * 1000 / posts,
                     "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
                     "accepted_records": accepted,
                     "delivered_distinct": len(set(received)),
@@ -240,7 +284,9 @@ def main() -> int:
             f"{profile:<10} {result['servers']:>7} {result['posts']:>6} {result['per_s']:>7.0f} "
             f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['max_ms']:>7.1f}  {lost}"
             f" (non-2xx {result['non_2xx']}, accepted records {result['accepted_records']}, "
-            f"delivered twice {result['delivered_twice']})",
+            f"delivered twice {result['delivered_twice']})\n"
+            f"{'':<10} in the view p50 {result['view_p50_ms']:.1f} / p99 {result['view_p99_ms']:.1f} ms; "
+            f"CPU per post: servers {result['server_cpu_ms']:.1f} ms, queue workers {result['workers_cpu_ms']:.1f} ms",
             flush=True,
         )
         if lost or result["non_2xx"]:
