@@ -29,6 +29,7 @@ from . import validators
 from .models import IncomingRequest, IncomingSource
 from .parsers import Parsed
 from .paths import map_path
+from .transactions import request_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def incoming_request_accept(
     clock: Callable[[], float],
 ) -> IncomingRequest:
     """Record an accepted request and, for an event, emit ``webhook_received`` — in one transaction."""
-    with transaction.atomic():
+    with request_transaction():
         event_id = None
         if parsed.outcome == "event" and payload is not None:
             event_id = emit_event("webhook_received", payload)["id"]
@@ -295,7 +296,8 @@ def incoming_request_reject(
         error=error,
         duration_ms=(clock() - started) * 1000,
     )
-    _insert_record(record)
+    with request_transaction():
+        _insert_record(record)
     return record
 
 
