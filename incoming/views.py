@@ -95,10 +95,10 @@ _in_pool = sync_to_async(_receive_pooled, thread_sensitive=False, executor=_pool
 async def receive(request: HttpRequest, name: str) -> JsonResponse:
     """Authenticate, parse and normalize one webhook; emit ``webhook_received`` when it is an event.
 
-    Async, so that Django's ASGI handler hands it over without a thread of
-    its own; the work itself (one transaction) is synchronous Django code,
-    run in the pool under ASGI, and in the caller's thread otherwise (WSGI,
-    the test client: the caller's connection and transaction).
+    Async, so that under ASGI the work goes to the pool above instead of the
+    thread Django's ASGI handler gives each request; the work itself (one
+    transaction) is synchronous Django code, run in the caller's thread
+    otherwise (WSGI, the test client: the caller's connection and transaction).
     """
     started = time.perf_counter()
     if isinstance(request, ASGIRequest):
