@@ -30,33 +30,11 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench._setup import run_child_install
+from bench._setup import group_cpu_seconds, percentile, run_child_install
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ["sublarr.asgi:application"]
 FIXTURE = ROOT / "incoming" / "tests" / "fixtures" / "sonarr_download.json"
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of every live process in process group ``pgid`` (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After "pid (comm)": state ppid pgrp … utime(12th) stime(13th).
-        if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def _py_spy(pid: int, data_dir: Path) -> subprocess.Popen | None:
@@ -203,23 +181,23 @@ def child(posts: int, clients: int, servers: int) -> None:
             conn.close()
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        servers_cpu = sum(_cpu_seconds(p.pid) for p in processes[:servers])
+        servers_cpu = sum(group_cpu_seconds(p.pid) for p in processes[:servers])
         spy = _py_spy(processes[0].pid, data_dir)
-        workers_cpu = _cpu_seconds(processes[-1].pid)
+        workers_cpu = group_cpu_seconds(processes[-1].pid)
         first = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - first
-        servers_cpu = sum(_cpu_seconds(p.pid) for p in processes[:servers]) - servers_cpu
+        servers_cpu = sum(group_cpu_seconds(p.pid) for p in processes[:servers]) - servers_cpu
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
         deadline = time.monotonic() + 300
         while len(set(received)) < posts and time.monotonic() < deadline:
             time.sleep(0.05)
-        workers_cpu = _cpu_seconds(processes[-1].pid) - workers_cpu
+        workers_cpu = group_cpu_seconds(processes[-1].pid) - workers_cpu
         accepted = IncomingRequest.objects.filter(outcome="accepted").count()
         # The view's own time (parse to commit), as each request recorded it.
         in_view = list(IncomingRequest.objects.values_list("duration_ms", flat=True))
@@ -231,11 +209,11 @@ def child(posts: int, clients: int, servers: int) -> None:
                     "clients": clients,
                     "servers": servers,
                     "per_s": posts / wall,
-                    "p50_ms": _pct(latencies, 0.5),
-                    "p99_ms": _pct(latencies, 0.99),
+                    "p50_ms": percentile(latencies, 0.5),
+                    "p99_ms": percentile(latencies, 0.99),
                     "max_ms": max(latencies),
-                    "view_p50_ms": _pct(in_view, 0.5),
-                    "view_p99_ms": _pct(in_view, 0.99),
+                    "view_p50_ms": percentile(in_view, 0.5),
+                    "view_p99_ms": percentile(in_view, 0.99),
                     "server_cpu_ms": servers_cpu * 1000 / posts,
                     "workers_cpu_ms": workers_cpu * 1000 / posts,
                     "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),

@@ -19,63 +19,37 @@ arrival, the workers' CPU per notification, and that every one is logged, for
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from bench._setup import run_child_install
-from bench.webhooks import _pct, group_cpu_seconds
+from bench._setup import (
+    ArrivalsHandler,
+    Receiver,
+    group_cpu_seconds,
+    percentile,
+    receiver_process,
+    run_child_install,
+    serve,
+    start_cluster,
+    stop_cluster,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+
+class _Handler(ArrivalsHandler):
+    """Answers 200; a notification is named by its title (the template is ``{{ id }}``: the event's id)."""
+
+    reply = (200, b"ok")
+
+    def key(self, body: bytes) -> str:
+        try:
+            return str(json.loads(body).get("title", ""))
+        except ValueError:
+            return ""
 
 
 def receiver_main(port_file: str) -> None:
-    lock = threading.Lock()
-    arrivals: list[tuple[str, str, float]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            at = time.time()
-            try:
-                title = str(json.loads(body).get("title", ""))
-            except ValueError:
-                title = ""
-            with lock:
-                arrivals.append((self.path, title, at))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def do_GET(self) -> None:
-            with lock:
-                body = str(len(arrivals)).encode() if self.path == "/count" else json.dumps(arrivals).encode()
-                if self.path == "/take":
-                    arrivals.clear()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    Path(port_file).write_text(str(server.server_address[1]))
-    server.serve_forever()
+    serve(_Handler, port_file)
 
 
 def child(deliveries: int, receiver_url: str) -> None:
@@ -83,9 +57,6 @@ def child(deliveries: int, receiver_url: str) -> None:
 
     django.setup()
     import apprise
-    import requests
-    from django.conf import settings
-    from django.core.management import call_command
 
     from events import emit_event
     from events.samples import sample_payload
@@ -93,35 +64,10 @@ def child(deliveries: int, receiver_url: str) -> None:
     from hooks import subscriptions
     from hooks.models import HookLog, NotificationConfig
 
-    call_command("migrate", verbosity=0)
-    if "channels" in settings.DATABASES:
-        call_command("migrate", database="channels", verbosity=0)
-    data_dir = Path(os.environ["SUBLARR_DATA_DIR"])
-    log_path = data_dir / "qcluster.log"
-    with open(log_path, "wb") as log:
-        cluster = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-            cwd=ROOT,
-            env=os.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    session = requests.Session()
+    cluster, log_path = start_cluster()
+    receiver = Receiver(receiver_url, noun="notifications", log_path=log_path, timeout=600)
+    take, wait_for = receiver.take, receiver.wait_for
     json_url = "json://" + receiver_url.split("://", 1)[1]
-
-    def count() -> int:
-        return int(session.get(f"{receiver_url}/count").text)
-
-    def take() -> list:
-        return session.get(f"{receiver_url}/take").json()
-
-    def wait_for(n: int, timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while count() < n:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {count()}/{n} notifications arrived within {timeout}s; see {log_path}")
-            time.sleep(0.02)
 
     def summarise(name: str, emitted: dict[str, float], arrivals: list) -> dict:
         latencies = [(at - emitted[title]) * 1000 for _, title, at in arrivals if title in emitted]
@@ -132,15 +78,15 @@ def child(deliveries: int, receiver_url: str) -> None:
             "name": name,
             "deliveries": len(emitted),
             "per_s": len(emitted) / (last - first),
-            "p50_ms": _pct(latencies, 0.5),
-            "p99_ms": _pct(latencies, 0.99),
+            "p50_ms": percentile(latencies, 0.5),
+            "p99_ms": percentile(latencies, 0.99),
             "duplicates": len(titles) - len(set(titles)),
         }
 
     results = []
     try:
         warm = NotificationConfig.objects.create(
-            name="warm", event_name="batch_complete", urls=[f"{json_url}/warm"], title_template="{{ id }}"
+            name="warm", events=["batch_complete"], urls=[f"{json_url}/warm"], title_template="{{ id }}"
         )
         subscriptions.subscriptions_changed()
         for _ in range(10):
@@ -151,7 +97,7 @@ def child(deliveries: int, receiver_url: str) -> None:
 
         target = NotificationConfig.objects.create(
             name="bench",
-            event_name="subtitle_downloaded",
+            events=["subtitle_downloaded"],
             urls=[f"{json_url}/n"],
             title_template="{{ id }}",
         )
@@ -192,17 +138,8 @@ def child(deliveries: int, receiver_url: str) -> None:
         pool.shutdown()
         results.append(summarise("naive pool", emitted, take()))
     finally:
-        cluster.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            cluster.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait()
-    log_text = log_path.read_text(errors="replace")
-    error_lines = [line for line in log_text.splitlines() if " ERROR " in line]
-    for line in error_lines[:8]:
-        print(f"worker log: {line[:300]}", file=sys.stderr)
-    print(json.dumps({"results": results, "worker_errors": len(error_lines)}))
+        worker_errors = stop_cluster(cluster, log_path)
+    print(json.dumps({"results": results, "worker_errors": worker_errors}))
 
 
 def main() -> int:
@@ -214,15 +151,7 @@ def main() -> int:
     parser.add_argument("--profiles", default="embedded,redis")
     args = parser.parse_args()
 
-    port_file = tempfile.mktemp(prefix="bench-notifications-port-")
-    import multiprocessing
-
-    receiver = multiprocessing.get_context("spawn").Process(target=receiver_main, args=(port_file,), daemon=True)
-    receiver.start()
-    try:
-        while not os.path.exists(port_file) or not Path(port_file).read_text():
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{Path(port_file).read_text()}"
+    with receiver_process(receiver_main, "notifications") as url:
         command = f"--deliveries {args.deliveries} --profiles {args.profiles}"
         print(f"command: .venv/bin/python -m bench.notifications {command}")
         print("| profile | path | notifications | per s | p50 ms | p99 ms | duplicates | worker CPU µs/notification |")
@@ -241,11 +170,6 @@ def main() -> int:
                     flush=True,
                 )
             print(f"| {profile} | worker log errors: {result['worker_errors']} | | | | | | |", flush=True)
-    finally:
-        receiver.terminate()
-        receiver.join(5)
-        if os.path.exists(port_file):
-            os.unlink(port_file)
     return 0
 
 

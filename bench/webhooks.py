@@ -30,88 +30,37 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from bench._setup import run_child_install
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from bench._setup import (
+    ArrivalsHandler,
+    Receiver,
+    group_cpu_seconds,
+    percentile,
+    receiver_process,
+    run_child_install,
+    serve,
+    start_cluster,
+    stop_cluster,
+)
 
 # --- Receiver (its own process) ---------------------------------------------
 
 
+class _Handler(ArrivalsHandler):
+    """Answers 204; a delivery is named by its ``webhook-id``."""
+
+    def key(self, body: bytes) -> str:
+        return self.headers.get("webhook-id", "")
+
+
 def receiver_main(port_file: str) -> None:
-    lock = threading.Lock()
-    arrivals: list[tuple[str, str, float]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            at = time.time()
-            with lock:
-                arrivals.append((self.path, self.headers.get("webhook-id", ""), at))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def do_GET(self) -> None:
-            with lock:
-                if self.path == "/count":
-                    body = str(len(arrivals)).encode()
-                else:
-                    body = json.dumps(arrivals).encode()
-                    if self.path == "/take":
-                        arrivals.clear()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    Path(port_file).write_text(str(server.server_address[1]))
-    server.serve_forever()
+    serve(_Handler, port_file)
 
 
 # --- One profile (child process with the profile's environment) ---------------
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds used so far by the live processes of process group ``pgid`` (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After "(comm)": state ppid pgrp session … utime (14th field of the line) stime.
-        if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def child(
@@ -121,8 +70,6 @@ def child(
 
     django.setup()
     import requests
-    from django.conf import settings
-    from django.core.management import call_command
     from django.db import transaction
 
     from events import emit_event
@@ -134,34 +81,9 @@ def child(
     from hooks.signing import signature_headers
     from hooks.transports.webhook import envelope_body
 
-    call_command("migrate", verbosity=0)
-    if "channels" in settings.DATABASES:
-        call_command("migrate", database="channels", verbosity=0)
-    data_dir = Path(os.environ["SUBLARR_DATA_DIR"])
-    log_path = data_dir / "qcluster.log"
-    with open(log_path, "wb") as log:
-        cluster = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-            cwd=ROOT,
-            env=os.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    session = requests.Session()
-
-    def count() -> int:
-        return int(session.get(f"{receiver_url}/count").text)
-
-    def take() -> list:
-        return session.get(f"{receiver_url}/take").json()
-
-    def wait_for(n: int, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while count() < n:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {count()}/{n} deliveries arrived within {timeout}s; see {log_path}")
-            time.sleep(0.02)
+    cluster, log_path = start_cluster()
+    receiver = Receiver(receiver_url, noun="deliveries", log_path=log_path, timeout=300)
+    take, wait_for = receiver.take, receiver.wait_for
 
     def summarise(name: str, emitted: dict[str, float], arrivals: list, total: int, emit_us: list[float]) -> dict:
         latencies = [(at - emitted[wid]) * 1000 for _, wid, at in arrivals if wid in emitted]
@@ -172,8 +94,8 @@ def child(
             "name": name,
             "deliveries": total,
             "per_s": total / (last - first),
-            "p50_ms": _pct(latencies, 0.5),
-            "p99_ms": _pct(latencies, 0.99),
+            "p50_ms": percentile(latencies, 0.5),
+            "p99_ms": percentile(latencies, 0.99),
             "duplicates": len(ids) - len(set(ids)),
             "emit_us": sum(emit_us) / len(emit_us) if emit_us else None,
         }
@@ -206,7 +128,7 @@ def child(
                 started_ns = time.perf_counter_ns()
                 sig.send(sender="subtitle_downloaded", envelope=envelope)
                 samples.append((time.perf_counter_ns() - started_ns) / 1000)
-            producer[name] = {"p50_us": _pct(samples, 0.5), "p99_us": _pct(samples, 0.99)}
+            producer[name] = {"p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99)}
 
         for per_event in per_events:
             events = max(1, deliveries // per_event)
@@ -278,17 +200,8 @@ def child(
                 results.append(naive)
             WebhookConfig.objects.all().delete()
     finally:
-        cluster.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            cluster.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(cluster.pid, signal.SIGKILL)
-        cluster.wait()
-    log_text = log_path.read_text(errors="replace")
-    error_lines = [line for line in log_text.splitlines() if " ERROR " in line]
-    for line in [text for text in log_text.splitlines() if "Error" in text or " ERROR " in text][:8]:
-        print(f"worker log: {line[:300]}", file=sys.stderr)
-    print(json.dumps({"results": results, "worker_errors": len(error_lines), "producer": producer}))
+        worker_errors = stop_cluster(cluster, log_path)
+    print(json.dumps({"results": results, "worker_errors": worker_errors, "producer": producer}))
 
 
 # --- Parent -------------------------------------------------------------------
@@ -343,15 +256,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    port_file = tempfile.mktemp(prefix="bench-webhooks-port-")
-    import multiprocessing
-
-    receiver = multiprocessing.get_context("spawn").Process(target=receiver_main, args=(port_file,), daemon=True)
-    receiver.start()
-    try:
-        while not os.path.exists(port_file) or not Path(port_file).read_text():
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{Path(port_file).read_text()}"
+    with receiver_process(receiver_main, "webhooks") as url:
         ratios: list[str] = []
         print(
             f"command: .venv/bin/python -m bench.webhooks --deliveries {args.deliveries} --profiles {args.profiles} "
@@ -381,11 +286,6 @@ def main() -> int:
                 print(f"producer, nothing subscribed ({profile}): {line}")
         for line in ratios:
             print(line)
-    finally:
-        receiver.terminate()
-        receiver.join(5)
-        if os.path.exists(port_file):
-            os.unlink(port_file)
     return 0
 
 

@@ -131,6 +131,7 @@ PAYLOAD_TYPES: dict[str, PayloadType] = {
     "processing_time_ms": INTEGER,
     "hook_id": INTEGER.or_null(),
     "webhook_id": INTEGER.or_null(),
+    "notification_id": INTEGER.or_null(),
     "hook_type": STRING,
     "event_name": STRING,
     "success": BOOLEAN,
@@ -352,8 +353,9 @@ _SPECS = [
     EventSpec(
         "hook_executed",
         "Hook executed",
-        "A script hook or webhook delivery reached its final outcome (WebSocket only).",
-        ("hook_id", "webhook_id", "hook_type", "event_name", "success", "duration_ms"),
+        "A script hook, webhook or notification delivery reached its final outcome (WebSocket only).",
+        # notification_id was added within CATALOG_VERSION 1 (keys may be added, never removed or renamed).
+        ("hook_id", "webhook_id", "notification_id", "hook_type", "event_name", "success", "duration_ms"),
         meta=True,
     ),
 ]

@@ -67,6 +67,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "processing_time_ms": 91234,
     "hook_id": 1,
     "webhook_id": None,
+    "notification_id": None,
     "hook_type": "script",
     "event_name": "subtitle_downloaded",
     "success": True,

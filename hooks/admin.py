@@ -48,14 +48,7 @@ class HookConfigAdmin(TargetPagesMixin, TargetAdminActions):
     ]
     list_filter = ["enabled", HealthFilter, "event_name", "last_status"]
     search_fields = ["name", "script_path"]
-    readonly_fields = [
-        "last_triggered_at",
-        "last_status",
-        "trigger_count",
-        "consecutive_failures",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = list(HookConfig.stats_fields)
 
     def save_model(self, request: HttpRequest, obj: HookConfig, form: HookConfigForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in HOOK_FIELDS}
@@ -100,37 +93,11 @@ class WebhookConfigAdmin(TargetPagesMixin, TargetAdminActions):
     # The URL is searched too, as shown (get_search_results); never a column holding a secret.
     search_fields = ["name", "disabled_reason"]
     search_help_text = "Name, disable reason, or part of the URL as shown (a password in it never matches)."
-    readonly_fields = [
-        "secret_set",
-        "last_triggered_at",
-        "last_status_code",
-        "last_error",
-        "consecutive_failures",
-        "trigger_count",
-        "disabled_reason",
-        "disabled_at",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["secret_set", *WebhookConfig.stats_fields]
     fieldsets = [
         (None, {"fields": tuple(WEBHOOK_FIELDS)}),
         ("Signing secret", {"fields": ["secret_set", "new_secret", "clear_secret", "generate_secret"]}),
-        (
-            "Health",
-            {
-                "fields": [
-                    "last_triggered_at",
-                    "last_status_code",
-                    "last_error",
-                    "consecutive_failures",
-                    "trigger_count",
-                    "disabled_reason",
-                    "disabled_at",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
-        ),
+        ("Health", {"fields": list(WebhookConfig.stats_fields)}),
     ]
 
     @admin.display(boolean=True, description="Secret set")

@@ -14,18 +14,19 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
+from django.utils import timezone
 
-from events.catalog import HOOKABLE_EVENTS
+from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.errors import Invalid
 
-from . import notification_services, validators
+from . import held, notification_services, validators
 from .admin_base import HealthFilter, TargetAdminActions
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 
 FORM_FIELDS = [
     "name",
-    "event_name",
+    "events",
     "enabled",
     "urls_text",
     "title_template",
@@ -40,11 +41,33 @@ FORM_FIELDS = [
     "timeout_seconds",
 ]
 _MODEL_FIELDS = [name for name in FORM_FIELDS if name != "urls_text"]
+_EVENT_CHOICES = [(name, f"{name} — {EVENT_CATALOG[name].label}") for name in HOOKABLE_EVENTS]
+
+
+class EventFilter(admin.SimpleListFilter):
+    """The targets that list an event (``*``: those on every event); matched in Python, as the API does."""
+
+    title = "event"
+    parameter_name = "event"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(validators.ALL_EVENTS, "* (every event)"), *((name, name) for name in HOOKABLE_EVENTS)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[NotificationConfig]) -> QuerySet[NotificationConfig]:
+        name = self.value()
+        if not name:
+            return queryset
+        return queryset.filter(
+            pk__in=[pk for pk, events in queryset.values_list("pk", "events") if name in (events or ())]
+        )
 
 
 class NotificationConfigForm(forms.ModelForm):
-    event_name = forms.ChoiceField(
-        choices=[(validators.ALL_EVENTS, "* (every event)"), *((name, name) for name in HOOKABLE_EVENTS)]
+    # Checkboxes: Tab moves between them, Space ticks one; the service refuses * beside names, with a message.
+    events = forms.MultipleChoiceField(
+        choices=[(validators.ALL_EVENTS, "* — every event, including ones added later"), *_EVENT_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick the events to notify about, or * alone for every event.",
     )
     urls_text = forms.CharField(
         label="Apprise URLs",
@@ -75,6 +98,8 @@ class NotificationConfigForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in _MODEL_FIELDS if name in self.cleaned_data}
         data["urls"] = [line.strip() for line in self.cleaned_data.get("urls_text", "").splitlines() if line.strip()]
         data["quiet_passes"] = list(self.cleaned_data.get("quiet_passes") or [])
+        if "events" in data:
+            data["events"] = list(data["events"])
         try:
             instance = self.instance if self.instance.pk else None
             self.cleaned_fields, self.warnings = notification_services.notification_clean(data, instance=instance)
@@ -88,52 +113,60 @@ class NotificationConfigForm(forms.ModelForm):
 @admin.register(NotificationConfig)
 class NotificationConfigAdmin(TargetAdminActions):
     form = NotificationConfigForm
+    HELD_SHOWN = 20
     list_display = [
         "name",
-        "event_name",
+        "subscribed",
         "enabled",
         "services",
         "last_triggered_at",
         "trigger_count",
         "consecutive_failures",
+        "held_now",
         "disabled_reason",
     ]
-    list_filter = ["enabled", HealthFilter, "event_name", "body_format"]
+    list_filter = ["enabled", HealthFilter, EventFilter, "body_format"]
     # Never the urls column: a search or a filter on it would be an oracle for the secrets inside.
     search_fields = ["name", "disabled_reason"]
     search_help_text = "Name or disable reason (the URLs are never searched)."
-    readonly_fields = [
-        "services",
-        "last_triggered_at",
-        "last_error",
-        "consecutive_failures",
-        "trigger_count",
-        "disabled_reason",
-        "disabled_at",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["held_now", "held_list", "services", *NotificationConfig.stats_fields]
     fieldsets = [
-        (None, {"fields": ["name", "event_name", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
+        (None, {"fields": ["name", "events", "enabled", "urls_text", "retry_count", "timeout_seconds"]}),
         ("Message", {"fields": ["title_template", "body_template", "body_format"]}),
-        ("Quiet hours", {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes"]}),
         (
-            "Health",
-            {
-                "fields": [
-                    "services",
-                    "last_triggered_at",
-                    "last_error",
-                    "consecutive_failures",
-                    "trigger_count",
-                    "disabled_reason",
-                    "disabled_at",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
+            "Quiet hours",
+            {"fields": ["quiet_start", "quiet_end", "quiet_timezone", "quiet_mode", "quiet_passes", "held_list"]},
         ),
+        ("Health", {"fields": ["services", *NotificationConfig.stats_fields]}),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationConfig]:
+        return held.with_held(super().get_queryset(request))
+
+    @admin.display(description="Held")
+    def held_now(self, obj: NotificationConfig) -> str:
+        count, until = held.held_summary(obj)
+        return f"{count}, first sent {timezone.localtime(until):%Y-%m-%d %H:%M}" if count and until else "—"
+
+    @admin.display(description="Held until the quiet hours end")
+    def held_list(self, obj: NotificationConfig) -> str:
+        if not obj.pk:
+            return "—"
+        rows = list(held.held_deliveries(obj)[: self.HELD_SHOWN + 1])
+        if not rows:
+            return "None: nothing is waiting."
+        count = held.held_summary(obj)[0]
+        lines = [
+            f"{row.event_name} (event {row.event_id}): sent at {timezone.localtime(row.next_attempt_at):%Y-%m-%d %H:%M}"
+            for row in rows[: self.HELD_SHOWN]
+        ]
+        if count > self.HELD_SHOWN:
+            lines.append(f"… and {count - self.HELD_SHOWN} more")
+        return "\n".join(lines)
+
+    @admin.display(description="Events")
+    def subscribed(self, obj: NotificationConfig) -> str:
+        return ", ".join(obj.event_names)
 
     @admin.display(description="Services")
     def services(self, obj: NotificationConfig) -> str:

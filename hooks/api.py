@@ -13,14 +13,14 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api_schema import error_responses, id_parameter
+from events.api_schema import crud_schema, error_responses, id_parameter
 
 from . import delivery, services
 from .api_logs import HookLogViewSet
@@ -49,35 +49,12 @@ def _filter_configs(queryset: QuerySet, request: Request) -> QuerySet:
     return queryset
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List script hooks",
-        parameters=[ConfigFilterSerializer],
-        responses={200: HookConfigSerializer(many=True), **error_responses(400, 401, 403)},
-    ),
-    create=extend_schema(
-        summary="Create a script hook", responses={201: HookConfigSerializer, **error_responses(400, 401, 403)}
-    ),
-    retrieve=extend_schema(
-        summary="Get a script hook",
-        parameters=id_parameter("script hook"),
-        responses={200: HookConfigSerializer, **error_responses(404, 401, 403)},
-    ),
-    update=extend_schema(
-        summary="Replace a script hook",
-        parameters=id_parameter("script hook"),
-        responses={200: HookConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a script hook",
-        parameters=id_parameter("script hook"),
-        responses={200: HookConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a script hook (its log rows stay)",
-        parameters=id_parameter("script hook"),
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
-    ),
+@crud_schema(
+    HookConfigSerializer,
+    noun="script hook",
+    plural="script hooks",
+    filters=ConfigFilterSerializer,
+    destroy="Delete a script hook (its log rows stay)",
 )
 class HookViewSet(viewsets.ModelViewSet):
     """Script hooks: executables in SUBLARR_HOOKS_DIR run on one catalog event."""
@@ -125,36 +102,14 @@ class HookViewSet(viewsets.ModelViewSet):
         return _run_test(self.get_object())
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List webhooks",
-        parameters=[ConfigFilterSerializer],
-        responses={200: WebhookConfigSerializer(many=True), **error_responses(400, 401, 403)},
-    ),
-    create=extend_schema(
-        summary='Create a webhook (signed by a generated secret unless secret is sent; "" for none)',
-        responses={201: WebhookConfigSerializer, **error_responses(400, 401, 403)},
-    ),
-    retrieve=extend_schema(
-        summary="Get a webhook",
-        parameters=id_parameter("webhook"),
-        responses={200: WebhookConfigSerializer, **error_responses(404, 401, 403)},
-    ),
-    update=extend_schema(
-        summary="Replace a webhook (an omitted secret is kept)",
-        parameters=id_parameter("webhook"),
-        responses={200: WebhookConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a webhook",
-        parameters=id_parameter("webhook"),
-        responses={200: WebhookConfigSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a webhook (its log rows stay)",
-        parameters=id_parameter("webhook"),
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
-    ),
+@crud_schema(
+    WebhookConfigSerializer,
+    noun="webhook",
+    plural="webhooks",
+    filters=ConfigFilterSerializer,
+    create='Create a webhook (signed by a generated secret unless secret is sent; "" for none)',
+    update="Replace a webhook (an omitted secret is kept)",
+    destroy="Delete a webhook (its log rows stay)",
 )
 class WebhookViewSet(viewsets.ModelViewSet):
     """Outgoing webhooks: signed JSON POSTs of one event, or of every event (``*``)."""

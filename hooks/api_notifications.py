@@ -4,8 +4,10 @@ CRUD, ``test/`` (a sample event sent now, its log row answered),
 ``enable/`` and ``redeliver/`` (failed and skipped deliveries again), like
 webhooks. The URLs are write-only in substance: answered masked
 (``hooks.notify.urls.mask_url``); a masked URL sent back exactly as shown
-keeps the stored one. Every check is ``hooks.notification_services``'s; its
-refusals are 400 with field → messages (templates: ``line N: message``).
+keeps the stored one. ``held_count`` / ``held_until``: the notifications
+waiting for the quiet hours to end (``hooks.held``). Every check is
+``hooks.notification_services``'s; its refusals are 400 with field →
+messages (templates: ``line N: message``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ from rest_framework.views import APIView
 from events.api_schema import error_responses, id_parameter
 from events.catalog import HOOKABLE_EVENTS
 
-from . import delivery, notification_services, validators
-from .api import ConfigFilterSerializer, _filter_configs
+from . import delivery, held, notification_services, validators
 from .api_delivery import RedeliveredCountSerializer, RedeliverRangeSerializer
 from .models import NotificationConfig
 from .notify import urls as notify_urls
 from .notify.templates import MAX_TEMPLATE_CHARS
-from .serializers import TextField, WebhookEventField, bounded_int, name_field
+from .serializers import ConfigFilterSerializer, TextField, bounded_int, name_field
 from .serializers_logs import HookLogSerializer
 
 
@@ -41,13 +42,35 @@ class _PassingEventField(TextField):
     """An event name (checked by the service; an enum here would be a second name for the hook events' set)."""
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "enum": ["*"]}, "minItems": 1, "maxItems": 1},
+            {
+                "type": "array",
+                "items": {"type": "string", "enum": list(HOOKABLE_EVENTS)},
+                "minItems": 1,
+                "maxItems": len(HOOKABLE_EVENTS),
+                "uniqueItems": True,
+            },
+        ]
+    }
+)
+class _EventsField(serializers.ListField):
+    """["*"], or catalog events (each once): checked by ``notification_services.validate_events``."""
+
+
 class NotificationConfigSerializer(serializers.ModelSerializer):
-    """A notification target: Apprise URLs that get a rendered title and body on one event or every event."""
+    """A notification target: Apprise URLs that get a rendered title and body on its events (or every event)."""
 
     name = name_field()
-    event_name = WebhookEventField(
-        validators=[validators.validate_webhook_event_name],  # type: ignore[list-item]  # DRF ignores the returned value
-        help_text="The catalog event to notify about, or * for every event (hook_executed is refused: it would loop).",
+    events = _EventsField(
+        child=TextField(allow_blank=True),  # every problem a message of the list's own (validate_events)
+        validators=[notification_services.validate_events],  # type: ignore[list-item]  # DRF ignores the returned value
+        help_text=(
+            'The catalog events to notify about (each once, stored in catalog order), or ["*"] for every event; '
+            "hook_executed is refused (it would loop)."
+        ),
     )
     urls = serializers.ListField(
         child=TextField(max_length=validators.URL_MAX_LENGTH),
@@ -97,13 +120,19 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
     warnings = serializers.SerializerMethodField(
         help_text="Things to know about what this request saved (a host that does not resolve now); else empty."
     )
+    held_count = serializers.SerializerMethodField(
+        help_text="Notifications held by the quiet hours (mode hold), waiting for the window to end; not yet logged."
+    )
+    held_until = serializers.SerializerMethodField(
+        help_text="When the first held notification is sent (the window's end); null when none is held."
+    )
 
     class Meta:
         model = NotificationConfig
         fields = [
             "id",
             "name",
-            "event_name",
+            "events",
             "urls",
             "title_template",
             "body_template",
@@ -117,25 +146,11 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
             "retry_count",
             "timeout_seconds",
             "warnings",
-            "last_triggered_at",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
+            "held_count",
+            "held_until",
+            *NotificationConfig.stats_fields,
         ]
-        read_only_fields = [
-            "last_triggered_at",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(NotificationConfig.stats_fields)
 
     def to_representation(self, instance: NotificationConfig) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -146,8 +161,31 @@ class NotificationConfigSerializer(serializers.ModelSerializer):
     def get_warnings(self, obj: NotificationConfig) -> list[str]:
         return list(self.context.get("warnings", []))
 
+    @extend_schema_field(serializers.IntegerField(min_value=0))
+    def get_held_count(self, obj: NotificationConfig) -> int:
+        return held.held_summary(obj)[0]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_held_until(self, obj: NotificationConfig) -> str | None:
+        until = held.held_summary(obj)[1]
+        return serializers.DateTimeField().to_representation(until) if until else None
+
 
 _WHAT = "notification"
+
+
+def _filter_targets(queryset: QuerySet[NotificationConfig], request: Request) -> QuerySet[NotificationConfig]:
+    """``?enabled=``, and ``?event_name=``: the targets that list that event (``*``: those on every event)."""
+    params = ConfigFilterSerializer(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    if params.validated_data.get("enabled") is not None:
+        queryset = queryset.filter(enabled=params.validated_data["enabled"])
+    if "event_name" in params.validated_data:
+        # A JSON list is matched in Python (SQLite has no JSON containment): a handful of targets, two queries.
+        name = params.validated_data["event_name"]
+        listed = [pk for pk, events in queryset.values_list("pk", "events") if name in (events or ())]
+        queryset = queryset.filter(pk__in=listed)
+    return queryset
 
 
 @extend_schema_view(
@@ -189,9 +227,9 @@ class NotificationViewSet(viewsets.ModelViewSet):
     queryset = NotificationConfig.objects.all()
 
     def get_queryset(self) -> QuerySet[NotificationConfig]:
-        queryset = NotificationConfig.objects.order_by("name", "id")
+        queryset = held.with_held(NotificationConfig.objects.order_by("name", "id"))
         if self.action == "list":
-            queryset = _filter_configs(queryset, self.request)
+            queryset = _filter_targets(queryset, self.request)
         return queryset
 
     def _respond(self, target: NotificationConfig, warnings: list[str], code: int = status.HTTP_200_OK) -> Response:
@@ -221,9 +259,9 @@ class NotificationViewSet(viewsets.ModelViewSet):
         summary="Send a sample event's notification once now",
         parameters=id_parameter(_WHAT),
         description=(
-            "Renders and sends a realistic sample of the target's event (subtitle_downloaded for *) synchronously, "
-            "no retries, quiet hours applied; logs it (is_test=true) and returns the log row. A failure is still "
-            "200: see success."
+            "Renders and sends a realistic sample of the target's first event (in catalog order; subtitle_downloaded "
+            "for *) synchronously, no retries, and now even inside the quiet hours; logs it (is_test=true) and "
+            "returns the log row. A failure is still 200: see success."
         ),
         request=None,
         responses={200: HookLogSerializer, **error_responses(404, 401, 403)},

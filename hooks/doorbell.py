@@ -144,7 +144,12 @@ class Ringer:
             except Exception:
                 logger.exception("Ringing the outbox doorbell failed; the workers' sweep will take the events")
             finally:
-                close_old_connections()
+                try:
+                    close_old_connections()
+                except Exception:
+                    # A connection that cannot even be closed is dropped with the thread's next use;
+                    # the thread must live on to answer the requests that wait on it (flush).
+                    logger.debug("Closing the doorbell thread's database connection failed", exc_info=True)
             with self._lock:
                 self._done = answering
                 self._wake.notify_all()

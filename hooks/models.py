@@ -19,20 +19,29 @@ class HookType(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
 
 
+# Parts of the kinds' ``stats_fields``: a kind that disables itself after failures, and every row.
+AUTO_DISABLE_STATS = ("consecutive_failures", "trigger_count", "disabled_reason", "disabled_at")
+TIMESTAMPS = ("created_at", "updated_at")
+
+
 class DeliveryTarget(models.Model):
-    """What every target kind has: a name, the event it gets, on/off, a timeout, and its delivery stats.
+    """What every target kind has: a name, on/off, a timeout, its delivery stats, and the events it gets.
 
     Abstract (no table of its own). A kind's model adds its own settings and
     says which transport runs it (``kind``: ``hooks.transports.KINDS``), which
-    ``Delivery`` / ``HookLog`` foreign key points at it (``target_field``) and
-    how an outcome shows in its stats (``last_outcome_fields``).
+    ``Delivery`` / ``HookLog`` foreign key points at it (``target_field``),
+    how an outcome shows in its stats (``last_outcome_fields``) and which
+    events it is subscribed to (``event_names``: how it stores them is the
+    kind's own — one ``event_name`` for script hooks and webhooks, a list for
+    notifications).
     """
 
     kind: ClassVar[str]
     target_field: ClassVar[str]
+    # The columns the pipeline writes (read-only in the admin and the API), in the order they are shown.
+    stats_fields: ClassVar[tuple[str, ...]]
 
     name = models.CharField(max_length=100)
-    event_name = models.CharField(max_length=64, db_index=True)
     enabled = models.BooleanField(default=True, db_index=True)
     last_triggered_at = models.DateTimeField(null=True, blank=True)
     trigger_count = models.PositiveIntegerField(default=0)
@@ -56,12 +65,31 @@ class DeliveryTarget(models.Model):
         """The stats columns of this kind that show the latest attempt."""
         return {}
 
+    @property
+    def event_names(self) -> list[str]:
+        """The events this target is subscribed to: catalog names, or ``["*"]`` (every event but meta-events)."""
+        raise NotImplementedError
 
-class HookConfig(DeliveryTarget):
+
+class SingleEventTarget(DeliveryTarget):
+    """A target subscribed to one event (``event_name``; ``*`` for every event where the kind allows it)."""
+
+    event_name = models.CharField(max_length=64, db_index=True)
+
+    class Meta(DeliveryTarget.Meta):
+        abstract = True
+
+    @property
+    def event_names(self) -> list[str]:
+        return [self.event_name]
+
+
+class HookConfig(SingleEventTarget):
     """A script in SUBLARR_HOOKS_DIR run on one event."""
 
     kind: ClassVar[str] = HookType.SCRIPT
     target_field: ClassVar[str] = "hook"
+    stats_fields = ("last_triggered_at", "last_status", "trigger_count", "consecutive_failures", *TIMESTAMPS)
 
     class Status(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -74,7 +102,7 @@ class HookConfig(DeliveryTarget):
     )
     last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
 
-    class Meta(DeliveryTarget.Meta):
+    class Meta(SingleEventTarget.Meta):
         verbose_name = "script hook"
 
     def last_outcome_fields(self, result: Result) -> dict[str, Any]:
@@ -84,11 +112,12 @@ class HookConfig(DeliveryTarget):
         return {"last_status": HookConfig.Status.TIMEOUT if timed_out else HookConfig.Status.FAILED}
 
 
-class WebhookConfig(DeliveryTarget):
+class WebhookConfig(SingleEventTarget):
     """An HTTP endpoint that receives one event (or every event, ``*``) as signed JSON."""
 
     kind: ClassVar[str] = HookType.WEBHOOK
     target_field: ClassVar[str] = "webhook"
+    stats_fields = ("last_triggered_at", "last_status_code", "last_error", *AUTO_DISABLE_STATS, *TIMESTAMPS)
     ALL_EVENTS = "*"
 
     url = models.CharField(max_length=2048)
@@ -103,7 +132,7 @@ class WebhookConfig(DeliveryTarget):
     disabled_reason = models.CharField(max_length=255, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(DeliveryTarget.Meta):
+    class Meta(SingleEventTarget.Meta):
         verbose_name = "webhook"
 
     @property
@@ -119,13 +148,16 @@ class WebhookConfig(DeliveryTarget):
 
 
 class NotificationConfig(DeliveryTarget):
-    """Apprise URLs that get a short rendered message (title, body) on one event or every event (``*``).
+    """Apprise URLs that get a short rendered message (title, body) on one or several events, or every event.
 
-    See docs/NOTIFICATIONS.md; the fields are checked by ``hooks.notify_validation``.
+    ``events``: catalog event names in catalog order, or ``["*"]`` — never
+    empty, never ``hook_executed``, never ``*`` beside names. See
+    docs/NOTIFICATIONS.md; the fields are checked by ``hooks.notification_services``.
     """
 
     kind: ClassVar[str] = HookType.NOTIFICATION
     target_field: ClassVar[str] = "notification"
+    stats_fields = ("last_triggered_at", "last_error", *AUTO_DISABLE_STATS, *TIMESTAMPS)
     ALL_EVENTS = "*"
 
     class BodyFormat(models.TextChoices):
@@ -136,6 +168,7 @@ class NotificationConfig(DeliveryTarget):
         HOLD = "hold", "Hold until the quiet hours end"
         SKIP = "skip", "Skip"
 
+    events = models.JSONField(default=list, help_text='Catalog event names, or ["*"] for every event.')
     # Apprise URLs (a list of strings). Write-only through every interface: shown masked, never logged.
     urls = models.JSONField(default=list)
     title_template = models.TextField(blank=True, help_text="Jinja2; empty: the event's default title.")
@@ -163,6 +196,15 @@ class NotificationConfig(DeliveryTarget):
 
     def last_outcome_fields(self, result: Result) -> dict[str, Any]:
         return {"last_error": result.error}
+
+    @property
+    def event_names(self) -> list[str]:
+        return [str(name) for name in self.events or ()]
+
+    def subscribes_to(self, event_name: str) -> bool:
+        """Whether an event called ``event_name`` is notified (it is one of ``events``, or they are ``*``)."""
+        names = self.event_names
+        return event_name in names or self.ALL_EVENTS in names
 
 
 class Delivery(models.Model):

@@ -4,6 +4,7 @@ Every check of a notification's fields is here, shared by the API and the
 admin; a refusal is ``events.errors.Invalid`` with field → messages (the
 API's 400). What is checked (docs/NOTIFICATIONS.md):
 
+* ``events`` — a list of catalog events, or ``["*"]`` (``validate_events``);
 * ``urls`` — one to ten Apprise URLs; a URL sent back masked, exactly as it
   was shown, is the stored one (``hooks.notify.urls.unmask_urls``); then
   parsed by Apprise and the address policy applied as far as it can be at
@@ -26,22 +27,61 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from events import emit_event
+from events.catalog import EVENT_CATALOG, HOOKABLE_EVENTS
 from events.errors import Invalid
 
 from . import validators
 from .models import NotificationConfig
 from .notify import quiet, templates
 from .notify import urls as notify_urls
-from .services import Source
+from .services import Source, clear_disabled_state
 
 logger = logging.getLogger(__name__)
 
 QUIET_FIELDS = ("quiet_start", "quiet_end", "quiet_timezone", "quiet_passes", "quiet_mode")
 BODY_FORMAT_MESSAGE = "Choose text or markdown."
 
+EVENTS_TYPE_MESSAGE = 'Send a list of event names, e.g. ["subtitle_downloaded", "provider_failed"], or ["*"].'
+EVENTS_EMPTY_MESSAGE = "Choose at least one event, or * for every event."
+EVENTS_LOOP_MESSAGE = (
+    "hook_executed cannot trigger notifications: it is emitted after every delivery, so it would loop."
+)
+EVENTS_STAR_MESSAGE = "* already means every event: send it alone, or list the events without it."
+
+
+def validate_events(value: Any) -> list[str]:
+    """A target's events as stored: ``["*"]``, or catalog names in catalog order.
+
+    Raises ``ValidationError`` with every problem of the list: not a list of
+    names, empty, unknown names, ``hook_executed``, a name listed twice, ``*``
+    beside names.
+    """
+    if not isinstance(value, list | tuple) or not all(isinstance(name, str) for name in value):
+        raise ValidationError(EVENTS_TYPE_MESSAGE, code="invalid")
+    if not value:
+        raise ValidationError(EVENTS_EMPTY_MESSAGE, code="empty")
+    problems: list[str] = []
+    unknown = [name for name in value if name not in EVENT_CATALOG and name != validators.ALL_EVENTS]
+    if unknown:
+        choices = ", ".join(HOOKABLE_EVENTS)
+        problems.append(f"Unknown event(s) {', '.join(map(repr, unknown))}. Choose from: {choices}, or * alone.")
+    if any(name in EVENT_CATALOG and name not in HOOKABLE_EVENTS for name in value):
+        problems.append(EVENTS_LOOP_MESSAGE)
+    twice = sorted({name for name in value if value.count(name) > 1})
+    if twice:
+        problems.append(f"Listed more than once: {', '.join(map(repr, twice))}.")
+    if validators.ALL_EVENTS in value and len(set(value)) > 1:
+        problems.append(EVENTS_STAR_MESSAGE)
+    if problems:
+        raise ValidationError(problems, code="events")
+    if validators.ALL_EVENTS in value:
+        return [validators.ALL_EVENTS]
+    return [name for name in HOOKABLE_EVENTS if name in value]
+
+
 _SIMPLE = {
     "name": validators.validate_name,
-    "event_name": validators.validate_webhook_event_name,
+    "events": validate_events,
     "retry_count": validators.validate_retry_count,
     "timeout_seconds": validators.validate_webhook_timeout,
     "enabled": validators.WEBHOOK_FIELD_VALIDATORS["enabled"],
@@ -102,9 +142,9 @@ def notification_clean(
             return cleaned.get(key, data[key])
         return getattr(instance, key) if instance is not None else DEFAULTS.get(key, "")
 
-    if {"title_template", "body_template", "event_name"} & set(data) and "event_name" not in errors:
+    if {"title_template", "body_template", "events"} & set(data) and "events" not in errors:
         try:
-            templates.validate(current("title_template"), current("body_template"), event_names=current("event_name"))
+            templates.validate(current("title_template"), current("body_template"), event_names=current("events"))
         except Invalid as exc:
             errors.update(exc.errors)
         else:
@@ -159,14 +199,14 @@ def _emit(keys: list[str], source: Source) -> None:
 
 @transaction.atomic
 def notification_create(*, data: dict[str, Any], source: Source) -> tuple[NotificationConfig, list[str]]:
-    """Create a notification target from ``data`` (name, event_name and urls required); return it and warnings."""
-    missing = {key: ["This field is required."] for key in ("name", "event_name", "urls") if key not in data}
+    """Create a notification target from ``data`` (name, events and urls required); return it and warnings."""
+    missing = {key: ["This field is required."] for key in ("name", "events", "urls") if key not in data}
     if missing:
         first = next(iter(missing))
         raise Invalid(missing[first][0], field=first, errors=missing)
     cleaned, warnings = notification_clean({**DEFAULTS, **data})
     target = NotificationConfig.objects.create(**cleaned)
-    logger.info("Notification %s (%s) created by %s", target.pk, target.event_name, source)
+    logger.info("Notification %s (%s) created by %s", target.pk, ", ".join(target.event_names), source)
     _emit([f"notifications.{target.pk}"], source)
     return target, warnings
 
@@ -181,7 +221,7 @@ def notification_update(
     for key in changed:
         setattr(target, key, cleaned[key])
     if "enabled" in changed and target.enabled:
-        changed += _clear_disabled_state(target)
+        changed += clear_disabled_state(target)
     if changed:
         target.save(update_fields=[*changed, "updated_at"])
         logger.info("Notification %s changed by %s: %s", target.pk, source, ", ".join(changed))
@@ -189,19 +229,10 @@ def notification_update(
     return target, warnings
 
 
-def _clear_disabled_state(target: NotificationConfig) -> list[str]:
-    changed = []
-    for key, value in (("consecutive_failures", 0), ("disabled_reason", ""), ("disabled_at", None)):
-        if getattr(target, key) != value:
-            setattr(target, key, value)
-            changed.append(key)
-    return changed
-
-
 @transaction.atomic
 def notification_set_enabled(*, target: NotificationConfig, enabled: bool, source: Source) -> bool:
     """Switch a target on (clearing the auto-disable state) or off; whether anything changed."""
-    changed = _clear_disabled_state(target) if enabled else []
+    changed = clear_disabled_state(target) if enabled else []
     if target.enabled != enabled:
         target.enabled = enabled
         changed.insert(0, "enabled")

@@ -116,21 +116,9 @@ class HookConfigSerializer(serializers.ModelSerializer):
             "enabled",
             "script_path",
             "timeout_seconds",
-            "last_triggered_at",
-            "last_status",
-            "trigger_count",
-            "consecutive_failures",
-            "created_at",
-            "updated_at",
+            *HookConfig.stats_fields,
         ]
-        read_only_fields = [
-            "last_triggered_at",
-            "last_status",
-            "trigger_count",
-            "consecutive_failures",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(HookConfig.stats_fields)
         extra_kwargs = {
             "id": {"help_text": "Identifier."},
             "last_triggered_at": {"help_text": "When the script last ran (null: never)."},
@@ -228,27 +216,9 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "enabled",
             "retry_count",
             "timeout_seconds",
-            "last_triggered_at",
-            "last_status_code",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
+            *WebhookConfig.stats_fields,
         ]
-        read_only_fields = [
-            "last_triggered_at",
-            "last_status_code",
-            "last_error",
-            "consecutive_failures",
-            "trigger_count",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(WebhookConfig.stats_fields)
         extra_kwargs = {
             "id": {"help_text": "Identifier."},
             "last_triggered_at": {"help_text": "When a delivery was last attempted (null: never)."},
@@ -319,5 +289,7 @@ class QueryParamsSerializer(serializers.Serializer):
 class ConfigFilterSerializer(QueryParamsSerializer):
     """Filters of the hook and webhook lists."""
 
-    event_name = TextField(required=False, help_text="Only those on this event (or * for webhooks).")
+    event_name = TextField(
+        required=False, help_text="Only those on this event (or * for webhooks and notifications on every event)."
+    )
     enabled = serializers.BooleanField(required=False, help_text="true or false.")

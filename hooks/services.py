@@ -26,7 +26,7 @@ from django.utils import timezone
 from events import emit_event
 
 from . import signing, validators
-from .models import HookConfig, HookLog, WebhookConfig
+from .models import HookConfig, HookLog, NotificationConfig, WebhookConfig
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def webhook_update(
         cleaned["secret"] = generate_webhook_secret()
     changed = _apply(webhook, cleaned)
     if "enabled" in changed and webhook.enabled:
-        changed += _clear_disabled_state(webhook)
+        changed += clear_disabled_state(webhook)
     if changed:
         webhook.save(update_fields=[*changed, "updated_at"])
         logger.info("Webhook %s changed by %s: %s", webhook.pk, source, ", ".join(changed))
@@ -180,11 +180,12 @@ def webhook_update(
     return webhook
 
 
-def _clear_disabled_state(webhook: WebhookConfig) -> list[str]:
+def clear_disabled_state(target: WebhookConfig | NotificationConfig) -> list[str]:
+    """Forget an auto-disable (failure count, reason, time) on ``target``, unsaved; return the fields changed."""
     changed = []
     for field, value in (("consecutive_failures", 0), ("disabled_reason", ""), ("disabled_at", None)):
-        if getattr(webhook, field) != value:
-            setattr(webhook, field, value)
+        if getattr(target, field) != value:
+            setattr(target, field, value)
             changed.append(field)
     return changed
 
@@ -192,7 +193,7 @@ def _clear_disabled_state(webhook: WebhookConfig) -> list[str]:
 @transaction.atomic
 def webhook_enable(*, webhook: WebhookConfig, source: Source) -> WebhookConfig:
     """Re-enable a webhook (auto-disabled or not): reset its failure count, clear the disable reason."""
-    changed = _clear_disabled_state(webhook)
+    changed = clear_disabled_state(webhook)
     if not webhook.enabled:
         webhook.enabled = True
         changed.insert(0, "enabled")

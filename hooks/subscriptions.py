@@ -120,9 +120,8 @@ def _load(version: str | None, now: float) -> Snapshot:
         WebhookConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason="")).values_list("event_name", flat=True)
     )
     names |= set(HookConfig.objects.filter(enabled=True).values_list("event_name", flat=True))
-    names |= set(
-        NotificationConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason="")).values_list("event_name", flat=True)
-    )
+    notified = NotificationConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason=""))
+    names |= {name for events in notified.values_list("events", flat=True) for name in events or ()}
     everything = WebhookConfig.ALL_EVENTS in names
     stats.reloads += 1
     return Snapshot(frozenset(names), everything, version, now, True)
@@ -200,15 +199,22 @@ def has_subscribers(event_name: str) -> bool:
 
 
 def load_targets(name: str) -> Targets:
-    """The targets of event ``name``, read from the database: every webhook for it or for ``*`` that is
-    enabled or was disabled automatically (its deliveries are logged as skipped), every enabled script hook."""
+    """The targets of event ``name``, read from the database: every webhook for it or for ``*`` and every
+    notification listing it or ``*`` that is enabled or was disabled automatically (its deliveries are logged
+    as skipped), every enabled script hook.
+
+    A notification's events are a JSON list, matched here in Python (SQLite has no JSON containment): the
+    notification targets are read whole, a handful of rows, once per event name and version stamp.
+    """
     webhooks = WebhookConfig.objects.filter(Q(event_name=name) | Q(event_name=WebhookConfig.ALL_EVENTS)).filter(
         Q(enabled=True) | ~Q(disabled_reason="")
     )
-    notifications = NotificationConfig.objects.filter(
-        Q(event_name=name) | Q(event_name=NotificationConfig.ALL_EVENTS)
-    ).filter(Q(enabled=True) | ~Q(disabled_reason=""))
-    return list(webhooks), list(HookConfig.objects.filter(event_name=name, enabled=True)), list(notifications)
+    notifications = NotificationConfig.objects.filter(Q(enabled=True) | ~Q(disabled_reason=""))
+    return (
+        list(webhooks),
+        list(HookConfig.objects.filter(event_name=name, enabled=True)),
+        [target for target in notifications if target.subscribes_to(name)],
+    )
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api_schema import error_responses, id_parameter
+from events.api_schema import crud_schema, error_responses, id_parameter
 
 from . import selectors, services, validators
 from .models import IncomingRequest, IncomingSource
@@ -35,35 +35,14 @@ def _service_data(validated: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List incoming sources",
-        responses={200: IncomingSourceSerializer(many=True), **error_responses(401, 403)},
-    ),
-    create=extend_schema(
-        summary="Create an incoming source (its API key is in this response only)",
-        responses={201: IncomingSourceCreatedSerializer, **error_responses(400, 401, 403)},
-    ),
-    retrieve=extend_schema(
-        summary="Get an incoming source",
-        parameters=id_parameter("incoming source"),
-        responses={200: IncomingSourceSerializer, **error_responses(404, 401, 403)},
-    ),
-    update=extend_schema(
-        summary="Replace an incoming source (the key is kept)",
-        parameters=id_parameter("incoming source"),
-        responses={200: IncomingSourceSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of an incoming source",
-        parameters=id_parameter("incoming source"),
-        responses={200: IncomingSourceSerializer, **error_responses(400, 404, 401, 403)},
-    ),
-    destroy=extend_schema(
-        summary="Delete an incoming source (its request records stay)",
-        parameters=id_parameter("incoming source"),
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 401, 403)},
-    ),
+@crud_schema(
+    IncomingSourceSerializer,
+    noun="incoming source",
+    plural="incoming sources",
+    create="Create an incoming source (its API key is in this response only)",
+    created=IncomingSourceCreatedSerializer,
+    update="Replace an incoming source (the key is kept)",
+    destroy="Delete an incoming source (its request records stay)",
 )
 class IncomingSourceViewSet(viewsets.ModelViewSet):
     """Apps allowed to post to /api/incoming/<name>/: kind, key, Basic credentials, path mappings."""

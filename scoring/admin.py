@@ -1,4 +1,4 @@
-"""Admin for scoring: weights beside their defaults, minimum scores, a preview, provider modifiers and hash trust.
+"""Admin for scoring: weights beside their defaults, minimum scores, a preview (the rows: ``admin_rows``).
 
 Saving goes through ``scoring.services`` (source "admin"), like the API: the
 same validation and messages, the cache invalidated on commit, and
@@ -13,21 +13,24 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from events.errors import DomainError
 
-from . import selectors, services
+from . import (
+    admin_rows,  # noqa: F401 - registers the plain rows' admins (modifiers, hash trust, presets)
+    selectors,
+    services,
+    services_config,
+)
 from .engine import STORED
-from .models import ProviderScoreModifier, ScoringPreset, ScoringWeight, UntrustedHashProvider
+from .models import ScoringWeight
 from .preview import scoring_preview
 from .scores import DEFAULT_SCORES, SCORE_TYPES
 from .serializers import PreviewRequestSerializer
-from .validators import ScoringValidationError, clean_modifier, provider_name_error
+from .validators import ScoringValidationError
 
 SOURCE = "admin"
 
@@ -228,11 +231,11 @@ class ScoringWeightAdmin(admin.ModelAdmin):
         try:
             if "apply_preset" in request.POST:
                 name = request.POST.get("preset", "")
-                changed = services.scoring_preset_apply(name=name, source=SOURCE)
+                changed = services_config.scoring_preset_apply(name=name, source=SOURCE)
                 shown = ", ".join(changed) or "nothing (already as the preset says)"
                 messages.success(request, f"Preset {name!r} applied. Changed: {shown}.")
             else:
-                saved = services.scoring_preset_save(
+                saved = services_config.scoring_preset_save(
                     name=request.POST.get("preset_name", ""), description=request.POST.get("preset_description", "")
                 )
                 messages.success(request, f"The current configuration was saved as preset {saved['name']!r}.")
@@ -294,118 +297,3 @@ def _shown_min(state: dict[str, Any]) -> str:
     if state["min_score"] is None:
         return "none (every result is kept)"
     return f"{state['min_score']} points = {state['min_score_percent']} % of {state['max_score']}"
-
-
-class ProviderScoreModifierForm(forms.ModelForm):
-    # No bounds on the fields: scoring.validators gives the messages, as in the API.
-    provider_name = forms.CharField(help_text="1-64 characters of lowercase letters, digits, '_' and '-'.")
-    modifier = forms.IntegerField(help_text="Added to every score of this provider's results (-1000 to 1000).")
-
-    class Meta:
-        model = ProviderScoreModifier
-        fields = ["provider_name", "modifier"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if "provider_name" in data and "modifier" in data:
-            try:
-                clean_modifier(data["provider_name"], data["modifier"])
-            except ScoringValidationError as exc:
-                for field, errors in exc.errors.items():
-                    self.add_error(field, errors)
-            if data.get("modifier") == 0:
-                self.add_error("modifier", "0 means no modifier: delete this provider's modifier instead.")
-        return data
-
-    def validate_unique(self) -> None:
-        # provider_modifier_set creates or updates: no "already exists" error.
-        return
-
-
-@admin.register(ProviderScoreModifier)
-class ProviderScoreModifierAdmin(admin.ModelAdmin):
-    form = ProviderScoreModifierForm
-    list_display = ["provider_name", "modifier", "updated_at"]
-    search_fields = ["provider_name"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ProviderScoreModifier | None = None) -> list[str]:
-        # A rename would be a delete plus a create: do those instead.
-        return ["provider_name"] if obj else []
-
-    def save_model(self, request: HttpRequest, obj: ProviderScoreModifier, form: forms.Form, change: bool) -> None:
-        services.provider_modifier_set(provider_name=obj.provider_name, modifier=obj.modifier, source=SOURCE)
-        obj.pk = ProviderScoreModifier.objects.get(provider_name=obj.provider_name).pk
-
-    def delete_model(self, request: HttpRequest, obj: ProviderScoreModifier) -> None:
-        services.provider_modifier_delete(provider_name=obj.provider_name, source=SOURCE)
-
-    @transaction.atomic
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderScoreModifier]) -> None:
-        for name in list(queryset.values_list("provider_name", flat=True)):
-            services.provider_modifier_delete(provider_name=name, source=SOURCE)
-
-
-class UntrustedHashProviderForm(forms.ModelForm):
-    provider_name = forms.CharField(help_text="1-64 characters of lowercase letters, digits, '_' and '-'.")
-
-    class Meta:
-        model = UntrustedHashProvider
-        fields = ["provider_name"]
-
-    def clean_provider_name(self) -> str:
-        name = self.cleaned_data["provider_name"]
-        if message := provider_name_error(name):
-            raise forms.ValidationError(message)
-        return name
-
-    def validate_unique(self) -> None:
-        # Distrusting an untrusted provider again changes nothing: no "already exists" error.
-        return
-
-
-@admin.register(UntrustedHashProvider)
-class UntrustedHashProviderAdmin(admin.ModelAdmin):
-    """Providers whose hash matches score nothing; every other provider is trusted. Delete = trust again."""
-
-    form = UntrustedHashProviderForm
-    list_display = ["provider_name", "updated_at"]
-    search_fields = ["provider_name"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Nothing to change on a row: add (distrust) or delete (trust again).
-        return False if obj is not None else super().has_change_permission(request, obj)
-
-    def save_model(self, request: HttpRequest, obj: UntrustedHashProvider, form: forms.Form, change: bool) -> None:
-        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=False, source=SOURCE)
-        obj.pk = UntrustedHashProvider.objects.get(provider_name=obj.provider_name).pk
-
-    def delete_model(self, request: HttpRequest, obj: UntrustedHashProvider) -> None:
-        services.provider_hash_trust_set(provider_name=obj.provider_name, trusted=True, source=SOURCE)
-
-    @transaction.atomic
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UntrustedHashProvider]) -> None:
-        for name in list(queryset.values_list("provider_name", flat=True)):
-            services.provider_hash_trust_set(provider_name=name, trusted=True, source=SOURCE)
-
-
-@admin.register(ScoringPreset)
-class ScoringPresetAdmin(admin.ModelAdmin):
-    """The users' own presets: listed and deleted here; saved and applied on the weights page (or the API)."""
-
-    list_display = ["name", "description", "created_at"]
-    readonly_fields = ["name", "description", "weights", "min_scores", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def delete_model(self, request: HttpRequest, obj: ScoringPreset) -> None:
-        services.scoring_preset_delete(name=obj.name)
-
-    @transaction.atomic
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScoringPreset]) -> None:
-        for name in list(queryset.values_list("name", flat=True)):
-            services.scoring_preset_delete(name=name)

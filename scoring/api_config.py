@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from events.api_schema import error_responses
 
-from . import selectors, services
+from . import selectors, services, services_config
 from .api_common import (
     PROVIDER_PARAM,
     READ_ERRORS,
@@ -53,7 +53,7 @@ from .serializers import (
 # The configuration document (manage.py scoring export's file), stated as exactly as OpenAPI 3.0 can: what it
 # cannot state — the modifiers' keys must be provider names, and a minimum score may not exceed the highest score
 # the document's weights reach — is refused with a field message. The server checks it all in
-# services.clean_config; these serializers document it.
+# services_config.clean_config; these serializers document it.
 class ConfigMinScores(StrictSerializer):
     episode = StrictIntegerField(
         min_value=0, required=False, help_text="Points; at most the highest score the episode weights reach."
@@ -121,7 +121,9 @@ class ImportView(APIView):
     )
     def post(self, request: Request) -> Response:
         query = validated(ImportQuerySerializer, request.query_params)
-        return Response(services.scoring_config_restore(data=request.data, dry_run=query["dry_run"], source=SOURCE))
+        return Response(
+            services_config.scoring_config_restore(data=request.data, dry_run=query["dry_run"], source=SOURCE)
+        )
 
 
 _PRESET_PARAM = OpenApiParameter(
@@ -154,7 +156,7 @@ class PresetListView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(PresetCreateSerializer, request.data)
-        return Response(services.scoring_preset_save(**data), status=status.HTTP_201_CREATED)
+        return Response(services_config.scoring_preset_save(**data), status=status.HTTP_201_CREATED)
 
 
 class PresetDetailView(APIView):
@@ -182,7 +184,7 @@ class PresetDetailView(APIView):
         },
     )
     def delete(self, request: Request, name: str) -> Response:
-        services.scoring_preset_delete(name=name)
+        services_config.scoring_preset_delete(name=name)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -200,7 +202,9 @@ class PresetApplyView(APIView):
         responses={200: PresetAppliedSerializer, **error_responses(404), **WRITE_ERRORS},
     )
     def post(self, request: Request, name: str) -> Response:
-        return Response({"preset": name, "changed_keys": services.scoring_preset_apply(name=name, source=SOURCE)})
+        return Response(
+            {"preset": name, "changed_keys": services_config.scoring_preset_apply(name=name, source=SOURCE)}
+        )
 
 
 class ThresholdListView(APIView):

@@ -1,7 +1,7 @@
 """The built-in scoring presets: named, sparse sets of weights (and minimum scores), stored as data here.
 
 A preset lists only what it changes; applying one sets those keys and leaves
-every other value as the user has it (``scoring.services.scoring_preset_apply``).
+every other value as the user has it (``scoring.services_config.scoring_preset_apply``).
 Users' own presets live in ``ScoringPreset`` rows of the same shape.
 """
 

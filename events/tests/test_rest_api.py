@@ -16,6 +16,9 @@ def post_raw(client, name: str, body: bytes | str):
     return client.generic("POST", f"/api/events/{name}/", body, content_type="application/json")
 
 
+DESCRIPTION = "A script hook, webhook or notification delivery reached its final outcome (WebSocket only)."
+
+
 @pytest.mark.django_db(transaction=True)
 def test_catalog_is_listed_for_any_signed_in_user(user_client):
     response = user_client.get("/api/events/")
@@ -25,15 +28,23 @@ def test_catalog_is_listed_for_any_signed_in_user(user_client):
     assert response.json()[-1] == {
         "name": "hook_executed",
         "label": "Hook executed",
-        "description": "A script hook or webhook delivery reached its final outcome (WebSocket only).",
-        "payload_keys": ["hook_id", "webhook_id", "hook_type", "event_name", "success", "duration_ms"],
+        "description": DESCRIPTION,
+        "payload_keys": [
+            "hook_id",
+            "webhook_id",
+            "notification_id",
+            "hook_type",
+            "event_name",
+            "success",
+            "duration_ms",
+        ],
         "meta": True,
         "version": 1,
         "schema": {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "urn:sublarr:event:hook_executed:1",
             "title": "Hook executed",
-            "description": "A script hook or webhook delivery reached its final outcome (WebSocket only).",
+            "description": DESCRIPTION,
             "type": "object",
             "properties": {
                 "id": {"type": "string", "format": "uuid"},
@@ -45,6 +56,7 @@ def test_catalog_is_listed_for_any_signed_in_user(user_client):
                     "properties": {
                         "hook_id": {"type": ["integer", "null"]},
                         "webhook_id": {"type": ["integer", "null"]},
+                        "notification_id": {"type": ["integer", "null"]},
                         "hook_type": {"type": "string"},
                         "event_name": {"type": "string"},
                         "success": {"type": "boolean"},

@@ -10,7 +10,6 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import F
@@ -20,7 +19,7 @@ from events.types import Envelope
 
 from .. import transports
 from ..models import Delivery, HookConfig, NotificationConfig, WebhookConfig
-from ..transports import HookError, Result
+from ..transports import DeliveryHeld, DeliverySkipped, HookError, Result
 from . import targets
 from .holders import claimant_id
 from .record import Outcome
@@ -74,10 +73,18 @@ class Job:
 # --- Transports ------------------------------------------------------------
 
 
-def run_transport(target: targets.AnyTarget, envelope: Envelope, attempt: int) -> tuple[Result, Any]:
-    """(result, error) of one attempt; a bug in a transport is a failed attempt, not a lost one."""
+def run_transport(
+    target: targets.AnyTarget, envelope: Envelope, attempt: int, *, test: bool = False
+) -> tuple[Result, HookError | None]:
+    """(result, error) of one attempt (``test``: a test run's).
+
+    A bug in a transport is a failed attempt, not a lost one.
+    """
+    transport = transports.for_target(target)
     try:
-        return transports.for_target(target).deliver(target, envelope, attempt=attempt), None
+        if test:
+            return transport.deliver_test(target, envelope), None
+        return transport.deliver(target, envelope, attempt=attempt), None
     except HookError as exc:
         return exc.result, exc
     except Exception as exc:
@@ -178,11 +185,12 @@ def attempt(
     result, error = run_transport(target, delivery.envelope, delivery.attempts)
     finished_at = timezone.now()
     next_at = finished_at
-    if error is not None and result.extra.get("hold_until"):
+    if isinstance(error, DeliveryHeld):
         # Held (a notification's quiet hours): due again when asked, this attempt not counted, nothing logged.
         status = Delivery.Status.PENDING
-        return Outcome(delivery, target, result, lease, started_at, finished_at, status, result.extra["hold_until"])
-    if error is not None and result.extra.get("skip"):
+        until = error.until
+        return Outcome(delivery, target, result, lease, started_at, finished_at, status, until, held_until=until)
+    if isinstance(error, DeliverySkipped):
         status = Delivery.Status.SKIPPED
         return Outcome(delivery, target, result, lease, started_at, finished_at, status, finished_at, skipped=True)
     if error is None:

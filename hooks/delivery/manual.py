@@ -15,7 +15,7 @@ from events.errors import Conflict
 from events.samples import sample_payload
 from events.services import build_envelope
 
-from ..models import Delivery, HookLog, WebhookConfig
+from ..models import Delivery, HookLog
 from ..queue import enqueue
 from . import targets
 from .attempts import run_transport
@@ -31,16 +31,16 @@ class RedeliveryError(Conflict):
 def run_test(target: targets.AnyTarget) -> HookLog:
     """Deliver a sample event to ``target`` now, synchronously; log it with is_test=True.
 
-    Uses ``events.samples.sample_payload`` (``subtitle_downloaded`` for a ``*``
-    webhook). Neither the target's stats nor its failure count change, and a
-    disabled target is tested all the same.
+    Uses ``events.samples.sample_payload`` of the target's first event (in
+    catalog order; ``subtitle_downloaded`` for a ``*`` target). Neither the
+    target's stats nor its failure count change; a disabled target is tested
+    all the same, and a notification's quiet hours neither hold nor skip a
+    test (``Transport.deliver_test``).
     """
-    event = target.event_name
-    if event == WebhookConfig.ALL_EVENTS or event not in HOOKABLE_EVENTS:
-        event = TEST_EVENT_FOR_ALL
+    event = event_for_test(target)
     envelope = build_envelope(event, sample_payload(event))
     triggered_at = timezone.now()
-    result, _error = run_transport(target, envelope, 1)
+    result, _error = run_transport(target, envelope, 1, test=True)
     return HookLog.objects.create(
         **{target.target_field: target},
         hook_name=target.name,
@@ -53,6 +53,12 @@ def run_test(target: targets.AnyTarget) -> HookLog:
         **result_fields(result),
         triggered_at=triggered_at,
     )
+
+
+def event_for_test(target: targets.AnyTarget) -> str:
+    """The event a test of ``target`` sends: its first event, ``subtitle_downloaded`` for ``*``."""
+    listed = [name for name in target.event_names if name in HOOKABLE_EVENTS]
+    return listed[0] if listed else TEST_EVENT_FOR_ALL
 
 
 def _check_redeliverable(target: targets.AnyTarget | None) -> targets.AnyTarget:

@@ -41,6 +41,8 @@ class Outcome:
     status: str
     next_attempt_at: datetime
     skipped: bool = False
+    # Put off by the target until then (``DeliveryHeld``: a notification's quiet hours).
+    held_until: datetime | None = None
 
     @property
     def final(self) -> bool:
@@ -49,7 +51,7 @@ class Outcome:
     @property
     def held(self) -> bool:
         """Put off by the target (a notification's quiet hours): not an attempt, not logged, no stats."""
-        return not self.final and bool(self.result.extra.get("hold_until"))
+        return self.held_until is not None
 
 
 def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
@@ -136,6 +138,7 @@ def deliveries_record(*, outcomes: list[Outcome]) -> datetime | None:
                     {
                         "hook_id": o.delivery.hook_id,
                         "webhook_id": o.delivery.webhook_id,
+                        "notification_id": o.delivery.notification_id,
                         "hook_type": o.delivery.hook_type,
                         "event_name": o.delivery.event_name,
                         "success": o.result.success,

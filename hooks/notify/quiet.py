@@ -34,6 +34,8 @@ from events.errors import Invalid
 HOLD = "hold"
 SKIP = "skip"
 MODES = (HOLD, SKIP)
+# How a held decision's reason starts: the pending delivery's last_error, by which it is known as held (hooks.held).
+HELD_PREFIX = "held: "
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -98,7 +100,7 @@ def decide(quiet: QuietHours | None, event_name: str, now: datetime) -> Decision
         return Decision("skip", None, f"skipped: {event_name} at {local:%H:%M} is inside the {window}")
     until = window_end(quiet, now)
     return Decision(
-        "hold", until, f"held: {event_name} at {local:%H:%M} is inside the {window}; sent at {until.isoformat()}"
+        "hold", until, f"{HELD_PREFIX}{event_name} at {local:%H:%M} is inside the {window}; sent at {until.isoformat()}"
     )
 
 

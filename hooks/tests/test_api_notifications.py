@@ -34,7 +34,7 @@ def urls(httpserver) -> list[str]:
 
 
 def create(client, **fields):
-    body = {"name": "phone", "event_name": "subtitle_downloaded", **fields}
+    body = {"name": "phone", "events": ["subtitle_downloaded"], **fields}
     return client.post("/api/notifications/", body, format="json")
 
 
@@ -66,7 +66,7 @@ def test_a_masked_url_sent_back_keeps_the_stored_one_and_a_changed_one_is_refuse
 
     kept = staff_client.put(
         f"/api/notifications/{shown['id']}/",
-        {"name": "renamed", "event_name": "*", "urls": shown["urls"]},
+        {"name": "renamed", "events": ["*"], "urls": shown["urls"]},
         format="json",
     )
     assert kept.status_code == 200, kept.json()
@@ -85,7 +85,7 @@ def test_a_masked_url_sent_back_keeps_the_stored_one_and_a_changed_one_is_refuse
         ({"title_template": "{{ media "}, "title_template", "line 1: unexpected end of template"),
         ({"body_template": "ok\n{{ nope }}"}, "body_template", "line 2: unknown variable 'nope'"),
         ({"body_template": "{{ ''.__class__ }}"}, "body_template", "line 1: '__class__' is not available"),
-        ({"event_name": "hook_executed"}, "event_name", "hook_executed cannot trigger"),
+        ({"events": ["hook_executed"]}, "events", "hook_executed cannot trigger"),
         ({"quiet_start": "25:00", "quiet_end": "07:00", "quiet_timezone": "UTC"}, "quiet_start", "Enter a time"),
         ({"quiet_start": "22:00", "quiet_end": "07:00", "quiet_timezone": "Mars/Base"}, "quiet_timezone", "Enter an"),
         ({"urls": ["json://169.254.169.254/x"]}, "urls", "URL 1: "),
@@ -125,7 +125,7 @@ def test_test_fire_logs_the_rendered_message_and_the_schemes_only(loopback, staf
 
 
 def test_redeliver_queues_failed_deliveries_and_refuses_a_disabled_target(loopback, staff_client, urls):
-    target = NotificationConfig.objects.create(name="n", event_name="*", urls=urls)
+    target = NotificationConfig.objects.create(name="n", events=["*"], urls=urls)
     Delivery.objects.create(
         event_id="3f1c2a9e-5b7d-4e2f-9a1b-0c3d4e5f6a7b",
         event_name="subtitle_downloaded",
@@ -148,7 +148,7 @@ def test_redeliver_queues_failed_deliveries_and_refuses_a_disabled_target(loopba
 
 
 def test_admin_pages_never_show_a_url_secret_and_search_never_looks_inside(loopback, admin_client, urls):
-    target = NotificationConfig.objects.create(name="phone", event_name="*", urls=urls, last_error="")
+    target = NotificationConfig.objects.create(name="phone", events=["*"], urls=urls, last_error="")
     log = HookLog.objects.create(
         notification=target,
         hook_name="phone",
@@ -176,7 +176,7 @@ def test_admin_pages_never_show_a_url_secret_and_search_never_looks_inside(loopb
 
 
 def test_admin_edit_keeps_masked_urls_and_test_action_runs(loopback, admin_client, urls):
-    target = NotificationConfig.objects.create(name="phone", event_name="*", urls=urls)
+    target = NotificationConfig.objects.create(name="phone", events=["*"], urls=urls)
     page = admin_client.get(f"/admin/hooks/notificationconfig/{target.pk}/change/").content.decode()
     masked = "\n".join(mask_url(url) for url in urls)
     assert masked.split("\n")[0] in page
@@ -185,7 +185,7 @@ def test_admin_edit_keeps_masked_urls_and_test_action_runs(loopback, admin_clien
         f"/admin/hooks/notificationconfig/{target.pk}/change/",
         {
             "name": "renamed",
-            "event_name": "*",
+            "events": ["*"],
             "enabled": "on",
             "urls_text": masked,
             "title_template": "",

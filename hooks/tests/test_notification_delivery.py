@@ -48,7 +48,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def make_notification(urls: list[str], **fields) -> NotificationConfig:
-    values = {"name": "phone", "event_name": "subtitle_downloaded", "retry_count": 3}
+    values = {"name": "phone", "events": ["subtitle_downloaded"], "retry_count": 3}
     values.update(fields)
     return NotificationConfig.objects.create(urls=urls, **values)
 
@@ -165,12 +165,12 @@ def test_quiet_hours_hold_skip_and_let_the_exception_events_pass(worker, receive
     port = receiver.server.port
     held = make_notification([f"json://127.0.0.1:{port}/held"], name="held", **_window_around_now())
     skipping = make_notification(
-        [f"json://127.0.0.1:{port}/skip"], name="skip", event_name="*", **_window_around_now(quiet_mode="skip")
+        [f"json://127.0.0.1:{port}/skip"], name="skip", events=["*"], **_window_around_now(quiet_mode="skip")
     )
     passing = make_notification(
         [f"json://127.0.0.1:{port}/pass"],
         name="pass",
-        event_name="provider_failed",
+        events=["provider_failed"],
         **_window_around_now(quiet_passes=["provider_failed"]),
     )
 
@@ -212,7 +212,7 @@ def test_hook_executed_follows_the_final_outcome(settings, receiver):
 
     settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
     receiver.script["/json"] = [500, 200]
-    make_notification([f"json://127.0.0.1:{receiver.server.port}/json"])
+    target = make_notification([f"json://127.0.0.1:{receiver.server.port}/json"])
     seen: list[dict] = []
     signal = EVENT_CATALOG["hook_executed"].signal
     signal.connect(lambda sender, envelope, **kw: seen.append(envelope["data"]), dispatch_uid="t-notif", weak=False)
@@ -227,13 +227,13 @@ def test_hook_executed_follows_the_final_outcome(settings, receiver):
         signal.disconnect(dispatch_uid="t-notif")
     [data] = seen
     assert (data["hook_type"], data["event_name"], data["success"]) == ("notification", "subtitle_downloaded", True)
-    assert (data["hook_id"], data["webhook_id"]) == (None, None)
+    assert (data["hook_id"], data["webhook_id"], data["notification_id"]) == (None, None, target.pk)
 
 
 @pytest.mark.django_db
 def test_a_test_run_and_a_redelivery_go_through_the_same_seam(settings, receiver):
     settings.SUBLARR_WEBHOOK_ALLOW_LOOPBACK = True
-    target = make_notification([f"json://sublarr:{PASSWORD}@127.0.0.1:{receiver.server.port}/json"], event_name="*")
+    target = make_notification([f"json://sublarr:{PASSWORD}@127.0.0.1:{receiver.server.port}/json"], events=["*"])
 
     log = delivery_service.run_test(target)
 

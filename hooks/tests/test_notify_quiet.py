@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from events.catalog import HOOKABLE_EVENTS
 from events.errors import Invalid
+from events.services import build_envelope
 from hooks.notify.quiet import Decision, QuietHours, decide, quiet_hours_from, window_end
+from hooks.transports import DeliveryHeld, DeliverySkipped, notification
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours(time(22, 0), time(7, 0), "Europe/Berlin", frozenset({"provider_failed"}))
@@ -123,3 +126,38 @@ def test_a_time_zone_that_is_not_an_iana_name_is_refused(zone):
     with pytest.raises(Invalid) as caught:
         quiet_hours_from(start="22:00", end="07:00", timezone=zone)
     assert list(caught.value.errors) == ["quiet_timezone"]
+
+
+def _target(mode: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        name="quiet",
+        timeout_seconds=5,
+        urls=["json://127.0.0.1:9/never"],  # never reached: the decision comes first
+        title_template="",
+        body_template="",
+        body_format="text",
+        quiet_start="22:00",
+        quiet_end="07:00",
+        quiet_timezone="Europe/Berlin",
+        quiet_passes=[],
+        quiet_mode=mode,
+    )
+
+
+def test_the_transport_holds_with_a_typed_error_naming_when():
+    envelope = build_envelope("subtitle_downloaded", {})
+    with pytest.raises(DeliveryHeld) as caught:
+        notification.deliver(_target("hold"), envelope, now=at(2026, 1, 14, 23, 30))
+    assert caught.value.until == datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
+    assert caught.value.permanent is False
+    assert caught.value.result.error.startswith("held: subtitle_downloaded at 23:30 is inside the quiet hours")
+
+
+def test_the_transport_skips_with_a_typed_permanent_error():
+    envelope = build_envelope("subtitle_downloaded", {})
+    with pytest.raises(DeliverySkipped) as caught:
+        notification.deliver(_target("skip"), envelope, now=at(2026, 1, 14, 23, 30))
+    assert caught.value.permanent is True
+    assert caught.value.result.error == (
+        "skipped: subtitle_downloaded at 23:30 is inside the quiet hours 22:00-07:00 Europe/Berlin"
+    )

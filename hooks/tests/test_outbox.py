@@ -237,3 +237,20 @@ def test_the_ringer_starts_afresh_in_a_forked_child():
     ringer._lock.release()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_ringer_lives_on_when_its_connection_cannot_be_closed(monkeypatch):
+    """A database going away under the thread (a test run's teardown, an outage) must not kill it mid-answer."""
+    rings = []
+    monkeypatch.setattr(doorbell, "ring", lambda **_: rings.append(1))
+
+    def broken():
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(doorbell, "close_old_connections", broken)
+    ringer = doorbell.Ringer()
+    ringer.request()
+    assert ringer.flush(timeout=5)
+    ringer.request()
+    assert ringer.flush(timeout=5)
+    assert len(rings) >= 1

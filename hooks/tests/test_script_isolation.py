@@ -13,7 +13,7 @@ from events import emit_event
 from hooks import services
 from hooks.models import HookLog
 from hooks.transports import isolation
-from hooks.transports import script as runner
+from hooks.transports import script_process as runner
 
 pytestmark = [pytest.mark.slow]
 

@@ -3,19 +3,32 @@
 ``for_target(target).deliver(target, envelope, attempt=n)`` makes one attempt
 and returns a ``Result`` or raises ``HookError(message, permanent=...,
 result=...)``; ``permanent=True`` means trying again cannot help (a 404, a
-refused address, a missing script). See docs/DESIGN.md "Adding a target kind".
+refused address, a missing script). Two kinds of ``HookError`` are not
+failures: ``DeliveryHeld(until=...)`` (not now, due again then) and
+``DeliverySkipped`` (logged as skipped). See docs/DESIGN.md "Adding a target kind".
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .base import HookError, Result, Target, Transport
+from .base import DeliveryHeld, DeliverySkipped, HookError, Result, Target, Transport
 from .notification import TRANSPORT as NOTIFICATION
 from .script import TRANSPORT as SCRIPT
 from .webhook import TRANSPORT as WEBHOOK
 
-__all__ = ["KINDS", "HookError", "Kinded", "Result", "Target", "Transport", "for_kind", "for_target"]
+__all__ = [
+    "KINDS",
+    "DeliveryHeld",
+    "DeliverySkipped",
+    "HookError",
+    "Kinded",
+    "Result",
+    "Target",
+    "Transport",
+    "for_kind",
+    "for_target",
+]
 
 # Every kind, by its name (the config model's ``kind``, the HookType value).
 KINDS: dict[str, Transport[Any]] = {transport.kind: transport for transport in (WEBHOOK, SCRIPT, NOTIFICATION)}

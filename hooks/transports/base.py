@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from django.conf import settings
@@ -45,6 +46,21 @@ class HookError(Exception):
         self.result.error = self.result.error or message
 
 
+class DeliveryHeld(HookError):  # noqa: N818 - a state, not a failure: the delivery waits
+    """Not now (a notification's quiet hours): due again at ``until``; the attempt is not counted, nothing logged."""
+
+    def __init__(self, message: str, *, until: datetime, result: Result | None = None) -> None:
+        super().__init__(message, result=result)
+        self.until = until
+
+
+class DeliverySkipped(HookError):  # noqa: N818 - a state, not a failure: logged as skipped
+    """Not sent and never will be (quiet hours in skip mode): logged as skipped, no retry, no stats."""
+
+    def __init__(self, message: str, *, result: Result | None = None) -> None:
+        super().__init__(message, permanent=True, result=result)
+
+
 class Target(Protocol):
     """What every transport may read of a target (any config model): its name and its timeout."""
 
@@ -74,6 +90,10 @@ class Transport(ABC, Generic[T]):
     @abstractmethod
     def deliver(self, target: T, envelope: Envelope, *, attempt: int) -> Result:
         """Make one attempt; return its Result, or raise HookError (``permanent`` when retrying cannot help)."""
+
+    def deliver_test(self, target: T, envelope: Envelope) -> Result:
+        """A test run's attempt (a user pressed "test": the message now); by default the same as ``deliver``."""
+        return self.deliver(target, envelope, attempt=1)
 
     def lease_seconds(self, timeout_seconds: int) -> float:
         """How long a claim on one attempt lasts: longer than the attempt can take (plus a grace)."""

@@ -1,6 +1,6 @@
 """Keep a script away from the server's processes: non-dumpable processes, capabilities dropped in its child.
 
-What a script can still read: docs/HOOKS.md. Used by ``hooks.transports.script``
+What a script can still read: docs/HOOKS.md. Used by ``hooks.transports.script_process``
 and, at start, by every process of the project (``HooksConfig.ready``).
 """
 

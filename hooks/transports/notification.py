@@ -3,11 +3,10 @@
 One attempt, in order:
 
 1. **quiet hours** (``hooks.notify.quiet.decide``) — inside the window, an
-   event that does not pass is either *held*: ``HookError`` with
-   ``result.extra["hold_until"]`` (the pipeline puts the delivery back to
-   pending for that moment without counting an attempt or writing a log row;
-   it is decided again then), or *skipped*: ``HookError(permanent=True)``
-   with ``result.extra["skip"]`` (the pipeline logs a skipped row);
+   event that does not pass is either *held*: ``DeliveryHeld(until=...)``
+   (the pipeline puts the delivery back to pending for that moment without
+   counting an attempt or writing a log row; it is decided again then), or
+   *skipped*: ``DeliverySkipped`` (the pipeline logs a skipped row);
 2. **templates** (``hooks.notify.templates.render``) — a template that fails
    falls back to the event's default; the reason is recorded in the log row
    (``stderr``);
@@ -31,7 +30,7 @@ from events.types import Envelope
 from hooks.notify import quiet, send, templates
 from hooks.notify import urls as notify_urls
 
-from .base import HookError, Result, Transport
+from .base import DeliveryHeld, DeliverySkipped, HookError, Result, Transport
 
 # A target's timeout bounds each URL's connect and its read (Apprise's cto/rto), one URL after another.
 _MAX_URLS = notify_urls.MAX_URLS
@@ -87,13 +86,16 @@ def _quiet_hours(target: NotificationTarget) -> quiet.QuietHours | None:
         return None
 
 
-def deliver(target: NotificationTarget, envelope: Envelope, *, now: datetime | None = None) -> Result:
+def deliver(
+    target: NotificationTarget, envelope: Envelope, *, now: datetime | None = None, quiet_hours: bool = True
+) -> Result:
+    """One attempt; ``quiet_hours=False`` (a test run) sends now whatever the target's quiet hours say."""
     event_name = envelope["event_name"]
-    decision = quiet.decide(_quiet_hours(target), event_name, now or datetime.now(UTC))
+    decision = quiet.decide(_quiet_hours(target) if quiet_hours else None, event_name, now or datetime.now(UTC))
     if decision.action == "skip":
-        raise HookError(decision.reason, permanent=True, result=Result(success=False, extra={"skip": True}))
-    if decision.action == "hold":
-        raise HookError(decision.reason, result=Result(success=False, extra={"hold_until": decision.until}))
+        raise DeliverySkipped(decision.reason)
+    if decision.action == "hold" and decision.until is not None:  # a hold always says until when
+        raise DeliveryHeld(decision.reason, until=decision.until)
 
     rendered = templates.render(target.title_template, target.body_template, envelope)
     fallback = f"Template fallback: {rendered.fallback_reason}" if rendered.fallback_reason else ""
@@ -139,6 +141,10 @@ class NotificationTransport(Transport[NotificationTarget]):
 
     def deliver(self, target: NotificationTarget, envelope: Envelope, *, attempt: int) -> Result:
         return deliver(target, envelope)
+
+    def deliver_test(self, target: NotificationTarget, envelope: Envelope) -> Result:
+        # A user pressing "test" expects the message now: quiet hours do not hold or skip a test.
+        return deliver(target, envelope, quiet_hours=False)
 
     def lease_seconds(self, timeout_seconds: int) -> float:
         # Each URL: a connect and a read, each bounded by the timeout; the URLs one after another.

@@ -44,6 +44,32 @@ def file_paths(files: list[dict[str, Any]], key: str = "path") -> list[str]:
     return base.unique([base.text(file, key) for file in files])
 
 
+def unhandled(event: str) -> Parsed:
+    """An event type with no action: the app's "Test" button, or one sublarr has nothing to do with."""
+    return Parsed(app_event=event, outcome="test" if event == "Test" else "ignored")
+
+
+def apply_files(parsed: Parsed, data: dict[str, Any], *, renamed: str, file: str, file_deleted: str) -> None:
+    """What a Rename (``renamed``: its list of files) or a file deletion (``file_deleted``, its ``file``) touched."""
+    if parsed.app_event == "Rename":
+        files = base.objs(data, renamed)
+        parsed.paths = file_paths(files)
+        parsed.previous_paths = file_paths(files, "previousPath")
+        for one in files:
+            apply_file(parsed, one)
+    elif parsed.app_event == file_deleted:
+        one = base.obj(data, file)
+        parsed.deleted_paths = file_paths([one])
+        apply_file(parsed, one)
+
+
+def apply_media_deleted(parsed: Parsed, data: dict[str, Any], *, event: str) -> None:
+    """The movie or series (``event``) was removed with its folder: that folder is gone."""
+    # deletedFiles is a bool here (the folder was deleted), a list in Download.
+    if parsed.app_event == event and data.get("deletedFiles") is True and parsed.folder_path:
+        parsed.deleted_paths = [parsed.folder_path]
+
+
 def _languages(value: Any) -> list[str]:
     """``languages`` as either version sends it: "English/German", or a list of names or ``{id, name}`` objects."""
     if isinstance(value, str):

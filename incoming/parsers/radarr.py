@@ -26,11 +26,9 @@ ACTIONS = {
 def parse(data: Any) -> Parsed:
     """Normalize one Radarr webhook body."""
     event = base.event_type(data, "eventType")
-    if event == "Test":
-        return Parsed(app_event=event, outcome="test")
     action = ACTIONS.get(event)
     if action is None:
-        return Parsed(app_event=event, outcome="ignored")
+        return arr.unhandled(event)
     movie = base.obj(data, "movie")
     # remoteMovie (Grab, Download) holds the same ids from the metadata; older versions sent only it.
     remote = base.obj(data, "remoteMovie")
@@ -54,17 +52,6 @@ def parse(data: Any) -> Parsed:
         arr.apply_file(parsed, file)
         parsed.is_upgrade = base.boolean(data, "isUpgrade")
         parsed.deleted_paths = arr.file_paths(base.objs(data, "deletedFiles"))
-    elif event == "Rename":
-        renamed = base.objs(data, "renamedMovieFiles")
-        parsed.paths = arr.file_paths(renamed)
-        parsed.previous_paths = arr.file_paths(renamed, "previousPath")
-        for file in renamed:
-            arr.apply_file(parsed, file)
-    elif event == "MovieFileDelete":
-        file = base.obj(data, "movieFile")
-        parsed.deleted_paths = arr.file_paths([file])
-        arr.apply_file(parsed, file)
-    elif event == "MovieDelete" and data.get("deletedFiles") is True and parsed.folder_path:
-        # deletedFiles is a bool here (the movie folder was deleted), a list in Download.
-        parsed.deleted_paths = [parsed.folder_path]
+    arr.apply_files(parsed, data, renamed="renamedMovieFiles", file="movieFile", file_deleted="MovieFileDelete")
+    arr.apply_media_deleted(parsed, data, event="MovieDelete")
     return parsed

@@ -29,11 +29,9 @@ ACTIONS = {
 def parse(data: Any) -> Parsed:
     """Normalize one Sonarr webhook body."""
     event = base.event_type(data, "eventType")
-    if event == "Test":
-        return Parsed(app_event=event, outcome="test")
     action = ACTIONS.get(event)
     if action is None:
-        return Parsed(app_event=event, outcome="ignored")
+        return arr.unhandled(event)
     series = base.obj(data, "series")
     episodes = base.objs(data, "episodes")
     parsed = Parsed(
@@ -56,19 +54,8 @@ def parse(data: Any) -> Parsed:
     arr.apply_common(parsed, data)
     if event == "Download":
         _download(parsed, data)
-    elif event == "Rename":
-        renamed = base.objs(data, "renamedEpisodeFiles")
-        parsed.paths = arr.file_paths(renamed)
-        parsed.previous_paths = arr.file_paths(renamed, "previousPath")
-        for file in renamed:
-            arr.apply_file(parsed, file)
-    elif event == "EpisodeFileDelete":
-        file = base.obj(data, "episodeFile")
-        parsed.deleted_paths = arr.file_paths([file])
-        arr.apply_file(parsed, file)
-    elif event == "SeriesDelete" and data.get("deletedFiles") is True and parsed.folder_path:
-        # deletedFiles is a bool here (the series folder was deleted), a list in Download.
-        parsed.deleted_paths = [parsed.folder_path]
+    arr.apply_files(parsed, data, renamed="renamedEpisodeFiles", file="episodeFile", file_deleted="EpisodeFileDelete")
+    arr.apply_media_deleted(parsed, data, event="SeriesDelete")
     return parsed
 
 

@@ -143,7 +143,7 @@ class Api:
             request_headers={"X-Sublarr-Signature": "sha256=00"},
         )
         notification = NotificationConfig.objects.create(
-            name="fuzz", event_name="*", urls=[self.notification_url], timeout_seconds=5
+            name="fuzz", events=["*"], urls=[self.notification_url], timeout_seconds=5
         )
         incoming, _key = incoming_services.source_create(name=f"fuzz-{hook.pk}", kind="sonarr", source="cli")
         record = IncomingRequest.objects.create(

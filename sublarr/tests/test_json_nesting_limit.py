@@ -60,7 +60,7 @@ def object_ids(staff_client, hooks_dir) -> dict[str, int]:
     ).json()
     notification = staff_client.post(
         "/api/notifications/",
-        {"name": "n", "event_name": "batch_complete", "urls": ["json://93.184.216.34/notify"]},
+        {"name": "n", "events": ["batch_complete"], "urls": ["json://93.184.216.34/notify"]},
         format="json",
     ).json()
     log = staff_client.post(f"/api/hooks/{hook['id']}/test/").json()

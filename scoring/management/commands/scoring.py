@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring import selectors, services
+from scoring import selectors, services_config
 from scoring.validators import ScoringValidationError
 
 
@@ -55,17 +55,17 @@ class Command(BaseCommand):
     def _import(self, path: str, *, dry_run: bool) -> None:
         data = self._read(path)
         try:
-            config = services.clean_config(data)
+            config = services_config.clean_config(data)
         except ScoringValidationError as exc:
             lines = "\n".join(_error_lines(exc.errors))
             raise CommandError(f"{path} is not a valid scoring configuration; nothing was imported:\n{lines}") from None
-        diff = services.config_diff(config)
+        diff = services_config.config_diff(config)
         for line in diff:
             self.stdout.write(line)
         if dry_run:
             self.stdout.write(f"Dry run: {len(diff)} change(s) would be made; nothing was changed.")
             return
-        changed = services.scoring_config_import(data=config, source="cli")
+        changed = services_config.scoring_config_import(data=config, source="cli")
         self.stdout.write(f"Imported: {len(changed)} change(s)." if changed else "No changes.")
 
     def _read(self, path: str) -> Any:
