@@ -30,11 +30,24 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench._setup import percentile, run_child_install
+from bench._setup import group_cpu_seconds, percentile, run_child_install
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ["sublarr.asgi:application"]
 FIXTURE = ROOT / "incoming" / "tests" / "fixtures" / "sonarr_download.json"
+
+
+def _py_spy(pid: int, data_dir: Path) -> subprocess.Popen | None:
+    """With BENCH_PY_SPY=<py-spy binary>:<output file>, sample the (first) server during the timed run."""
+    spec = os.environ.get("BENCH_PY_SPY")
+    if not spec:
+        return None
+    binary, output = spec.split(":", 1)
+    command = [binary, "record", "--pid", str(pid), "--format", "raw", "--threads", "--gil", "--rate", "250"]
+    command += ["--output", output, "--full-filenames"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(data_dir / "py-spy.log", "wb"))  # noqa: SIM115
+    time.sleep(1)  # attached before the first post
+    return spy
 
 
 def _free_port() -> int:
@@ -168,16 +181,26 @@ def child(posts: int, clients: int, servers: int) -> None:
             conn.close()
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        servers_cpu = sum(group_cpu_seconds(p.pid) for p in processes[:servers])
+        spy = _py_spy(processes[0].pid, data_dir)
+        workers_cpu = group_cpu_seconds(processes[-1].pid)
         first = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - first
+        servers_cpu = sum(group_cpu_seconds(p.pid) for p in processes[:servers]) - servers_cpu
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         deadline = time.monotonic() + 300
         while len(set(received)) < posts and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers_cpu = group_cpu_seconds(processes[-1].pid) - workers_cpu
         accepted = IncomingRequest.objects.filter(outcome="accepted").count()
+        # The view's own time (parse to commit), as each request recorded it.
+        in_view = list(IncomingRequest.objects.values_list("duration_ms", flat=True))
         event_ids = set(IncomingRequest.objects.values_list("event_id", flat=True))
         print(
             json.dumps(
@@ -189,6 +212,10 @@ def child(posts: int, clients: int, servers: int) -> None:
                     "p50_ms": percentile(latencies, 0.5),
                     "p99_ms": percentile(latencies, 0.99),
                     "max_ms": max(latencies),
+                    "view_p50_ms": percentile(in_view, 0.5),
+                    "view_p99_ms": percentile(in_view, 0.99),
+                    "server_cpu_ms": servers_cpu * 1000 / posts,
+                    "workers_cpu_ms": workers_cpu * 1000 / posts,
                     "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
                     "accepted_records": accepted,
                     "delivered_distinct": len(set(received)),
@@ -235,7 +262,9 @@ def main() -> int:
             f"{profile:<10} {result['servers']:>7} {result['posts']:>6} {result['per_s']:>7.0f} "
             f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['max_ms']:>7.1f}  {lost}"
             f" (non-2xx {result['non_2xx']}, accepted records {result['accepted_records']}, "
-            f"delivered twice {result['delivered_twice']})",
+            f"delivered twice {result['delivered_twice']})\n"
+            f"{'':<10} in the view p50 {result['view_p50_ms']:.1f} / p99 {result['view_p99_ms']:.1f} ms; "
+            f"CPU per post: servers {result['server_cpu_ms']:.1f} ms, queue workers {result['workers_cpu_ms']:.1f} ms",
             flush=True,
         )
         if lost or result["non_2xx"]:

@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: keeps the chain synchronous under ASGI (one thread hop a request, not a dozen).
+    "sublarr.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "sublarr.urls"
