@@ -3,11 +3,11 @@
 Kept equal to the log (test runs left out):
 
 * ``hours_add`` — by whoever writes log rows, in the same transaction
-  (``hooks.delivery.record``, the fan-out's skipped rows): an INSERT … ON
-  CONFLICT DO NOTHING of the batch's hours, a SELECT … FOR UPDATE of them in
-  key order (two writers of the same hour wait for each other, never
-  deadlock), one UPDATE per hour row (a batch's rows are mostly of the
-  current hour: one per target);
+  (``hooks.delivery.record``, the fan-out's skipped rows): one INSERT … ON
+  CONFLICT DO UPDATE of the batch's hours in key order, the counts added and
+  the duration histograms summed by the database (two writers of the same
+  hour wait for each other, never deadlock; a worker's batch of one costs one
+  statement, not four and a savepoint);
 * ``hours_rebuild`` — after log rows are deleted (retention, the API's or the
   admin's delete): the touched hours counted again from what is left; the
   migration that added the table fills it the same way.
@@ -20,6 +20,7 @@ beyond the last. The percentiles interpolate inside a bucket: within 25 %
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Q
 from django.db.models.functions import TruncHour
 
 from .delivery import targets
@@ -150,42 +150,69 @@ def tally_logs(logs: Iterable[Any]) -> dict[HourKey, Tally]:
     return tallies
 
 
-def _key_filter(keys: Iterable[HourKey]) -> Q:
-    by_target: dict[tuple[str, int], list[datetime]] = {}
-    for kind, pk, hour in keys:
-        by_target.setdefault((kind, pk), []).append(hour)
-    condition = Q(pk__in=[])
-    for (kind, pk), hours in by_target.items():
-        condition |= Q(target_field=kind, target_id=pk, hour__in=hours)
-    return condition
-
-
 def hours_add(tallies: dict[HourKey, Tally]) -> None:
-    """Add ``tallies`` (new log rows, counted) to their hours. Call inside the transaction writing the rows."""
+    """Add ``tallies`` (new log rows, counted) to their hours. Call inside the transaction writing the rows.
+
+    One statement for the whole batch (``_upsert_sql``): a row per hour, in
+    key order, inserted or added to where it exists — two writers of the same
+    hour lock it in the same order and wait for each other, never deadlock.
+    """
     if not tallies:
         return
-    hour_model = HookLogHour
+    connection = transaction.get_connection()
+    adapt = connection.ops.adapt_datetimefield_value
     keys = sorted(tallies)
-    with transaction.atomic():
-        hour_model._default_manager.bulk_create(
-            [hour_model(target_field=kind, target_id=pk, hour=hour) for kind, pk, hour in keys],
-            ignore_conflicts=True,
-        )
-        stored = list(
-            hour_model._default_manager.select_for_update()
-            .filter(_key_filter(keys))
-            .order_by("target_field", "target_id", "hour")
-        )
-        for row in stored:  # one UPDATE per hour row (bulk_update's CASE per row and field costs far more)
-            tally = Tally.of(row)
-            tally.merge(tallies[(row.target_field, row.target_id, row.hour)])
-            hour_model._default_manager.filter(pk=row.pk).update(
-                runs=tally.runs,
-                successes=tally.successes,
-                skipped=tally.skipped,
-                last_success_at=tally.last_success_at,
-                durations={str(bucket): count for bucket, count in sorted(tally.durations.items())},
+    params: list[Any] = []
+    for kind, pk, hour in keys:
+        tally = tallies[(kind, pk, hour)]
+        durations = json.dumps({str(bucket): count for bucket, count in sorted(tally.durations.items())})
+        params += [kind, pk, adapt(hour), tally.runs, tally.successes, tally.skipped]
+        params += [adapt(tally.last_success_at), durations]
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(connection.vendor, len(keys)), params)
+
+
+_UPSERT_COLUMNS = ("target_field", "target_id", "hour", "runs", "successes", "skipped", "last_success_at", "durations")
+# Per database: (a row's placeholders, the newer of two timestamps, the two histograms' sum).
+_UPSERT_DIALECTS = {
+    "postgresql": (
+        "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+        "GREATEST({old}, {new})",
+        "(SELECT COALESCE(jsonb_object_agg(k, n), '{{}}'::jsonb) FROM (SELECT k, SUM(v::bigint) AS n FROM"
+        " (SELECT key AS k, value AS v FROM jsonb_each_text({old})"
+        " UNION ALL SELECT key, value FROM jsonb_each_text({new})) AS u GROUP BY k) AS s)",
+    ),
+    "sqlite": (
+        "(%s, %s, %s, %s, %s, %s, %s, %s)",
+        "MAX(COALESCE({old}, {new}), COALESCE({new}, {old}))",
+        "(SELECT json_group_object(k, n) FROM (SELECT k, SUM(v) AS n FROM"
+        " (SELECT key AS k, value AS v FROM json_each({old})"
+        " UNION ALL SELECT key, value FROM json_each({new})) GROUP BY k))",
+    ),
+}
+_upsert_cache: dict[tuple[str, int], str] = {}
+
+
+def _upsert_sql(vendor: str, rows: int) -> str:
+    """INSERT … ON CONFLICT DO UPDATE of ``rows`` hours: counts added, the newer success kept, histograms summed."""
+    sql = _upsert_cache.get((vendor, rows))
+    if sql is None:
+        row, newer, summed = _UPSERT_DIALECTS[vendor]
+        table = HookLogHour._meta.db_table
+
+        def old_new(column: str) -> dict[str, str]:
+            return {"old": f"{table}.{column}", "new": f"EXCLUDED.{column}"}
+
+        sql = _upsert_cache[(vendor, rows)] = (
+            f"INSERT INTO {table} ({', '.join(_UPSERT_COLUMNS)}) VALUES {', '.join([row] * rows)} "  # noqa: S608 - identifiers only
+            "ON CONFLICT (target_field, target_id, hour) DO UPDATE SET "
+            + ", ".join(
+                f"{column} = {table}.{column} + EXCLUDED.{column}" for column in ("runs", "successes", "skipped")
             )
+            + f", last_success_at = {newer.format(**old_new('last_success_at'))}"
+            + f", durations = {summed.format(**old_new('durations'))}"
+        )
+    return sql
 
 
 def hours_rebuild(
