@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -9,6 +10,7 @@ REDACTED = "[redacted]"
 SENSITIVE_HEADER_PARTS = ("secret", "signature", "token", "authorization", "cookie", "api-key", "apikey", "password")
 
 
+@lru_cache(maxsize=1024)  # header names repeat: every attempt logs the same dozen (bounded: receivers choose theirs)
 def is_sensitive(name: str) -> bool:
     """Whether a header's value must not be logged or shown (its name has a SENSITIVE_HEADER_PARTS word)."""
     lowered = name.lower()

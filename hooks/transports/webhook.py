@@ -299,7 +299,7 @@ def deliver(webhook: WebhookTarget, envelope: Envelope, *, attempt: int = 1) -> 
     """
     started = time.monotonic()
     body, headers = build_request(webhook, envelope)
-    result = Result(success=False, request_headers=TRANSPORT.logged_request(headers))
+    result = Result(success=False)
     result.extra["attempt"] = attempt
 
     def fail(message: str, *, permanent: bool = False) -> HookError:
@@ -309,6 +309,7 @@ def deliver(webhook: WebhookTarget, envelope: Envelope, *, attempt: int = 1) -> 
     try:
         parts = netpolicy.parse_webhook_url(webhook.url)
     except netpolicy.AddressRefused as exc:
+        result.request_headers = TRANSPORT.logged_request(headers)
         raise fail(exc.message, permanent=True) from None
     headers.update(_basic_auth(parts))
     result.request_headers = TRANSPORT.logged_request(headers)
