@@ -18,8 +18,8 @@ from django.db import connections, models
 from psycopg.types.json import Jsonb
 
 
-def _copy_plan(model: type[models.Model], using: str) -> tuple[str, list[models.Field], set[int]]:
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+def _copy_plan(model: type[models.Model], using: str, with_pk: bool) -> tuple[str, list[models.Field], set[int]]:
+    fields = [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
     quote = connections[using].ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]  # concrete: has a column
     json_columns = {i for i, field in enumerate(fields) if isinstance(field, models.JSONField)}
@@ -27,7 +27,8 @@ def _copy_plan(model: type[models.Model], using: str) -> tuple[str, list[models.
     return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", fields, json_columns
 
 
-_plans: dict[tuple[type[models.Model], str], tuple[str, list[models.Field], set[int]]] = {}
+_plans: dict[tuple[type[models.Model], str, bool], tuple[str, list[models.Field], set[int]]] = {}
+_sequences: dict[tuple[type[models.Model], str], str] = {}
 
 
 def uses_copy(using: str = "default") -> bool:
@@ -35,20 +36,36 @@ def uses_copy(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def insert(model: type[models.Model], objs: Sequence[models.Model], *, using: str = "default") -> None:
+def next_ids(model: type[models.Model], count: int, *, using: str = "default") -> list[int]:
+    """``count`` new primary keys of ``model``'s table from its sequence (PostgreSQL), for ``insert(with_pk=True)``."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        sequence = _sequences.get((model, using))
+        if sequence is None:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [model._meta.db_table, model._meta.pk.column])
+            sequence = _sequences[model, using] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def insert(
+    model: type[models.Model], objs: Sequence[models.Model], *, using: str = "default", with_pk: bool = False
+) -> None:
     """INSERT ``objs`` (new instances of ``model``) in one statement; their primary keys are not read back.
 
-    Database errors (a unique violation, say) are raised as Django's, as from
-    ``bulk_create``, and abort the caller's transaction the same way.
+    ``with_pk``: the objects' own primary keys are written (from ``next_ids``);
+    otherwise the database assigns them. Database errors (a unique violation,
+    say) are raised as Django's, as from ``bulk_create``, and abort the
+    caller's transaction the same way.
     """
     if not objs:
         return
     if not uses_copy(using):
         model._default_manager.using(using).bulk_create(objs)
         return
-    plan = _plans.get((model, using))
+    plan = _plans.get((model, using, with_pk))
     if plan is None:
-        plan = _plans[model, using] = _copy_plan(model, using)
+        plan = _plans[model, using, with_pk] = _copy_plan(model, using, with_pk)
     sql, fields, json_columns = plan
     connection = connections[using]
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:

@@ -9,11 +9,11 @@ the events. The targets of an event come from ``hooks.subscriptions``.
 
 from __future__ import annotations
 
+import json
 import time
-import uuid
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from events.catalog import HOOKABLE_EVENTS
@@ -110,7 +110,8 @@ def deliveries_create_many(
     try:
         with transaction.atomic():
             _insert_rows(rows)
-            log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
+            if len(pending) < len(rows):
+                log_skipped([row for row in rows if row.status == Delivery.Status.SKIPPED], now)
     except IntegrityError:
         # Unique per (event, target): some fan-out ran before (the same event
         # queued twice, a task handed out again); create only what is
@@ -120,22 +121,16 @@ def deliveries_create_many(
 
 
 def _insert_rows(rows: list[Delivery]) -> None:
-    """INSERT new Delivery rows and set their primary keys: COPY plus one SELECT per target kind on PostgreSQL."""
+    """INSERT new Delivery rows and set their primary keys: on PostgreSQL one COPY with keys taken beforehand."""
     if not bulk.uses_copy():
         Delivery.objects.bulk_create(rows)
         return
-    bulk.insert(Delivery, rows)
-    event_ids = list({row.event_id for row in rows})
-    pks: dict[tuple[str, str, int | None], int] = {}
-    # Each look-up matches one of the partial unique indexes (event_id, webhook) and (event_id, hook).
-    for kind in targets.FIELDS:
-        if any(getattr(row, f"{kind}_id") for row in rows):
-            found = Delivery.objects.filter(event_id__in=event_ids, **{f"{kind}__isnull": False})
-            for pk, event_id, target_id in found.values_list("pk", "event_id", f"{kind}_id"):
-                pks[str(event_id), kind, target_id] = pk
+    # COPY returns nothing: the keys are taken from the table's sequence first
+    # (one statement), not looked up afterwards by (event, target).
+    for row, pk in zip(rows, bulk.next_ids(Delivery, len(rows)), strict=True):
+        row.pk = pk
+    bulk.insert(Delivery, rows, with_pk=True)
     for row in rows:
-        kind, target_id = targets.key_of(row)
-        row.pk = pks[str(uuid.UUID(str(row.event_id))), kind, target_id]
         row._state.adding = False
         row._state.db = Delivery.objects.db
 
@@ -164,16 +159,21 @@ def fan_out_pending(*, limit: int = 100) -> tuple[int, list[Delivery]]:
     batches (``SKIP LOCKED``); SQLite runs one writer at a time. Returns
     (events taken, deliveries to run — created claimed, see ``deliveries_create_many``).
     """
-    cached = not transaction.get_connection().in_atomic_block
-    with transaction.atomic():
-        events = PendingEvent.objects.order_by("id")
-        if connection.features.has_select_for_update_skip_locked:
-            events = events.select_for_update(skip_locked=True)
-        taken = list(events.values_list("id", "envelope")[:limit])
+    connection = transaction.get_connection()
+    cached = not connection.in_atomic_block
+    table = connection.ops.quote_name(PendingEvent._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Two plain statements (the ORM's query building cost more than they do: issue #19).
+        cursor.execute(f"SELECT id, envelope FROM {table} ORDER BY id LIMIT %s{lock}", [limit])  # noqa: S608 - identifiers only
+        taken = cursor.fetchall()
         if not taken:
             return 0, []
-        rows = deliveries_create_many(envelopes=[envelope for _, envelope in taken], cached_targets=cached)
-        PendingEvent.objects.filter(pk__in=[pk for pk, _ in taken]).delete()
+        # JSON text on both databases (Django's psycopg connections load jsonb as text, for JSONField).
+        envelopes: list[Envelope] = [json.loads(envelope) for _, envelope in taken]
+        rows = deliveries_create_many(envelopes=envelopes, cached_targets=cached)
+        ids = [pk for pk, _ in taken]
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)  # noqa: S608
     return len(taken), rows
 
 
