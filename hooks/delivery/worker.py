@@ -68,6 +68,9 @@ class Dispatcher:
 
     MIN_SWEEP_GAP = 0.05
     MAX_BATCH = 200
+    # The writer waits this long for more outcomes while its batch is smaller than LINGER_BELOW.
+    LINGER_SECONDS = 0.02
+    LINGER_BELOW = 50
     SWEEP_DRAIN_SECONDS = 5.0
 
     def __init__(self, *, drain: Drain | None = None) -> None:
@@ -180,15 +183,28 @@ class Dispatcher:
                 job = waiting.popleft()
 
     def _write_forever(self) -> None:
-        """Record outcomes as they come, many per transaction when they come fast (group commit)."""
+        """Record outcomes as they come, many per transaction when they come fast (group commit).
+
+        While attempts are under way here, a small batch waits up to
+        ``LINGER_SECONDS`` for more outcomes: a transaction's fixed cost
+        (about a millisecond of CPU) is shared by more rows. The deliveries
+        are made already; only their log rows and stats wait.
+        """
         while True:
             first = self._results.get()
             batch = [first] if first is not None else []
+            linger_until = time.monotonic() + self.LINGER_SECONDS
             while len(batch) < self.MAX_BATCH:
                 try:
                     item = self._results.get_nowait()
                 except queue.Empty:
-                    break
+                    wait = linger_until - time.monotonic()
+                    if first is None or len(batch) >= self.LINGER_BELOW or wait <= 0 or not self._attempts_running():
+                        break
+                    try:
+                        item = self._results.get(timeout=wait)
+                    except queue.Empty:
+                        break
                 if item is None:
                     first = None
                     break
@@ -197,6 +213,11 @@ class Dispatcher:
                 self._record(batch)
             if first is None:
                 return
+
+    def _attempts_running(self) -> bool:
+        """Whether attempts are in hand here (more outcomes are coming)."""
+        with self._lock:
+            return bool(self._running)
 
     def _record(self, batch: list[Outcome]) -> None:
         try:

@@ -257,3 +257,40 @@ def test_the_ringer_lives_on_when_its_connection_cannot_be_closed(monkeypatch):
     ringer.request()
     assert ringer.flush(timeout=5)
     assert len(rings) >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("linger", [0.0, 0.5])
+def test_the_writer_waits_for_more_outcomes_to_record_them_together(quiet, receiver, monkeypatch, linger):  # noqa: F811
+    # One attempt at a time (per-target limit 1), each answered after 30 ms:
+    # outcomes come one by one. A transaction per outcome costs about a
+    # millisecond of CPU; while attempts are under way the writer waits (up
+    # to LINGER_SECONDS) to record more at once.
+    quiet.SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY = 1
+    receiver.script["/r"] = [0.03]
+    WebhookConfig.objects.create(name="r", event_name="subtitle_downloaded", url=receiver.url("/r"))
+    subscriptions.subscriptions_changed()
+    push(10)
+    batches: list[int] = []
+    record = worker.deliveries_record
+
+    def counted(*, outcomes):
+        batches.append(len(outcomes))
+        return record(outcomes=outcomes)
+
+    monkeypatch.setattr(worker, "deliveries_record", counted)  # the writer's, looked up on hooks.delivery.worker
+    dispatcher = delivery.Dispatcher()
+    monkeypatch.setattr(dispatcher, "LINGER_SECONDS", linger)
+    dispatcher.start()
+    try:
+        taken, rows = delivery.fan_out_pending()
+        assert dispatcher.submit(delivery.Job.of(row) for row in rows) == taken == 10
+        testsupport.wait_for(lambda: HookLog.objects.filter(success=True).count() == 10, timeout=30)
+    finally:
+        dispatcher.close()
+    assert sum(batches) == 10
+    if linger:
+        assert len(batches) <= 2, batches
+    else:
+        assert len(batches) >= 7, batches  # the same attempts, recorded as they come
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
