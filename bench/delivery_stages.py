@@ -83,7 +83,8 @@ def child(receiver_url: str, batches: tuple[int, ...], deliveries: int) -> None:
         for row in rows:
             job = Job.of(row)
             outcome = attempt(job.delivery_id, job.lease_seconds, job.preloaded, claimed_already=job.claimed)
-            assert outcome is not None and outcome.result.success, outcome
+            assert outcome is not None
+            assert outcome.result.success, outcome.result.error
             outcomes.append(outcome)
         t2 = time.process_time()
         deliveries_record(outcomes=outcomes)
