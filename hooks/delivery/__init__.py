@@ -22,7 +22,8 @@ Each worker process runs a ``Dispatcher``: a bounded thread pool for the
 attempts (at most ``SUBLARR_DELIVERY_PER_TARGET_CONCURRENCY`` at once per hook
 or webhook, so a hanging receiver cannot take every slot), one writer thread
 that records outcomes as they come — many per transaction under load (group
-commit) — and a sweeper thread that picks up due retries, expired leases and outbox
+commit; while attempts are under way a small batch waits up to 20 ms for
+more) — and a sweeper thread that picks up due retries, expired leases and outbox
 events whose drain task was lost.
 The sweeper sleeps until the next due time it knows of, at most
 ``SUBLARR_DELIVERY_SWEEP_SECONDS``, and starts with every worker process
