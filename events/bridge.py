@@ -245,7 +245,8 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 def forward_event(sender: Any, envelope: Envelope, **kwargs: Any) -> None:
     """Signal receiver: hand the envelope to this process's bridge (never blocks, never raises)."""
     try:
-        _get_bridge().submit(envelope)
+        # The module global first: _get_bridge() is a call more on every event.
+        (_bridge or _get_bridge()).submit(envelope)
     except Exception:  # pragma: no cover - defensive: the producer must never break
         logger.exception("Event bridge failed to accept event %s", envelope.get("id"))
 

@@ -6,12 +6,14 @@ import logging
 import math
 import os
 import random
+import threading
 import time
+from asyncio import _get_running_loop
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from .bridge import redact
 from .catalog import CATALOG_VERSION, EVENT_CATALOG, STRING, EventSpec, PayloadType
@@ -196,7 +198,8 @@ def _new_event_id() -> str:
     Formatted here because building the object and its ``str`` cost ~2 µs of
     the producer's path; the text is the same (pinned by a test).
     """
-    text = f"{(_id_random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    # bytes.hex of the 16 bytes, not format(n, "032x"): the same text, ~0.25 µs less.
+    text = ((_id_random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET).to_bytes(16).hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
@@ -247,6 +250,42 @@ def send_envelope(envelope: Envelope) -> None:
             )
 
 
+# The thread-local storage behind ``django.db.connections`` (asgiref's
+# thread-critical ``Local``): in a thread without a running event loop,
+# ``connections[alias]`` is this ``threading.local``'s attribute, reached in
+# one C lookup instead of three Python calls (~1 µs of each emit). None if
+# asgiref keeps it otherwise: then ``connections[alias]`` as before.
+_thread_connections = getattr(getattr(connections, "_connections", None), "_storage", None)
+if not isinstance(_thread_connections, threading.local):
+    _thread_connections = None
+
+
+def _send_on_commit(envelope: Envelope, using: str) -> None:
+    """``transaction.on_commit(lambda: send_envelope(envelope), using=using)``, cheaper where Django sends at once.
+
+    Outside an atomic block, in autocommit mode, on a connection that is
+    open, ``on_commit`` calls the function at once — so this does, without
+    the lookup through asgiref's ``Local`` and Django's bookkeeping. Anywhere
+    else (an atomic block, where ``captureOnCommitCallbacks`` sees the
+    callback; a connection not opened yet, which ``on_commit`` opens — and
+    fails with ``OperationalError`` if the database is down; manual
+    transaction management; a thread running an event loop, where Django
+    raises ``SynchronousOnlyOperation``) ``on_commit`` itself decides.
+    """
+    storage = _thread_connections
+    if storage is not None and _get_running_loop() is None:
+        connection = getattr(storage, using, None)
+        if (
+            connection is not None
+            and not connection.in_atomic_block
+            and connection.connection is not None
+            and connection.autocommit
+        ):
+            send_envelope(envelope)
+            return
+    transaction.on_commit(lambda: send_envelope(envelope), using=using)
+
+
 def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "default") -> Envelope:
     """Emit catalog event ``name`` with payload ``data``; return its envelope.
 
@@ -267,7 +306,7 @@ def emit_event(name: str, data: dict[str, Any] | None = None, *, using: str = "d
         event_accepted.send(sender=name, envelope=envelope, using=using)
         # Outside a transaction this is where the connection is opened, if
         # none is: no query of its own, and none at all when connected.
-        transaction.on_commit(lambda: send_envelope(envelope), using=using)
+        _send_on_commit(envelope, using)
     except (OperationalError, InterfaceError) as exc:
         # The connection failed (server down, restarting, unreachable; SQLite
         # locked past its timeout). Caught, not probed for: the healthy path

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.dispatch import Signal
+from django.dispatch.dispatcher import NO_RECEIVERS
+
+_Weak = weakref.ReferenceType
 
 
 class EventSignal(Signal):
@@ -17,11 +23,66 @@ class EventSignal(Signal):
     receiver has died, exactly as with its own cache. Senders are catalog
     event names (``emit_event`` validates the name before any send), so the
     cache stays as small as the catalog. Measured: ~1 µs less per send.
+
+    ``send`` and ``send_robust`` read that cache themselves while every
+    receiver is synchronous (the common case, and every receiver of ours):
+    the same receivers called in the same order with the same arguments as
+    Django's, without its ``_live_receivers`` pass and its two lists per send
+    (~0.3 µs of each of the two sends per emit). On a cache miss, with an
+    async receiver connected, or while a receiver has died, Django's own
+    ``send`` runs (and fills the cache).
     """
+
+    # Django's, private, not in django-stubs: annotated here for mypy only.
+    _dead_receivers: bool
+    _log_robust_failure: Callable[[Any, Exception], None]
 
     def __init__(self) -> None:
         super().__init__(use_caching=True)
         self.sender_receivers_cache: dict[Any, Any] = {}
+        # Set before an async receiver is connected, never cleared: Django's own send() then (it gathers them).
+        self._async_receivers = False
+
+    def connect(self, receiver: Any, sender: Any = None, weak: bool = True, dispatch_uid: Any = None) -> None:
+        if iscoroutinefunction(receiver):
+            self._async_receivers = True
+        super().connect(receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid)
+
+    def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+        receivers = self.sender_receivers_cache.get(sender)
+        if receivers is None or self._dead_receivers or self._async_receivers:
+            return super().send(sender, **named)
+        if receivers is NO_RECEIVERS:
+            return []
+        responses = []
+        for receiver, _is_async in receivers:
+            if isinstance(receiver, _Weak):
+                receiver = receiver()
+                if receiver is None:
+                    continue
+            responses.append((receiver, receiver(signal=self, sender=sender, **named)))
+        return responses
+
+    def send_robust(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+        receivers = self.sender_receivers_cache.get(sender)
+        if receivers is None or self._dead_receivers or self._async_receivers:
+            return super().send_robust(sender, **named)
+        if receivers is NO_RECEIVERS:
+            return []
+        responses = []
+        for receiver, _is_async in receivers:
+            if isinstance(receiver, _Weak):
+                receiver = receiver()
+                if receiver is None:
+                    continue
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            else:
+                responses.append((receiver, response))
+        return responses
 
 
 # Sent by emit_event() as soon as an event is valid — inside the caller's

@@ -150,3 +150,78 @@ def test_a_lost_connection_inside_a_transaction_is_unavailable_and_the_transacti
     assert error.value.reason == "OperationalError: server closed the connection unexpectedly"
     assert not Group.objects.exists()  # rolled back with the event
     assert emitted == []
+
+
+def test_outside_a_transaction_the_event_is_sent_at_once_opening_the_connection_if_closed(emitted):
+    from django.db import connection
+
+    connection.close()
+    envelope = emit_event("batch_complete", {"total": 1})
+
+    assert emitted == [envelope]
+    assert connection.connection is not None  # opened by on_commit, as before: a database that is down fails here
+
+    envelope2 = emit_event("batch_complete", {"total": 2})  # connected: at once, without on_commit
+    assert emitted == [envelope, envelope2]
+
+
+def test_each_thread_emits_on_its_own_connection(emitted):
+    import threading
+
+    from django.db import connections
+
+    sent_in_thread: list[list[dict]] = []
+
+    def emit_in_another_thread() -> None:
+        try:
+            emit_event("batch_complete", {"total": 2})
+            sent_in_thread.append(list(emitted))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        first = emit_event("batch_complete", {"total": 1})
+        thread = threading.Thread(target=emit_in_another_thread)
+        thread.start()
+        thread.join()
+        # The other thread is in no transaction: its event went out at once; this one waits for the commit.
+        assert [envelope["data"] for envelope in emitted] == [{"total": 2}]
+    assert [envelope["data"] for envelope in sent_in_thread[0]] == [{"total": 2}]
+    assert emitted[1] == first
+
+
+def test_in_manual_transaction_management_emit_event_refuses_as_on_commit_does(emitted):
+    from django.db import connection
+    from django.db.transaction import TransactionManagementError
+
+    connection.ensure_connection()
+    transaction.set_autocommit(False)
+    try:
+        with pytest.raises(TransactionManagementError, match="on_commit"):
+            emit_event("batch_complete", {"total": 1})
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+    assert emitted == []
+
+
+def test_emit_event_called_inside_a_running_event_loop_is_refused_as_django_refuses_the_database(emitted):
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    async def emit_without_the_async_variant() -> None:
+        emit_event("batch_complete", {"total": 1})
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(emit_without_the_async_variant())
+    assert emitted == []
+
+
+@pytest.mark.django_db
+def test_inside_a_test_case_transaction_the_callback_is_captured(emitted, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        envelope = emit_event("batch_complete", {"total": 1})
+    assert emitted == []
+    assert len(callbacks) == 1
+
+    callbacks[0]()
+    assert emitted == [envelope]
