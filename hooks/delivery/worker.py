@@ -35,6 +35,20 @@ logger = logging.getLogger(__name__)
 Drain = Callable[..., int]
 
 
+def _close_connections() -> None:
+    """``close_old_connections()`` for the dispatcher's threads, which must outlive a database that went away.
+
+    A connection that cannot even be closed (the server gone, a test run's
+    teardown) is dropped with the thread's next use; an exception here would
+    end the sweeper (no more retries in this process) or the writer (no more
+    outcomes recorded).
+    """
+    try:
+        close_old_connections()
+    except Exception:
+        logger.debug("Closing a delivery thread's database connection failed", exc_info=True)
+
+
 def due_deliveries(*, limit: int = 500) -> list[Row]:
     """Deliveries that may be claimed now: pending and due, or running with an expired lease."""
     now = timezone.now()
@@ -169,7 +183,7 @@ class Dispatcher:
             except Exception:
                 # The row keeps its lease and is retried when it expires.
                 logger.exception("Delivery %s: attempt failed unexpectedly", job.delivery_id)
-                close_old_connections()
+                _close_connections()
             with self._lock:
                 self._known.discard(job.delivery_id)
                 self._room.notify_all()
@@ -225,14 +239,14 @@ class Dispatcher:
             return
         except Exception:
             logger.exception("Recording %d delivery outcomes failed; recording them one by one", len(batch))
-            close_old_connections()
+            _close_connections()
         for outcome in batch:
             try:
                 self._retry_at(deliveries_record(outcomes=[outcome]))
             except Exception:
                 # The row stays claimed: it runs again when its lease expires.
                 logger.exception("Recording the outcome of delivery %s failed", outcome.delivery.pk)
-                close_old_connections()
+                _close_connections()
 
     def _retry_at(self, when: datetime | None) -> None:
         """A retry was just scheduled: do not wait for the next sweep to run it."""
@@ -275,7 +289,7 @@ class Dispatcher:
                 logger.exception("Delivery sweep failed; trying again shortly")
                 wait = 1.0
             finally:
-                close_old_connections()
+                _close_connections()
             if self._wake.wait(wait):
                 self._wake.clear()
                 # Coalesce bursts of wake-ups into one query.

@@ -294,3 +294,25 @@ def test_the_writer_waits_for_more_outcomes_to_record_them_together(quiet, recei
     else:
         assert len(batches) >= 7, batches  # the same attempts, recorded as they come
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_lives_on_when_its_connection_cannot_be_closed(quiet, monkeypatch):
+    """A database going away under the sweeper (an outage, a test run's teardown) must not end its sweeps."""
+    sweeps = []
+
+    def broken():
+        raise OperationalError("the database went away")
+
+    def sweep() -> float:
+        sweeps.append(1)
+        return 0.01  # look again in 10 ms
+
+    monkeypatch.setattr(worker, "close_old_connections", broken)
+    dispatcher = delivery.Dispatcher()
+    monkeypatch.setattr(dispatcher, "sweep", sweep)
+    dispatcher.start()
+    try:
+        testsupport.wait_for(lambda: len(sweeps) >= 3, timeout=10)
+    finally:
+        dispatcher.close()
