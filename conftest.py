@@ -232,6 +232,20 @@ def config_events() -> Iterator[list[dict]]:
 
 
 @pytest.fixture
+def no_hook_targets() -> None:
+    """This process's hook subscriptions read again from the database (which the test starts empty).
+
+    A test that created a webhook in a transaction rolled back at its end
+    leaves the process believing the event has subscribers until the next
+    refresh: an emit then writes an outbox row, which on SQLite waits for any
+    other thread's open transaction.
+    """
+    from hooks import subscriptions
+
+    subscriptions.subscriptions_changed()
+
+
+@pytest.fixture
 def emitted() -> Iterator[list[dict]]:
     """Envelopes sent on any catalog signal during the test."""
     from events.catalog import EVENT_CATALOG
