@@ -110,6 +110,21 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
         pass  # a run whose tests used no database: there is nothing to drop, nor to connect to
 
 
+@pytest.fixture(autouse=True)
+def _stop_delivery_dispatcher(django_db_blocker) -> Iterator[None]:
+    """A test that started this process's delivery dispatcher (a drain, an attempt) stops it when it ends.
+
+    Otherwise its sweeper would go on sweeping in later tests — whose database
+    it cannot reach — logging a failed sweep every second into their logs.
+    """
+    yield
+    from hooks.delivery import worker
+
+    if worker.running_dispatcher() is not None:
+        with django_db_blocker.unblock():
+            worker.dispatcher_stop()
+
+
 # --- API clients -----------------------------------------------------------
 
 

@@ -121,10 +121,11 @@ class Dispatcher:
                 atexit.register(self.close)
 
     def close(self) -> None:
-        """Finish the attempts under way and record every outcome (process exit, recycled worker)."""
+        """Finish the attempts under way and record every outcome (process exit, recycled worker); stop sweeping."""
         if self._closed or self.pid != os.getpid():
             return
         self._closed = True
+        self._wake.set()  # the sweeper ends after the sweep under way
         self._executor.shutdown(wait=True)
         self._results.put(None)
         if self._writer is not None:
@@ -282,7 +283,7 @@ class Dispatcher:
         return min(interval, max(self.MIN_SWEEP_GAP, (upcoming - timezone.now()).total_seconds()))
 
     def _sweep_forever(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 wait = self.sweep()
             except Exception:
@@ -311,6 +312,15 @@ def running_dispatcher() -> Dispatcher | None:
     """This process's dispatcher if it has one (none is started)."""
     found = _dispatcher
     return found if found is not None and found.pid == os.getpid() else None
+
+
+def dispatcher_stop() -> None:
+    """Close this process's dispatcher, if it has one (``Dispatcher.close``); the next use starts a new one."""
+    global _dispatcher
+    with _dispatcher_lock:
+        current, _dispatcher = _dispatcher, None
+    if current is not None and current.pid == os.getpid():
+        current.close()
 
 
 def dispatcher() -> Dispatcher:
