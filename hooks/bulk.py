@@ -1,4 +1,4 @@
-"""Bulk INSERTs on the delivery path: PostgreSQL's COPY where it can be used, ``bulk_create`` elsewhere.
+"""Bulk INSERTs on the delivery path: PostgreSQL's COPY, elsewhere one INSERT … VALUES … RETURNING per batch.
 
 A queue worker writes two rows per delivery — its ``Delivery`` at fan-out and
 a ``HookLog`` per attempt — and on PostgreSQL ``bulk_create`` spent more CPU
@@ -7,7 +7,9 @@ the signed POST itself. ``COPY … FROM STDIN`` takes the model instances'
 attribute values as they are (JSON fields wrapped for jsonb) and costs about a
 third as much (docs/PERFORMANCE.md). The rows are the same either way: built
 as model instances, each field's ``pre_save`` run (so ``auto_now`` values are
-filled in as ``bulk_create`` fills them), NULL for None.
+filled in as ``bulk_create`` fills them), NULL for None. On SQLite the
+values are ``bulk_create``'s too, in a statement whose text is built once per
+batch size rather than per row and field.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def insert(
     if not objs:
         return
     if not uses_copy(using):
-        model._default_manager.using(using).bulk_create(objs)
+        _insert_values(model, objs, using)
         return
     plan = _plans.get((model, using, with_pk))
     if plan is None:
@@ -75,3 +77,49 @@ def insert(
                 if values[i] is not None:
                     values[i] = Jsonb(values[i])
             copy.write_row(values)
+
+
+def _insert_values(model: type[models.Model], objs: Sequence[models.Model], using: str) -> None:
+    """INSERT … VALUES (…), (…) RETURNING the keys, set on ``objs`` (SQLite; ``bulk_create`` without RETURNING).
+
+    The values are what ``bulk_create`` writes (each field's ``pre_save``,
+    then ``get_db_prep_save``); the statement's text is built once per model
+    and batch size instead of per row and field (Django's SQL assembly was
+    most of what writing a row cost a worker on SQLite: issue #19).
+    """
+    connection = connections[using]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        model._default_manager.using(using).bulk_create(objs)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            batch = objs[start : start + size]
+            params = [
+                field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+                for obj in batch
+                for field in fields
+            ]
+            cursor.execute(_values_sql(model, using, fields, len(batch)), params)
+            for obj, (key,) in zip(batch, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, key)
+                obj._state.adding = False
+                obj._state.db = using
+
+
+_values_statements: dict[tuple[type[models.Model], str, int], str] = {}
+
+
+def _values_sql(model: type[models.Model], using: str, fields: list[models.Field], rows: int) -> str:
+    sql = _values_statements.get((model, using, rows))
+    if sql is None:
+        quote = connections[using].ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]  # concrete: has a column
+        row = f"({', '.join(['%s'] * len(fields))})"
+        sql = _values_statements[model, using, rows] = (
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)} "  # noqa: S608 - identifiers only
+            f"RETURNING {quote(model._meta.pk.column)}"  # type: ignore[arg-type]  # a primary key has a column
+        )
+    return sql

@@ -123,7 +123,7 @@ def deliveries_create_many(
 def _insert_rows(rows: list[Delivery]) -> None:
     """INSERT new Delivery rows and set their primary keys: on PostgreSQL one COPY with keys taken beforehand."""
     if not bulk.uses_copy():
-        Delivery.objects.bulk_create(rows)
+        bulk.insert(Delivery, rows)  # keys set from the INSERT's RETURNING
         return
     # COPY returns nothing: the keys are taken from the table's sequence first
     # (one statement), not looked up afterwards by (event, target).
