@@ -63,6 +63,8 @@ class EventSignal(Signal):
             responses.append((receiver, receiver(signal=self, sender=sender, **named)))
         return responses
 
+    # send's receiver walk repeated, not shared: a helper returning the live
+    # receivers measured +0.26 µs per send, ~6 % of an emit (issue #19).
     def send_robust(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         receivers = self.sender_receivers_cache.get(sender)
         if receivers is None or self._dead_receivers or self._async_receivers:
