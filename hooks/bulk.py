@@ -53,7 +53,7 @@ def next_ids(model: type[models.Model], count: int, *, using: str = "default") -
 def insert(
     model: type[models.Model], objs: Sequence[models.Model], *, using: str = "default", with_pk: bool = False
 ) -> None:
-    """INSERT ``objs`` (new instances of ``model``) in one statement; their primary keys are not read back.
+    """INSERT ``objs`` (new instances of ``model``) in one statement per batch; keys set on them only on SQLite.
 
     ``with_pk``: the objects' own primary keys are written (from ``next_ids``);
     otherwise the database assigns them. Database errors (a unique violation,
